@@ -1,0 +1,46 @@
+"""The FastAPI application: a thin layer over optimizer, simulation and iot_ingest.
+
+One router per resource (api/routers/); errors are RFC 9457 problem details (api/problems.py);
+long work runs as jobs (api/jobs.py).
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from api import problems
+from api.jobs import JobRunner
+from api.routers import health, jobs, network, quotes
+from optimizer.config import Settings, get_settings
+from optimizer.network import Network, load_network
+
+API_DESCRIPTION = """
+Logistics and overseas-warehouse optimisation service of the Mianyang cross-border e-commerce
+pilot zone: multimodal route quotes (road, China-Europe Railway Express, air, Western Land-Sea
+Corridor), batch plans, shared-warehouse design, pickup routing, IoT tracking and simulations.
+Errors are RFC 9457 problem details (`application/problem+json`).
+"""
+
+
+def create_app(network: Network | None = None, settings: Settings | None = None, **state: Any) -> FastAPI:
+    """Build the app. ``network``/``settings`` default to the bundled data and the environment."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        app.state.jobs.shutdown()
+
+    app = FastAPI(title="cbec-logistics", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.network = network or load_network(settings.data_dir)
+    app.state.jobs = JobRunner()
+    for key, value in state.items():
+        setattr(app.state, key, value)
+    problems.install(app)
+    for module in (health, quotes, network, jobs):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,10 @@
+"""The `cbec` command line. Every command module registers itself on import."""
+
+from __future__ import annotations
+
+from api.cli import network, quote, serve  # noqa: F401  (registration)
+from api.cli.app import app
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,56 @@
+"""`cbec quote`: instant route quotes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from api.cli.app import app
+from api.cli.common import console, errors_as_exit, print_json
+from optimizer.network import load_network
+from optimizer.quote import build_request, quote
+from optimizer.serialize import option_to_dict
+
+
+@app.command("quote")
+def quote_cmd(
+    origin: Annotated[str, typer.Option("--from", help="origin node id, e.g. MY_CITY")],
+    destination: Annotated[str, typer.Option("--to", help="destination node id, e.g. LODZ")],
+    weight: Annotated[float, typer.Option("--weight", help="gross weight, kg")],
+    volume: Annotated[float, typer.Option("--volume", help="volume, m³")],
+    ready: Annotated[str, typer.Option("--ready", help="cargo ready date YYYY-MM-DD (09:00 local) or ISO date-time")],
+    pieces: Annotated[int, typer.Option(help="number of pieces (parcels for 9610)")] = 1,
+    cargo_class: Annotated[str, typer.Option("--class", help="general | lithium_batteries | dangerous_goods | temperature_controlled")] = "general",
+    customs_mode: Annotated[str | None, typer.Option("--customs", help="9610 | 1210 | 9710 | 9810 (default: 9810 to a warehouse, else 9710)")] = None,
+    include_planned: Annotated[bool, typer.Option("--include-planned", help="also use planned nodes and services (Mianyang rail port)")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print {\"options\": [...]} as JSON")] = False,
+) -> None:
+    """Pareto-optimal route options (cost, transit time, CO2e) from origin to destination."""
+    with errors_as_exit():
+        net = load_network()
+        req = build_request(net, origin, destination, weight, volume, ready, pieces=pieces, cargo_class=cargo_class,
+                            customs_mode=customs_mode, include_planned=include_planned)
+        options = quote(net, req)
+    docs = [option_to_dict(net, o) for o in options]
+    if as_json:
+        print_json({"request": {"from": req.origin, "to": req.destination, "weight_kg": req.cargo.weight_kg,
+                                "volume_m3": req.cargo.volume_m3, "pieces": req.cargo.pieces,
+                                "cargo_class": req.cargo.cargo_class.value, "customs_mode": req.cargo.customs_mode.value,
+                                "ready": docs[0]["ready"] if docs else None},
+                    "options": docs, "data_as_of": net.as_of})
+        return
+    o, d = net.node(req.origin), net.node(req.destination)
+    table = Table(title=f"{o.name} → {d.name}: {req.cargo.weight_kg:g} kg, {req.cargo.volume_m3:g} m³, "
+                        f"{req.cargo.cargo_class.value}, customs {req.cargo.customs_mode.value}")
+    for col, just in (("#", "right"), ("route", "left"), ("depart", "left"), ("arrive p50", "left"),
+                      ("days p50/p90", "right"), (f"cost {net.currency}", "right"), ("CO2e kg", "right"), ("tags", "left")):
+        table.add_column(col, justify=just)
+    for i, doc in enumerate(docs, 1):
+        route = " → ".join([doc["legs"][0]["from"]] + [f"{leg['to']} ({leg['mode']})" for leg in doc["legs"]])
+        table.add_row(str(i), route, doc["legs"][0]["depart"][:16], doc["arrive_p50"][:16],
+                      f"{doc['transit_days']['p50']:.1f} / {doc['transit_days']['p90']:.1f}",
+                      f"{doc['cost']['total']:,.0f}", f"{doc['co2e_kg']:,.0f}", ", ".join(doc["tags"]))
+    console.print(table)
+    console.print(f"[dim]data as of {net.as_of}; CO2e: {net.co2e_method}[/]")

@@ -1,0 +1,113 @@
+"""One job mechanism for long work (batch plans, network design, simulations).
+
+``POST`` endpoints submit a callable and return the job id at once; ``GET /v1/jobs/{id}`` (and each
+resource's own GET) report status, progress and result. The callable receives a ``progress(fraction,
+message)`` function, the same one the CLI feeds to its progress bar.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from optimizer.errors import CbecError
+
+ProgressFn = Callable[[float, str], None]
+
+
+@dataclass
+class Job:
+    id: str
+    kind: str
+    status: str = "queued"  # queued | running | succeeded | failed
+    progress: float = 0.0
+    message: str = ""
+    result: Any = None
+    error: dict[str, Any] | None = None
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "status": self.status,
+            "progress": round(self.progress, 4),
+            "message": self.message,
+            "created_at": self.created_at.isoformat(),
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "result": self.result,
+            "error": self.error,
+        }
+
+
+class JobRunner:
+    """Runs jobs on a small thread pool (solvers release the GIL; simulations use their own processes)."""
+
+    def __init__(self, workers: int = 2, keep: int = 500) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cbec-job")
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        self._keep = keep
+
+    def submit(self, kind: str, fn: Callable[[ProgressFn], Any]) -> Job:
+        job = Job(id=f"{kind}-{uuid.uuid4().hex[:12]}", kind=kind)
+        with self._lock:
+            self._jobs[job.id] = job
+            if len(self._jobs) > self._keep:
+                for old in [j for j in self._jobs.values() if j.status in ("succeeded", "failed")][: len(self._jobs) - self._keep]:
+                    self._jobs.pop(old.id, None)
+
+        def progress(fraction: float, message: str = "") -> None:
+            job.progress = max(0.0, min(1.0, fraction))
+            if message:
+                job.message = message
+
+        def run() -> None:
+            job.status, job.started_at = "running", datetime.now(UTC)
+            try:
+                job.result = fn(progress)
+                job.status, job.progress = "succeeded", 1.0
+            except CbecError as exc:
+                job.status = "failed"
+                job.error = {"title": exc.title, "status": exc.status, "detail": exc.detail, "field": exc.field}
+            except Exception as exc:  # a job must never take the server down; keep the trace for the operator
+                job.status = "failed"
+                job.error = {"title": "Internal error", "status": 500, "detail": f"{type(exc).__name__}: {exc}",
+                             "trace": traceback.format_exc(limit=5)}
+            finally:
+                job.finished_at = datetime.now(UTC)
+
+        self._pool.submit(run)
+        return job
+
+    def run_inline(self, kind: str, fn: Callable[[ProgressFn], Any]) -> Job:
+        """Run synchronously (small requests answer at once, same record shape)."""
+        job = Job(id=f"{kind}-{uuid.uuid4().hex[:12]}", kind=kind, status="running", started_at=datetime.now(UTC))
+        with self._lock:
+            self._jobs[job.id] = job
+        try:
+            job.result = fn(lambda f, m="": None)
+            job.status, job.progress = "succeeded", 1.0
+        finally:
+            job.finished_at = datetime.now(UTC)
+            if job.status != "succeeded":
+                job.status = "failed"
+        return job
+
+    def get(self, job_id: str, kind: str | None = None) -> Job | None:
+        job = self._jobs.get(job_id)
+        if job is None or (kind is not None and job.kind != kind):
+            return None
+        return job
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
