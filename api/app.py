@@ -13,7 +13,8 @@ from fastapi import FastAPI
 
 from api import problems
 from api.jobs import JobRunner
-from api.routers import health, jobs, network, quotes
+from api.routers import health, jobs, quotes
+from api.routers import network as network_routes
 from optimizer.config import Settings, get_settings
 from optimizer.network import Network, load_network
 
@@ -41,6 +42,6 @@ def create_app(network: Network | None = None, settings: Settings | None = None,
     for key, value in state.items():
         setattr(app.state, key, value)
     problems.install(app)
-    for module in (health, quotes, network, jobs):
+    for module in (health, quotes, network_routes, jobs):
         app.include_router(module.router)
     return app

@@ -90,7 +90,7 @@ def price_leg(
         kg_per_m3 = max(kg_per_m3, PARCEL_KG_PER_M3)
     ch = chargeable_kg(cargo, kg_per_m3)
     if service.mode is Mode.AIR:
-        ch = math.ceil(ch - 1e-9)
+        ch = math.ceil(round(ch, 2))  # 166.67 kg/m³ stands for 1:6000; keep 1.2 m³ at 200 kg, not 201
     cls = cargo.cargo_class.value
     class_s = t.class_surcharges.get(cls)
     per_box = sum(s.amount for s in t.surcharges if s.basis == "per_container")

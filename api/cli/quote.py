@@ -42,15 +42,21 @@ def quote_cmd(
                     "options": docs, "data_as_of": net.as_of})
         return
     o, d = net.node(req.origin), net.node(req.destination)
-    table = Table(title=f"{o.name} → {d.name}: {req.cargo.weight_kg:g} kg, {req.cargo.volume_m3:g} m³, "
+    table = Table(title=f"{o.id} → {d.id}: {req.cargo.weight_kg:g} kg, {req.cargo.volume_m3:g} m³, "
                         f"{req.cargo.cargo_class.value}, customs {req.cargo.customs_mode.value}")
-    for col, just in (("#", "right"), ("route", "left"), ("depart", "left"), ("arrive p50", "left"),
-                      ("days p50/p90", "right"), (f"cost {net.currency}", "right"), ("CO2e kg", "right"), ("tags", "left")):
-        table.add_column(col, justify=just)
+    table.add_column("#", justify="right")
+    table.add_column("tags", no_wrap=True)
+    table.add_column("modes", no_wrap=True)
+    table.add_column("via")
+    table.add_column("depart", no_wrap=True)
+    table.add_column("days p50/p90", justify="right", no_wrap=True)
+    table.add_column(net.currency, justify="right", no_wrap=True)
+    table.add_column("CO2e kg", justify="right", no_wrap=True)
     for i, doc in enumerate(docs, 1):
-        route = " → ".join([doc["legs"][0]["from"]] + [f"{leg['to']} ({leg['mode']})" for leg in doc["legs"]])
-        table.add_row(str(i), route, doc["legs"][0]["depart"][:16], doc["arrive_p50"][:16],
-                      f"{doc['transit_days']['p50']:.1f} / {doc['transit_days']['p90']:.1f}",
-                      f"{doc['cost']['total']:,.0f}", f"{doc['co2e_kg']:,.0f}", ", ".join(doc["tags"]))
+        hubs = " ".join(leg["to"] for leg in doc["legs"][:-1]) or "direct"
+        table.add_row(str(i), ",".join(doc["tags"]) or "-", "+".join(doc["modes"]), hubs,
+                      doc["legs"][0]["depart"][5:16].replace("T", " "),
+                      f"{doc['transit_days']['p50']:.1f}/{doc['transit_days']['p90']:.1f}",
+                      f"{doc['cost']['total']:,.0f}", f"{doc['co2e_kg']:,.0f}")
     console.print(table)
-    console.print(f"[dim]data as of {net.as_of}; CO2e: {net.co2e_method}[/]")
+    console.print(f"[dim]local times; data as of {net.as_of}; CO2e {net.co2e_method}[/]")
