@@ -78,3 +78,9 @@ def test_openapi_has_examples(client):
     schema = spec["components"]["schemas"]["QuoteIn"]
     assert schema.get("examples")
     assert "422" in spec["paths"]["/v1/quotes"]["post"]["responses"]
+
+
+def test_web_page_served(client):
+    r = client.get("/")
+    assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+    assert "/v1/quotes" in r.text and "/v1/network" in r.text
