@@ -45,11 +45,11 @@ def quote_cmd(
     table = Table(title=f"{o.id} → {d.id}: {req.cargo.weight_kg:g} kg, {req.cargo.volume_m3:g} m³, "
                         f"{req.cargo.cargo_class.value}, customs {req.cargo.customs_mode.value}")
     table.add_column("#", justify="right")
-    table.add_column("tags")
-    table.add_column("modes", no_wrap=True)
+    table.add_column("tags", min_width=8)
+    table.add_column("modes")
     table.add_column("via", min_width=14)
-    table.add_column("depart", no_wrap=True)
-    table.add_column("days p50/p90", justify="right", no_wrap=True)
+    table.add_column("depart")
+    table.add_column("days p50/p90", justify="right")
     table.add_column(net.currency, justify="right", no_wrap=True)
     table.add_column("CO2e kg", justify="right", no_wrap=True)
     for i, doc in enumerate(docs, 1):
