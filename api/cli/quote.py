@@ -47,15 +47,13 @@ def quote_cmd(
     table.add_column("#", justify="right")
     table.add_column("tags", min_width=8)
     table.add_column("modes")
-    table.add_column("via", min_width=14)
-    table.add_column("depart")
+    table.add_column("via", min_width=10)
     table.add_column("days p50/p90", justify="right")
     table.add_column(net.currency, justify="right", no_wrap=True)
-    table.add_column("CO2e kg", justify="right", no_wrap=True)
+    table.add_column("kg CO2e", justify="right", no_wrap=True)
     for i, doc in enumerate(docs, 1):
         hubs = " ".join(leg["to"] for leg in doc["legs"][:-1]) or "direct"
         table.add_row(str(i), "\n".join(doc["tags"]) or "-", "+".join(doc["modes"]), hubs,
-                      doc["legs"][0]["depart"][5:16].replace("T", " "),
                       f"{doc['transit_days']['p50']:.1f}/{doc['transit_days']['p90']:.1f}",
                       f"{doc['cost']['total']:,.0f}", f"{doc['co2e_kg']:,.0f}")
     console.print(table)
