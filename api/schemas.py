@@ -59,6 +59,9 @@ class OptionOut(BaseModel):
 
 
 class QuoteOut(BaseModel):
+    quote_id: str
+    created_at: str
+    valid_until: str
     request: dict[str, Any]
     options: list[OptionOut]
     data_as_of: str

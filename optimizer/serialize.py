@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from optimizer.model import Leg, Option
+from optimizer.model import Leg, Option, QuoteRequest
 from optimizer.network import Network
 from optimizer.timeutil import local_iso
 
@@ -72,4 +72,26 @@ def option_to_dict(net: Network, option: Option) -> dict[str, Any]:
         "customs": {"mode": option.customs_mode, "clearance_node": option.clearance_node},
         "legs": [leg_to_dict(net, leg) for leg in option.legs],
         "as_of": option.as_of,
+    }
+
+
+def quote_to_dict(net: Network, req: QuoteRequest, options: list[Option], validity_days: int = 7) -> dict[str, Any]:
+    """A whole quote: the normalised request, the options, validity and the data date."""
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    origin = net.nodes[req.origin]
+    now = datetime.now(UTC)
+    return {
+        "quote_id": uuid.uuid4().hex[:16],
+        "created_at": now.isoformat(timespec="seconds"),
+        "valid_until": (now + timedelta(days=validity_days)).isoformat(timespec="seconds"),
+        "request": {
+            "from": req.origin, "to": req.destination, "weight_kg": req.cargo.weight_kg,
+            "volume_m3": req.cargo.volume_m3, "pieces": req.cargo.pieces,
+            "cargo_class": req.cargo.cargo_class.value, "customs_mode": req.cargo.customs_mode.value,
+            "ready": local_iso(req.ready, origin.tz), "include_planned": req.include_planned,
+        },
+        "options": [option_to_dict(net, o) for o in options],
+        "data_as_of": net.as_of,
     }

@@ -11,7 +11,7 @@ from api.cli.app import app
 from api.cli.common import console, errors_as_exit, print_json
 from optimizer.network import load_network
 from optimizer.quote import build_request, quote
-from optimizer.serialize import option_to_dict
+from optimizer.serialize import quote_to_dict
 
 
 @app.command("quote")
@@ -33,14 +33,11 @@ def quote_cmd(
         req = build_request(net, origin, destination, weight, volume, ready, pieces=pieces, cargo_class=cargo_class,
                             customs_mode=customs_mode, include_planned=include_planned)
         options = quote(net, req)
-    docs = [option_to_dict(net, o) for o in options]
+    doc = quote_to_dict(net, req, options)
     if as_json:
-        print_json({"request": {"from": req.origin, "to": req.destination, "weight_kg": req.cargo.weight_kg,
-                                "volume_m3": req.cargo.volume_m3, "pieces": req.cargo.pieces,
-                                "cargo_class": req.cargo.cargo_class.value, "customs_mode": req.cargo.customs_mode.value,
-                                "ready": docs[0]["ready"] if docs else None},
-                    "options": docs, "data_as_of": net.as_of})
+        print_json(doc)
         return
+    docs = doc["options"]
     o, d = net.node(req.origin), net.node(req.destination)
     table = Table(title=f"{o.id} → {d.id}: {req.cargo.weight_kg:g} kg, {req.cargo.volume_m3:g} m³, "
                         f"{req.cargo.cargo_class.value}, customs {req.cargo.customs_mode.value}")

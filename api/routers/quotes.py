@@ -8,7 +8,7 @@ from api.deps import get_network
 from api.schemas import QuoteIn, QuoteOut
 from optimizer.network import Network
 from optimizer.quote import build_request, quote
-from optimizer.serialize import option_to_dict
+from optimizer.serialize import quote_to_dict
 
 router = APIRouter(prefix="/v1", tags=["quotes"])
 
@@ -26,13 +26,4 @@ def post_quote(body: QuoteIn, net: Network = Depends(get_network)) -> dict:
     req = build_request(net, body.origin, body.destination, body.weight_kg, body.volume_m3, body.ready,
                         pieces=body.pieces, cargo_class=body.cargo_class, customs_mode=body.customs_mode,
                         include_planned=body.include_planned)
-    options = quote(net, req)
-    docs = [option_to_dict(net, o) for o in options]
-    return {
-        "request": {"from": req.origin, "to": req.destination, "weight_kg": req.cargo.weight_kg,
-                    "volume_m3": req.cargo.volume_m3, "pieces": req.cargo.pieces,
-                    "cargo_class": req.cargo.cargo_class.value, "customs_mode": req.cargo.customs_mode.value,
-                    "ready": docs[0]["ready"] if docs else body.ready},
-        "options": docs,
-        "data_as_of": net.as_of,
-    }
+    return quote_to_dict(net, req, quote(net, req))
