@@ -9,7 +9,6 @@ import typer
 
 from api.cli.app import app
 from api.cli.common import console, errors_as_exit
-from optimizer.geojson import network_geojson
 from optimizer.network import load_network
 
 
@@ -23,6 +22,8 @@ def network_cmd(
     with errors_as_exit():
         net = load_network()
         if geojson:
+            from optimizer.geojson import network_geojson  # geopandas is slow to import; only here
+
             text = network_geojson(net, include_planned=include_planned)
             if output:
                 output.write_text(text, encoding="utf-8")
