@@ -1,0 +1,101 @@
+"""Database access: SQLite by default, PostgreSQL when ``CBEC_DATABASE_URL`` says so.
+
+The schema is created and upgraded by Alembic (``iot_ingest/migrations``) when the database is
+opened. Hot-path writes use the DBAPI ``executemany`` directly (one transaction per batch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import StaticPool
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def normalise_url(url: str) -> str:
+    """``postgres://`` / ``postgresql://`` -> the psycopg 3 driver (the one installed)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@dataclass
+class Database:
+    """An engine plus what the writers need to know about its dialect."""
+
+    engine: Engine
+    url: str
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def sql(self, text: str) -> str:
+        """Turn ``?`` placeholders into the driver's own (psycopg uses ``%s``) for exec_driver_sql."""
+        return text if self.is_sqlite else text.replace("%", "%%").replace("?", "%s")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")  # readers (API, CLI) never block the ingest writer
+    cur.execute("PRAGMA synchronous=FULL")  # a commit is on disk before the MQTT ack goes out
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def open_db(url: str | None = None, *, migrate: bool = True) -> Database:
+    """Open (and by default migrate to head) the database at ``url`` (default ``CBEC_DATABASE_URL``)."""
+    if url is None:
+        from optimizer.config import get_settings
+
+        url = get_settings().database_url
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        memory = url in ("sqlite://", "sqlite:///:memory:")
+        if not memory:
+            path = Path(url.split("///", 1)[1])
+            path.parent.mkdir(parents=True, exist_ok=True)
+        kwargs: dict = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        if memory:
+            kwargs["poolclass"] = StaticPool
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        _begin_immediate(engine)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    db = Database(engine, url)
+    if migrate:
+        upgrade(db)
+    return db
+
+
+def _begin_immediate(engine: Engine) -> None:
+    """Take SQLite's write lock at BEGIN, so that concurrent writers (two ingest processes, the
+    API's POST /v1/telemetry) wait for each other instead of failing on a lock upgrade."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn, _record) -> None:
+        dbapi_conn.isolation_level = None  # pysqlite must not issue its own BEGIN
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def upgrade(db: Database) -> None:
+    """Run the Alembic migrations to head on this database."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")

@@ -1,0 +1,112 @@
+"""The last handler: write everything the batch produced, in the batch's one transaction.
+
+Readings go in with ``executemany`` and ``ON CONFLICT DO NOTHING`` on (device, ts, seq), so even a
+duplicate that slipped past the dedup handler (two consumers racing) cannot add a row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from iot_ingest import tables as t
+from iot_ingest.handlers.base import Context, DeviceState
+from iot_ingest.reading import Reading
+
+READING_COLS = ("device_id", "ts_ms", "seq", "kind", "fmt", "received_ms", "late", "lat", "lon", "speed_kmh",
+                "heading", "accuracy_m", "battery_pct", "temperature_c", "humidity_pct", "door_open",
+                "occupied_positions", "shipment_id", "warehouse_id")
+QUARANTINE_COLS = ("device_id", "ts_ms", "seq", "kind", "fmt", "received_ms", "topic", "lat", "lon", "speed_kmh",
+                   "heading", "accuracy_m", "battery_pct", "temperature_c", "humidity_pct", "door_open",
+                   "occupied_positions", "warehouse_hint")
+EVENT_COLS = ("device_id", "shipment_id", "warehouse_id", "ts_ms", "kind", "node_id", "node_kind", "lat", "lon")
+ALERT_COLS = ("device_id", "shipment_id", "warehouse_id", "kind", "started_ms", "raised_ms", "ended_ms", "value",
+              "detail")
+
+
+def _insert(table: str, cols: tuple[str, ...], conflict: str = "ON CONFLICT DO NOTHING") -> str:
+    return f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) {conflict}"
+
+
+_READINGS_SQL = _insert(t.readings.name, READING_COLS)
+_QUARANTINE_SQL = _insert(t.quarantine.name, QUARANTINE_COLS)
+_DEAD_SQL = _insert(t.dead_letters.name, ("digest", "topic", "payload", "reason", "received_ms"))
+_EVENTS_SQL = _insert(t.events.name, EVENT_COLS)
+_ALERTS_SQL = _insert(t.alerts.name, ALERT_COLS)
+_CLOSE_SQL = f"UPDATE {t.alerts.name} SET ended_ms = ? WHERE device_id = ? AND kind = ? AND ended_ms IS NULL"
+_STATE_SQL = _insert(t.device_state.name, DeviceState.COLUMNS,
+                     "ON CONFLICT (device_id) DO UPDATE SET " + ", ".join(
+                         f"{c} = excluded.{c}" for c in DeviceState.COLUMNS[1:]))
+_COUNTER_SQL = _insert(t.counters.name, ("name", "value"),
+                       f"ON CONFLICT (name) DO UPDATE SET value = {t.counters.name}.value + excluded.value")
+_GAUGE_SQL = _insert(t.counters.name, ("name", "value"), "ON CONFLICT (name) DO UPDATE SET value = excluded.value")
+_SHIPMENT_SQL = (f"UPDATE {t.shipments.name} SET status = ?, milestones_json = ?, eta_p50_ms = ?, eta_p90_ms = ?, "
+                 "last_seen_ms = ?, updated_ms = ? WHERE shipment_id = ?")
+
+
+def reading_row(r: Reading) -> tuple:
+    return (r.device_id, r.ts_ms, r.seq, r.kind.value, r.fmt, r.received_ms, r.late, r.lat, r.lon, r.speed_kmh,
+            r.heading, r.accuracy_m, r.battery_pct, r.temperature_c, r.humidity_pct, r.door_open,
+            r.occupied_positions, r.shipment_id, r.warehouse_id)
+
+
+def dead_letter_digest(topic: str, payload: bytes) -> str:
+    return hashlib.sha256(topic.encode("utf-8", "surrogateescape") + b"\0" + payload).hexdigest()
+
+
+class StoreHandler:
+    def handle(self, readings: list[Reading], ctx: Context) -> list[Reading]:
+        write(ctx, readings)
+        return readings
+
+
+def write(ctx: Context, readings: list[Reading]) -> None:
+    """Flush the context's outputs and ``readings`` through the open transaction."""
+    db, conn, c = ctx.db, ctx.conn, ctx.counts
+    run = conn.exec_driver_sql
+    if readings:
+        res = run(db.sql(_READINGS_SQL), [reading_row(r) for r in readings])
+        stored = res.rowcount if res.rowcount is not None and res.rowcount >= 0 else len(readings)
+        c["stored"] += stored
+        c["duplicates"] += len(readings) - stored
+    if ctx.quarantined:
+        rows = [(r.device_id, r.ts_ms, r.seq, r.kind.value, r.fmt, r.received_ms, r.topic, r.lat, r.lon, r.speed_kmh,
+                 r.heading, r.accuracy_m, r.battery_pct, r.temperature_c, r.humidity_pct, r.door_open,
+                 r.occupied_positions, r.warehouse_hint) for r in ctx.quarantined]
+        res = run(db.sql(_QUARANTINE_SQL), rows)
+        c["quarantined"] += res.rowcount if res.rowcount is not None and res.rowcount >= 0 else len(rows)
+    if ctx.dead:
+        rows = []
+        for idx, reason in ctx.dead:
+            topic, payload, received = ctx.messages[idx]
+            payload = bytes(payload)
+            rows.append((dead_letter_digest(topic, payload), topic.encode("utf-8", "replace").decode("utf-8"),
+                         payload, reason[:500], received))
+        run(db.sql(_DEAD_SQL), rows)
+        c["dead_lettered"] += len(rows)
+    if ctx.events:
+        run(db.sql(_EVENTS_SQL), [tuple(e[k] for k in EVENT_COLS) for e in ctx.events])
+        c["events"] += len(ctx.events)
+    if ctx.alerts_opened:
+        run(db.sql(_ALERTS_SQL), [tuple(a[k] for k in ALERT_COLS) for a in ctx.alerts_opened])
+    if ctx.alerts_closed:
+        run(db.sql(_CLOSE_SQL), [(ended, dev, kind) for dev, kind, ended in ctx.alerts_closed])
+    if ctx.dirty:
+        run(db.sql(_STATE_SQL), [ctx.states[d].row() for d in sorted(ctx.dirty)])
+    if ctx.dirty_shipments:
+        import json
+
+        rows = []
+        for sid in sorted(ctx.dirty_shipments):
+            s = ctx.shipments[sid]
+            if s is not None:
+                rows.append((s.status, json.dumps(s.milestones), s.eta_p50_ms, s.eta_p90_ms, s.last_seen_ms,
+                             s.updated_ms, sid))
+        if rows:
+            run(db.sql(_SHIPMENT_SQL), rows)
+    if readings:
+        lags = sorted(max(0, ctx.now_ms - r.received_ms) for r in readings)
+        run(db.sql(_GAUGE_SQL), [("lag_ms_p50", lags[len(lags) // 2]), ("lag_ms_p95", lags[int(len(lags) * 0.95)]),
+                                 ("last_stored_ms", ctx.now_ms)])
+    counts = [(k, int(v)) for k, v in c.items() if v]
+    if counts:
+        run(db.sql(_COUNTER_SQL), counts)

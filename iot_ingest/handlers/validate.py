@@ -1,0 +1,53 @@
+"""Ranges and the future/past window (Traccar's filter.future / filter.invalid)."""
+
+from __future__ import annotations
+
+import math
+
+from iot_ingest.handlers.base import Context
+from iot_ingest.reading import Reading
+
+FUTURE_MS = 24 * 3_600_000  # Traccar filter.future default: a device clock a day ahead is broken
+PAST_MS = 400 * 86_400_000  # older than this is not a replay we want (retention keeps ~a year)
+
+_RANGES = (("speed_kmh", 0.0, 1200.0), ("heading", 0.0, 360.0), ("accuracy_m", 0.0, 1e6),
+           ("battery_pct", 0.0, 100.0), ("temperature_c", -90.0, 90.0), ("humidity_pct", 0.0, 100.0),
+           ("occupied_positions", 0, 10_000_000))
+
+
+def check(r: Reading, now_ms: int) -> str | None:
+    """The reason this reading is invalid, or None."""
+    if r.ts_ms > now_ms + FUTURE_MS:
+        return f"event time {r.ts_ms} ms is more than 24 h in the future"
+    if r.ts_ms < now_ms - PAST_MS:
+        return f"event time {r.ts_ms} ms is more than 400 days in the past"
+    if r.lat is not None or r.lon is not None:
+        if r.lat is None or r.lon is None:
+            return "lat and lon must come together"
+        if not (math.isfinite(r.lat) and -90.0 <= r.lat <= 90.0):
+            return f"lat {r.lat} out of range [-90, 90]"
+        if not (math.isfinite(r.lon) and -180.0 <= r.lon <= 180.0):
+            return f"lon {r.lon} out of range [-180, 180]"
+    for name, lo, hi in _RANGES:
+        v = getattr(r, name)
+        if v is not None and not lo <= v <= hi:
+            return f"{name} {v} out of range [{lo}, {hi}]"
+    return None
+
+
+class ValidateHandler:
+    """Drop invalid readings to the dead-letter table (with the raw message and the reason)."""
+
+    def handle(self, readings: list[Reading], ctx: Context) -> list[Reading]:
+        out = []
+        bad: dict[int, str] = {}
+        for r in readings:
+            reason = check(r, ctx.now_ms)
+            if reason is None:
+                out.append(r)
+            else:
+                bad.setdefault(r.msg_index, reason)
+        if bad:  # one bad record spoils its whole message (a SenML pack is accepted or rejected as a unit)
+            out = [r for r in out if r.msg_index not in bad]
+            ctx.dead.extend(bad.items())
+        return out

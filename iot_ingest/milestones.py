@@ -1,0 +1,247 @@
+"""Shipments, their milestones and their ETA.
+
+A shipment is created from a quote: the chosen :class:`~optimizer.model.Option` is stored as
+``option_to_dict`` (the one JSON shape for options) and flattened into milestones, one per node the
+cargo passes: the first leg's origin, every ``via`` stop (border stations), every leg's end.
+
+The ETA is the rest of the plan re-timed from the latest actual milestone: stops on the same
+through service keep their planned offsets from the stop just reached (arrival at Alashankou at T
+-> Łódź at T + the train's planned Alashankou->Łódź time); a later scheduled leg takes the next
+departure the cargo can still make (the quote engine's departure tables), a road leg leaves after
+the node's handling time. p90 is shifted by the same delay as p50.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from iot_ingest import tables as t
+from iot_ingest.db import Database
+from optimizer.errors import InvalidInput
+from optimizer.network import Network
+from optimizer.quote import build_request, quote
+from optimizer.serialize import option_to_dict
+from optimizer.timeutil import from_minutes, local_iso, to_minutes
+
+MS_H = 3_600_000
+
+
+def _ms(iso: str | None) -> int | None:
+    return None if iso is None else int(datetime.fromisoformat(iso).timestamp() * 1000)
+
+
+def iso_utc(ms: int | None) -> str | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="minutes")
+
+
+def milestones_from_option(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Flatten an option dict into the ordered stops the cargo should pass."""
+    legs = doc["legs"]
+    out = [{"node": legs[0]["from"], "name": legs[0]["from_name"], "leg": 0, "via": False,
+            "planned_arrive": None, "planned_depart": _ms(legs[0]["depart"]),
+            "actual_arrive": None, "actual_depart": None}]
+    for i, leg in enumerate(legs):
+        for v in leg["via"]:
+            out.append({"node": v["node"], "name": v["name"], "leg": i, "via": True,
+                        "planned_arrive": _ms(v["arrive"]), "planned_depart": _ms(v["depart"]),
+                        "actual_arrive": None, "actual_depart": None})
+        nxt = legs[i + 1] if i + 1 < len(legs) else None
+        out.append({"node": leg["to"], "name": leg["to_name"], "leg": i + 1 if nxt else i, "via": False,
+                    "planned_arrive": _ms(leg["arrive"]), "planned_depart": _ms(nxt["depart"]) if nxt else None,
+                    "actual_arrive": None, "actual_depart": None})
+    return out
+
+
+@dataclass(slots=True)
+class Shipment:
+    """A shipment under way (mutable inside one ingest batch)."""
+
+    shipment_id: str
+    origin: str
+    destination: str
+    status: str  # planned | in_transit | at:<node> | delivered
+    option: dict[str, Any]
+    milestones: list[dict[str, Any]]
+    eta_p50_ms: int | None
+    eta_p90_ms: int | None
+    last_seen_ms: int | None
+    created_ms: int
+    updated_ms: int
+
+    @classmethod
+    def from_row(cls, r) -> "Shipment":
+        m = r._mapping
+        return cls(m["shipment_id"], m["origin"], m["destination"], m["status"], json.loads(m["option_json"]),
+                   json.loads(m["milestones_json"]), m["eta_p50_ms"], m["eta_p90_ms"], m["last_seen_ms"],
+                   m["created_ms"], m["updated_ms"])
+
+    def row(self) -> dict[str, Any]:
+        return {"shipment_id": self.shipment_id, "origin": self.origin, "destination": self.destination,
+                "status": self.status, "option_json": json.dumps(self.option, ensure_ascii=False),
+                "milestones_json": json.dumps(self.milestones), "eta_p50_ms": self.eta_p50_ms,
+                "eta_p90_ms": self.eta_p90_ms, "last_seen_ms": self.last_seen_ms, "created_ms": self.created_ms,
+                "updated_ms": self.updated_ms}
+
+    # --- progress --------------------------------------------------------------------------------
+    def _progress(self) -> int:
+        """Index of the furthest stop with an actual time (-1: none yet)."""
+        for i in range(len(self.milestones) - 1, -1, -1):
+            m = self.milestones[i]
+            if m["actual_arrive"] is not None or m["actual_depart"] is not None:
+                return i
+        return -1
+
+    def on_event(self, kind: str, node: str, ts_ms: int) -> bool:
+        """Apply an arrival/departure at ``node``; True when a milestone changed."""
+        start = max(self._progress(), 0)
+        for i in range(start, len(self.milestones)):
+            m = self.milestones[i]
+            if m["node"] != node:
+                continue
+            if kind == "arrival" and m["actual_arrive"] is None and m["actual_depart"] is None:
+                if i == 0 and m["planned_arrive"] is None and self._progress() == -1:
+                    m["actual_arrive"] = ts_ms  # picked up at the origin
+                    return True
+                m["actual_arrive"] = ts_ms
+                self.status = "delivered" if i == len(self.milestones) - 1 else f"at:{node}"
+                return True
+            if kind == "departure" and m["actual_depart"] is None and (m["actual_arrive"] is not None or i == 0):
+                if i == len(self.milestones) - 1:
+                    return False  # leaving the destination fence after delivery
+                m["actual_depart"] = ts_ms
+                self.status = "in_transit"
+                return True
+        return False
+
+    def recompute_eta(self, net: Network, now_ms: int | None = None) -> None:
+        """Re-time the rest of the plan from the furthest actual milestone (see module doc)."""
+        p50, p90 = _ms(self.option["arrive_p50"]), _ms(self.option["arrive_p90"])
+        ms = self.milestones
+        k = self._progress()
+        if k < 0:
+            self.eta_p50_ms, self.eta_p90_ms = p50, p90
+            return
+        final = ms[-1]
+        if final["actual_arrive"] is not None:
+            dest = net.nodes.get(self.destination)
+            handling = int((dest.handling_hours if dest else 0) * MS_H)
+            self.eta_p50_ms = self.eta_p90_ms = final["actual_arrive"] + handling
+            return
+        now_ms = now_ms if now_ms is not None else self.last_seen_ms
+        cur = ms[k]
+        legs = self.option["legs"]
+        # time the cargo leaves stop k
+        if cur["actual_depart"] is not None:
+            t_dep = cur["actual_depart"]
+        else:
+            t_dep = self._leave_time(net, k, cur["actual_arrive"], legs)
+            if now_ms is not None and t_dep < now_ms:
+                t_dep = now_ms  # still there past its (re-timed) departure: it leaves no earlier than now
+        t = t_dep
+        for j in range(k + 1, len(ms)):
+            prev, m = ms[j - 1], ms[j]
+            planned_run = m["planned_arrive"] - (prev["planned_depart"] or prev["planned_arrive"])
+            t_arr = t + max(planned_run, 0)
+            if j == len(ms) - 1:
+                delay = t_arr - m["planned_arrive"]
+                self.eta_p50_ms, self.eta_p90_ms = p50 + delay, p90 + delay
+                return
+            t = self._leave_time(net, j, t_arr, legs)
+
+    def _leave_time(self, net: Network, j: int, t_arr: int, legs: list[dict]) -> int:
+        """When the cargo leaves stop j if it arrived there at ``t_arr``."""
+        m = self.milestones[j]
+        if m["planned_depart"] is None:
+            return t_arr
+        planned_dwell = m["planned_depart"] - (m["planned_arrive"] or m["planned_depart"])
+        if m["via"]:  # a through train keeps its dwell (gauge change, border checks)
+            return t_arr + planned_dwell
+        leg = legs[m["leg"]] if m["leg"] < len(legs) else None
+        svc = net.services.get(leg["service"]) if leg else None
+        node = net.nodes.get(m["node"])
+        if m["planned_arrive"] is not None and t_arr <= m["planned_arrive"]:
+            return m["planned_depart"]  # on time: the planned departure still holds
+        ready = t_arr + int((node.handling_hours if node else 0) * MS_H)
+        if svc is None or svc.schedule.continuous:
+            return max(m["planned_depart"], ready)
+        dep_min = net.next_departure_minute(svc, to_minutes(from_minutes(ready / 60000)))
+        return max(m["planned_depart"], dep_min * 60000)
+
+    def to_dict(self, net: Network | None = None) -> dict[str, Any]:
+        """Status, milestones (planned/actual, UTC ISO), ETA p50/p90 and the chosen option."""
+        def loc(ms: int | None, node: str) -> str | None:
+            if ms is None:
+                return None
+            if net is not None and node in net.nodes:
+                return local_iso(datetime.fromtimestamp(ms / 1000, UTC), net.nodes[node].tz)
+            return iso_utc(ms)
+
+        return {
+            "id": self.shipment_id, "origin": self.origin, "destination": self.destination, "status": self.status,
+            "eta": {"p50": loc(self.eta_p50_ms, self.destination), "p90": loc(self.eta_p90_ms, self.destination),
+                    "planned_p50": self.option["arrive_p50"], "planned_p90": self.option["arrive_p90"],
+                    "delay_hours": None if self.eta_p50_ms is None else
+                    round((self.eta_p50_ms - _ms(self.option["arrive_p50"])) / MS_H, 1)},
+            "milestones": [{"node": m["node"], "name": m["name"], "via": m["via"],
+                            "planned_arrive": loc(m["planned_arrive"], m["node"]),
+                            "planned_depart": loc(m["planned_depart"], m["node"]),
+                            "actual_arrive": loc(m["actual_arrive"], m["node"]),
+                            "actual_depart": loc(m["actual_depart"], m["node"])} for m in self.milestones],
+            "last_seen": iso_utc(self.last_seen_ms),
+            "option": self.option,
+        }
+
+
+def create_shipment(db: Database, net: Network, shipment_id: str, origin: str, destination: str, weight_kg: float,
+                    volume_m3: float, ready: str, *, option: int | None = None, tag: str | None = None,
+                    cargo_class: str = "general", customs_mode: str | None = None,
+                    include_planned: bool = False) -> Shipment:
+    """Quote the shipment and store the chosen option (``option`` 1-based index or a ``tag``; default the first)."""
+    if not shipment_id or len(shipment_id) > 64:
+        raise InvalidInput(f"bad shipment id {shipment_id!r}", field="id")
+    req = build_request(net, origin, destination, weight_kg, volume_m3, ready, cargo_class=cargo_class,
+                        customs_mode=customs_mode, include_planned=include_planned)
+    options = quote(net, req)
+    if tag is not None:
+        chosen = [o for o in options if tag in o.tags]
+        if not chosen:
+            raise InvalidInput(f"no option tagged '{tag}' (tags: cheapest, fastest, greenest)", field="tag")
+        opt = chosen[0]
+    elif option is not None:
+        if not 1 <= option <= len(options):
+            raise InvalidInput(f"option must be within 1..{len(options)} (got {option})", field="option")
+        opt = options[option - 1]
+    else:
+        opt = options[0]
+    return save_shipment(db, net, shipment_id, option_to_dict(net, opt))
+
+
+def save_shipment(db: Database, net: Network, shipment_id: str, option_doc: dict[str, Any]) -> Shipment:
+    """Store a shipment following an option dict (as produced by ``option_to_dict``)."""
+    now = int(time.time() * 1000)
+    if not option_doc.get("legs"):
+        raise InvalidInput("the option has no legs", field="option")
+    s = Shipment(shipment_id, option_doc["origin"], option_doc["destination"], "planned", option_doc,
+                 milestones_from_option(option_doc), None, None, None, now, now)
+    s.recompute_eta(net)
+    with db.engine.begin() as conn:
+        if conn.execute(select(t.shipments.c.shipment_id).where(t.shipments.c.shipment_id == shipment_id)).first():
+            raise InvalidInput(f"shipment '{shipment_id}' already exists", field="id")
+        conn.execute(insert(t.shipments).values(**s.row()))
+    return s
+
+
+def get_shipment(db: Database, shipment_id: str) -> Shipment:
+    from iot_ingest.registry import UnknownShipment
+
+    with db.engine.connect() as conn:
+        r = conn.execute(select(t.shipments).where(t.shipments.c.shipment_id == shipment_id)).first()
+    if r is None:
+        raise UnknownShipment(f"unknown shipment '{shipment_id}'", field="shipment")
+    return Shipment.from_row(r)

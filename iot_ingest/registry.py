@@ -1,0 +1,134 @@
+"""Device registry: a tracker is bound to a shipment, a sensor to a warehouse, each with thresholds.
+
+Readings from devices that are not in the registry are quarantined (kept, not processed); binding
+the device later releases its quarantined readings into the history.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import delete, insert, select
+
+from iot_ingest import tables as t
+from iot_ingest.db import Database
+from optimizer.errors import InvalidInput
+from optimizer.model import NodeKind
+from optimizer.network import Network
+
+_DEFAULT_SENSOR_RANGE = (2.0, 25.0)  # °C, ambient storage of general goods [A]; set per device for cold chain
+
+
+class UnknownShipment(InvalidInput):
+    status = 404
+    title = "Unknown shipment"
+
+
+class UnknownDevice(InvalidInput):
+    status = 404
+    title = "Unknown device"
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """A registered device and the thresholds its alerts use."""
+
+    device_id: str
+    kind: str  # tracker | sensor
+    shipment_id: str | None = None
+    warehouse_id: str | None = None
+    temp_min: float | None = None
+    temp_max: float | None = None
+    excursion_minutes: float = 15.0  # out of range this long before an alert (COLDWATCH: 15 min)
+    hysteresis_c: float = 1.0  # must come back this far inside the range to close the alert
+    door_open_max_minutes: float = 10.0
+    expected_interval_s: float = 300.0  # silent alert after SILENT_FACTOR x this without a reading
+    created_ms: int = 0
+
+
+def bind_device(db: Database, net: Network, device_id: str, *, shipment: str | None = None,
+                warehouse: str | None = None, temp_min: float | None = None, temp_max: float | None = None,
+                excursion_minutes: float = 15.0, hysteresis_c: float = 1.0, door_open_max_minutes: float = 10.0,
+                expected_interval_s: float = 300.0) -> tuple[Device, int]:
+    """Register (or re-bind) a device; returns it and the number of quarantined readings released."""
+    if (shipment is None) == (warehouse is None):
+        raise InvalidInput("bind a device to exactly one of --shipment or --warehouse", field="shipment")
+    if not device_id or len(device_id) > 64:
+        raise InvalidInput(f"bad device id {device_id!r}", field="device")
+    for name, v in (("excursion_minutes", excursion_minutes), ("door_open_max_minutes", door_open_max_minutes),
+                    ("expected_interval_s", expected_interval_s)):
+        if not v > 0:
+            raise InvalidInput(f"{name} must be positive (got {v})", field=name)
+    if hysteresis_c < 0:
+        raise InvalidInput(f"hysteresis_c must be >= 0 (got {hysteresis_c})", field="hysteresis_c")
+    if temp_min is not None and temp_max is not None and temp_min >= temp_max:
+        raise InvalidInput(f"temp_min ({temp_min}) must be below temp_max ({temp_max})", field="temp_min")
+    with db.engine.begin() as conn:
+        if shipment is not None:
+            if conn.execute(select(t.shipments.c.shipment_id).where(t.shipments.c.shipment_id == shipment)).first() is None:
+                raise UnknownShipment(f"unknown shipment '{shipment}' (create it first: cbec shipments create)",
+                                      field="shipment")
+            kind = "tracker"
+        else:
+            node = net.node(warehouse, "warehouse")
+            if node.kind is not NodeKind.OVERSEAS_WAREHOUSE:
+                raise InvalidInput(f"'{warehouse}' is a {node.kind.value}, not an overseas warehouse", field="warehouse")
+            kind = "sensor"
+            if temp_min is None and temp_max is None:
+                temp_min, temp_max = _DEFAULT_SENSOR_RANGE
+        dev = Device(device_id, kind, shipment, warehouse, temp_min, temp_max, excursion_minutes, hysteresis_c,
+                     door_open_max_minutes, expected_interval_s, int(time.time() * 1000))
+        conn.execute(delete(t.devices).where(t.devices.c.device_id == device_id))
+        conn.execute(insert(t.devices).values(**asdict(dev)))
+        released = _release_quarantine(conn, dev)
+    return dev, released
+
+
+def _release_quarantine(conn, dev: Device) -> int:
+    """Move the device's quarantined readings into the history (as late readings: no events/alerts)."""
+    q = t.quarantine
+    rows = conn.execute(select(q).where(q.c.device_id == dev.device_id)).mappings().all()
+    if not rows:
+        return 0
+    cols = [c.name for c in t.readings.columns]
+    values = []
+    for r in rows:
+        v = {c: r.get(c) for c in cols if c in r}
+        v.update(late=True, shipment_id=dev.shipment_id, warehouse_id=dev.warehouse_id)
+        values.append(v)
+    existing = {(r.ts_ms, r.seq) for r in conn.execute(
+        select(t.readings.c.ts_ms, t.readings.c.seq).where(t.readings.c.device_id == dev.device_id))}
+    values = [v for v in values if (v["ts_ms"], v["seq"]) not in existing]
+    if values:
+        conn.execute(insert(t.readings), values)
+    conn.execute(delete(q).where(q.c.device_id == dev.device_id))
+    return len(values)
+
+
+def load_devices(conn) -> dict[str, Device]:
+    """The whole registry (small: thousands of rows), cached by the pipeline for a few seconds."""
+    return {r.device_id: Device(**r._mapping) for r in conn.execute(select(t.devices))}
+
+
+def get_device(db: Database, device_id: str) -> Device:
+    with db.engine.connect() as conn:
+        r = conn.execute(select(t.devices).where(t.devices.c.device_id == device_id)).first()
+    if r is None:
+        raise UnknownDevice(f"unknown device '{device_id}' (bind it: cbec devices bind)", field="device")
+    return Device(**r._mapping)
+
+
+def list_devices(db: Database) -> list[Device]:
+    with db.engine.connect() as conn:
+        return sorted(load_devices(conn).values(), key=lambda d: d.device_id)
+
+
+def unbind_device(db: Database, device_id: str) -> None:
+    with db.engine.begin() as conn:
+        if conn.execute(delete(t.devices).where(t.devices.c.device_id == device_id)).rowcount == 0:
+            raise UnknownDevice(f"unknown device '{device_id}'", field="device")
+
+
+__all__ = ["Device", "bind_device", "get_device", "list_devices", "load_devices", "unbind_device",
+           "UnknownDevice", "UnknownShipment"]
