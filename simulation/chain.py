@@ -459,6 +459,19 @@ class ChainModel:
                 return
             env.process(border.cross(dwell, rng))
 
+    def wh_background(self, wh: "Warehouse", m3_per_day: float) -> Generator[simpy.Event, Any, None]:
+        """Other exporters' deliveries to a shared warehouse: they share the receiving docks."""
+        env = self.env
+        rng = self.streams.get("wh_background:" + wh.id)
+        lot = self.res.wh_background_lot_m3
+        rate = m3_per_day / lot / 24.0
+        svc = 0.5 + lot / self.res.wh_dock_m3_per_hour
+        while True:
+            yield env.timeout(rng.expovariate(rate))
+            if env._now >= self.end:
+                return
+            env.process(wh.docks.visit(svc * (0.5 + rng.random())))
+
     def sampler(self, times: list[float]) -> Generator[simpy.Event, Any, None]:
         env = self.env
         for t in times:
@@ -486,6 +499,11 @@ class ChainModel:
         for s in self.net.services.values():
             for x in s.stops:
                 dwell.setdefault(x.node, []).append(x.dwell_hours)
+        for wid, wh in self.warehouses.items():
+            ov = self.sc.warehouses.get(wid)
+            load = ov.background_load if ov is not None and ov.background_load is not None else self.res.wh_background_load
+            if load > 0:
+                self.env.process(self.wh_background(wh, load * self.net.nodes[wid].inbound_m3_per_day))
         for nid, spec in self.sc.resources.borders.items():
             self._border(nid)
             if spec.background_trains_per_day > 0:

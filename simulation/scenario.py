@@ -101,6 +101,7 @@ class WarehouseOverride(_Model):
     dock_factor: float | None = Field(default=None, gt=0, description="multiply the derived number of receiving docks")
     capacity_m3: float | None = Field(default=None, gt=0)
     pickers: int | None = Field(default=None, ge=1)
+    background_load: float | None = Field(default=None, ge=0, le=2, description="overrides resources.wh_background_load")
 
 
 class BorderSpec(_Model):
@@ -127,7 +128,10 @@ class Resources(_Model):
     slot_share: dict[str, float] = Field(default_factory=lambda: {"rail": 0.15, "sea": 0.05, "air": 0.2},
                                          description="share of a departure's capacity allotted to the pilot zone, by mode")
     wh_m3_per_dock_day: float = Field(default=60.0, gt=0, description="receiving docks = inbound_m3_per_day / this")
-    wh_dock_m3_per_hour: float = Field(default=4.0, gt=0)
+    wh_dock_m3_per_hour: float = Field(default=3.0, gt=0)
+    wh_background_load: float = Field(default=0.8, ge=0, le=2,
+                                      description="other exporters' inbound at a shared warehouse, as a share of its inbound_m3_per_day")
+    wh_background_lot_m3: float = Field(default=20.0, gt=0)
     wh_pickers: int = Field(default=4, ge=1)
     pick_hours_per_m3: float = Field(default=0.25, gt=0)
     storage_days: float = Field(default=21.0, gt=0, description="mean sell-through time of stock in an overseas warehouse")

@@ -1,0 +1,217 @@
+"""`cbec simulate SCENARIO.yaml` and `cbec simulate compare A.yaml B.yaml ...`: throughput simulation.
+
+The first argument is either the sub-command ``compare`` or a scenario (a YAML path or the name of
+a bundled scenario: baseline, mianyang_railport, more_trains, alashankou_congestion, peak_season, ...).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.table import Table
+from typer.core import TyperGroup
+
+from api.cli.app import app
+from api.cli.common import console, errors_as_exit, print_json, progress_bar
+from optimizer.errors import InvalidInput
+
+
+class _ScenarioFirstGroup(TyperGroup):
+    """A group whose first argument may be a scenario path instead of a sub-command (then: ``run``)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+simulate_app = typer.Typer(
+    cls=_ScenarioFirstGroup,
+    help="Throughput simulation of the export chain (SimPy): KPIs with 95 % CIs over replications, "
+    "scenario comparison, plots, IoT replay. Usage: cbec simulate SCENARIO.yaml | cbec simulate compare A B ...",
+    no_args_is_help=True,
+)
+app.add_typer(simulate_app, name="simulate")
+
+HEADLINE = (
+    ("throughput_per_day", "throughput (consignments/day)"),
+    ("throughput_t_per_day", "throughput (t/day)"),
+    ("lead_time_days", "lead time mean (days)"),
+    ("lead_time_days.p50", "lead time p50 (days)"),
+    ("lead_time_days.p90", "lead time p90 (days)"),
+    ("lead_time_days.p95", "lead time p95 (days)"),
+    ("on_time_rate", "on time vs quoted p90"),
+    ("wip", "work in progress (consignments)"),
+    ("cost_per_t", "cost per tonne (USD)"),
+    ("co2e_kg_per_t", "CO2e per tonne (kg)"),
+)
+
+
+def _load(name: str, seed: int | None, horizon_days: float | None, warmup_days: float | None):
+    from optimizer.network import load_network
+    from simulation.scenario import load_scenario, parse_scenario
+
+    net = load_network()
+    sc = load_scenario(name, net)
+    updates: dict[str, Any] = {}
+    if seed is not None:
+        updates["seed"] = seed
+    if horizon_days is not None:
+        updates["horizon_days"] = horizon_days
+    if warmup_days is not None:
+        updates["warmup_days"] = warmup_days
+    if updates:
+        sc = parse_scenario({**sc.to_doc(), **updates}, f"{name} (command line)")
+    return sc, net
+
+
+def _get(kpis: dict[str, Any], dotted: str) -> dict[str, Any] | None:
+    node: Any = kpis
+    for p in dotted.split("."):
+        node = node.get(p) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) and "mean" in node else None
+
+
+def _fmt(stat: dict[str, Any] | None, pct: bool = False) -> tuple[str, str]:
+    if stat is None or stat["mean"] is None:
+        return "–", ""
+    f = (lambda x: f"{100 * x:.1f} %") if pct else (lambda x: f"{x:,.2f}")
+    lo, hi = stat["ci95"]
+    return f(stat["mean"]), (f"[{f(lo)}, {f(hi)}]" if lo is not None else "n/a (1 replication)")
+
+
+def _print_report(rep: dict[str, Any]) -> None:
+    t = Table(title=f"{rep['scenario']}: {rep['replications']} replications, {rep['horizon_days']:g} days "
+                    f"(warm-up {rep['warmup_days']:g}), seed {rep['seed']}")
+    t.add_column("KPI")
+    t.add_column("mean", justify="right")
+    t.add_column("95 % CI", justify="right")
+    for key, label in HEADLINE:
+        m, ci = _fmt(_get(rep["kpis"], key), pct=key == "on_time_rate")
+        t.add_row(label, m, ci)
+    for group in ("by_mode", "by_customs_mode"):
+        for k, v in rep["kpis"].get("lead_time_days", {}).get(group, {}).items():
+            m, ci = _fmt(v)
+            t.add_row(f"lead time mean, {k}", m, ci)
+    console.print(t)
+    st = Table(title="busiest stages")
+    for col in ("stage", "servers", "utilisation", "mean queue", "mean wait (h)"):
+        st.add_column(col, justify="left" if col == "stage" else "right")
+    stages = sorted(rep.get("stages", {}).items(), key=lambda kv: -(kv[1].get("utilisation", {}).get("mean") or 0))[:10]
+    for name, s in stages:
+        st.add_row(name, str(s.get("capacity", "")), _fmt(s.get("utilisation"), pct=True)[0], _fmt(s.get("queue"))[0],
+                   _fmt(s.get("wait_hours"))[0])
+    console.print(st)
+    rt = rep["runtime"]
+    console.print(f"[dim]{rt['events_per_replication']:,} events and {rt['seconds_per_replication']} s per replication; "
+                  f"CIs: {rep['confidence']}[/]")
+
+
+@simulate_app.command("run")
+def run_cmd(
+    scenario: Annotated[str, typer.Argument(help="scenario YAML file, or a bundled scenario name (e.g. baseline)")],
+    replications: Annotated[int | None, typer.Option("--replications", "-n", min=1, help="independent replications (default: the scenario's)")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="root seed (default: the scenario's)")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", "-w", min=1, help="worker processes (default: one per core; ignored with CBEC_DASK_SCHEDULER)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report (kpis with mean and ci95) as JSON")] = False,
+    plots: Annotated[Path | None, typer.Option("--plots", help="write plots (lead time, queues, utilisation) into this directory")] = None,
+    plot_format: Annotated[str, typer.Option("--plot-format", help="png | svg")] = "png",
+    horizon_days: Annotated[float | None, typer.Option("--horizon-days", help="override the scenario's horizon")] = None,
+    warmup_days: Annotated[float | None, typer.Option("--warmup-days", help="override the scenario's warm-up")] = None,
+    publish: Annotated[str | None, typer.Option("--publish", help="replay replication 0 over MQTT, e.g. mqtt://127.0.0.1:1883")] = None,
+    speed: Annotated[float, typer.Option("--speed", help="replay speed-up (3600: one simulated hour per second)")] = 3600.0,
+    publish_days: Annotated[float | None, typer.Option("--publish-days", help="replay only the first N simulated days")] = None,
+    publish_interval: Annotated[float, typer.Option("--publish-interval", help="minutes of simulated time between fixes")] = 60.0,
+) -> None:
+    """Simulate one scenario: KPIs per stage and end to end, each with a 95 % CI over replications."""
+    from simulation.runner import simulate
+
+    with errors_as_exit():
+        if plot_format not in ("png", "svg"):
+            raise InvalidInput(f"--plot-format must be png or svg (got {plot_format})", field="plot_format")
+        sc, net = _load(scenario, seed, horizon_days, warmup_days)
+        n = replications or sc.replications
+        with progress_bar(f"simulating {sc.name}") as progress:
+            rep, results = simulate(sc, n, workers=workers, progress=progress)
+        if plots:
+            from simulation.plots import write_all
+
+            rep["plots"] = [str(p) for p in write_all(rep, results, plots, plot_format)]
+        if publish:
+            rep["replay"] = _replay(sc, net, publish, speed, publish_days, publish_interval)
+    if as_json:
+        print_json(rep)
+    else:
+        _print_report(rep)
+        for p in rep.get("plots", []):
+            console.print(f"wrote {p}")
+        if "replay" in rep:
+            console.print(f"published {rep['replay']['acknowledged']}/{rep['replay']['messages']} messages to {publish}")
+
+
+def _replay(sc, net, url: str, speed: float, days: float | None, interval_min: float) -> dict[str, Any]:
+    from simulation.replay import build_messages, parse_broker, publish, run_traced
+
+    parse_broker(url)
+    model = run_traced(sc, net, 0)
+    msgs = build_messages(model, interval_min / 60.0, days)
+    with progress_bar(f"replaying {len(msgs)} messages at {speed:g}x") as progress:
+        acked = publish(msgs, url, speed=speed, progress=progress, total=len(msgs))
+    return {"broker": url, "messages": len(msgs), "acknowledged": acked, "speed": speed}
+
+
+@simulate_app.command("compare")
+def compare_cmd(
+    scenarios: Annotated[list[str], typer.Argument(help="two or more scenarios; the first is the baseline")],
+    replications: Annotated[int | None, typer.Option("--replications", "-n", min=2, help="replications per scenario (default: the first scenario's)")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="root seed shared by all scenarios (default: the first scenario's)")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", "-w", min=1)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print reports and differences as JSON")] = False,
+    plots: Annotated[Path | None, typer.Option("--plots", help="write the comparison plot into this directory")] = None,
+    plot_format: Annotated[str, typer.Option("--plot-format")] = "png",
+    horizon_days: Annotated[float | None, typer.Option("--horizon-days")] = None,
+    warmup_days: Annotated[float | None, typer.Option("--warmup-days")] = None,
+) -> None:
+    """Compare scenarios with the first one: paired differences (common random numbers), 95 % CIs, significance."""
+    from simulation.compare import compare
+    from simulation.runner import simulate
+
+    with errors_as_exit():
+        if len(scenarios) < 2:
+            raise InvalidInput("compare needs at least two scenarios", field="scenarios")
+        first, _ = _load(scenarios[0], seed, horizon_days, warmup_days)
+        root = seed if seed is not None else first.seed
+        n = replications or first.replications
+        loaded = [first] + [_load(s, root, horizon_days, warmup_days)[0] for s in scenarios[1:]]
+        runs, reports = [], []
+        with progress_bar("comparing") as progress:
+            for k, sc in enumerate(loaded):
+                def prog(f: float, m: str = "", k: int = k) -> None:
+                    progress((k + f) / len(loaded), m)
+
+                rep, results = simulate(sc, n, workers=workers, progress=prog)
+                runs.append((sc.name, results))
+                reports.append(rep)
+        comp = compare(runs)
+        if plots:
+            from simulation.plots import comparison
+
+            comp["plots"] = [str(comparison(comp, plots / f"comparison.{plot_format}"))]
+    if as_json:
+        print_json({"comparison": comp, "reports": reports})
+        return
+    for c in comp["comparisons"]:
+        t = Table(title=f"{c['scenario']} vs {comp['baseline']} ({comp['replications']} paired replications)")
+        for col in ("KPI", comp["baseline"], c["scenario"], "difference", "95 % CI", "significant"):
+            t.add_column(col, justify="left" if col == "KPI" else "right")
+        for key, h in c["headline"].items():
+            lo, hi = h["ci95"]
+            t.add_row(key, f"{h['baseline']:,.3f}", f"{h['scenario']:,.3f}", f"{h['difference']:+,.3f}",
+                      f"[{lo:+,.3f}, {hi:+,.3f}]" if lo is not None else "n/a", "yes" if h["significant"] else "no")
+        console.print(t)
+        console.print(f"[dim]{len(c['significant'])} of the KPIs differ significantly (see --json for all)[/]")
+    for p in comp.get("plots", []):
+        console.print(f"wrote {p}")
