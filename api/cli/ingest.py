@@ -1,0 +1,243 @@
+"""`cbec ingest`, `cbec devices`, `cbec shipments`, `cbec track`, `cbec warehouses status`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from api.cli.app import app, warehouses_app
+from api.cli.common import console, errors_as_exit, print_json
+
+ingest_app = typer.Typer(help="IoT ingest over MQTT: run the consumer, statistics, retention.", invoke_without_command=True)
+devices_app = typer.Typer(help="Device registry: bind trackers to shipments and sensors to warehouses.", no_args_is_help=True)
+shipments_app = typer.Typer(help="Shipments followed by the ingest (a chosen quote option).", no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(devices_app, name="devices")
+app.add_typer(shipments_app, name="shipments")
+
+DbOpt = Annotated[str | None, typer.Option("--db", help="database URL (default CBEC_DATABASE_URL or sqlite under ./var)")]
+
+
+def _db(url: str | None):
+    from iot_ingest.db import open_db
+
+    return open_db(url)
+
+
+def _net():
+    from optimizer.network import load_network
+
+    return load_network()
+
+
+@ingest_app.callback()
+def ingest_cmd(
+    ctx: typer.Context,
+    mqtt_url: Annotated[str | None, typer.Option("--mqtt-url", help="mqtt://host:port (default CBEC_MQTT_URL, else an embedded broker)")] = None,
+    db: DbOpt = None,
+    client_id: Annotated[str | None, typer.Option("--client-id", help="MQTT client id (fixed: it names the persistent session)")] = None,
+    batch_size: Annotated[int, typer.Option(help="messages per transaction")] = 1000,
+) -> None:
+    """Run the ingest consumer (until Ctrl-C). Subcommands: stats, prune."""
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = {"db": db}
+        return
+    from iot_ingest.runner import IngestService
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    with errors_as_exit():
+        svc = IngestService(mqtt_url=mqtt_url, database_url=db, client_id=client_id, batch_size=batch_size).start()
+    console.print(f"ingest: {svc.describe()} (Ctrl-C to stop)")
+    try:
+        svc.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        svc.stop()
+
+
+@ingest_app.command("stats")
+def stats_cmd(ctx: typer.Context, db: DbOpt = None,
+              as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """Received, stored, duplicates, dead-lettered, quarantined, late; lag."""
+    from iot_ingest.status import ingest_stats
+
+    with errors_as_exit():
+        s = ingest_stats(_db(db or (ctx.obj or {}).get("db")))
+    if as_json:
+        print_json(s)
+        return
+    table = Table(title="ingest")
+    table.add_column("counter")
+    table.add_column("value", justify="right")
+    for k in ("received", "stored", "duplicates", "dead_lettered", "quarantined", "late", "ignored", "events", "alerts"):
+        table.add_row(k, f"{s[k]:,}")
+    table.add_row("open alerts", str(s["open_alerts"]))
+    lag = s["lag"]
+    table.add_row("lag receive→store p50/p95 ms", f"{lag['receive_to_store_ms_p50']} / {lag['receive_to_store_ms_p95']}")
+    table.add_row("last stored", str(lag["last_stored"]))
+    console.print(table)
+
+
+@ingest_app.command("prune")
+def prune_cmd(ctx: typer.Context, keep_days: Annotated[float, typer.Option(help="keep raw readings this many days")] = 90.0,
+              db: DbOpt = None) -> None:
+    """Downsample raw readings older than --keep-days into hourly rows and delete them."""
+    from iot_ingest.retention import prune
+
+    with errors_as_exit():
+        console.print(prune(_db(db or (ctx.obj or {}).get("db")), keep_days))
+
+
+@devices_app.command("bind")
+def bind_cmd(
+    device: Annotated[str, typer.Argument(help="device id (topic segment; OwnTracks: USER-DEVICE)")],
+    shipment: Annotated[str | None, typer.Option("--shipment", help="shipment id (trackers)")] = None,
+    warehouse: Annotated[str | None, typer.Option("--warehouse", help="warehouse node id (sensors)")] = None,
+    temp_min: Annotated[float | None, typer.Option(help="°C, alert below (sensors default 2)")] = None,
+    temp_max: Annotated[float | None, typer.Option(help="°C, alert above (sensors default 25)")] = None,
+    excursion_minutes: Annotated[float, typer.Option(help="out of range this long before an alert")] = 15.0,
+    hysteresis: Annotated[float, typer.Option(help="°C back inside the range to end an excursion")] = 1.0,
+    door_max_minutes: Annotated[float, typer.Option(help="door open this long raises an alert")] = 10.0,
+    interval: Annotated[float, typer.Option(help="expected seconds between readings (silent alert after 3x)")] = 300.0,
+    db: DbOpt = None,
+) -> None:
+    """Bind a device to a shipment or a warehouse (re-binding replaces); releases its quarantined readings."""
+    from iot_ingest.registry import bind_device
+
+    with errors_as_exit():
+        dev, released = bind_device(_db(db), _net(), device, shipment=shipment, warehouse=warehouse, temp_min=temp_min,
+                                    temp_max=temp_max, excursion_minutes=excursion_minutes, hysteresis_c=hysteresis,
+                                    door_open_max_minutes=door_max_minutes, expected_interval_s=interval)
+    target = f"shipment {dev.shipment_id}" if dev.shipment_id else f"warehouse {dev.warehouse_id}"
+    rng = f", alert outside {dev.temp_min:g}..{dev.temp_max:g} °C for {dev.excursion_minutes:g} min" \
+        if dev.temp_min is not None and dev.temp_max is not None else ""
+    console.print(f"bound {dev.kind} {dev.device_id} to {target}{rng}; {released} quarantined reading(s) released")
+
+
+@devices_app.command("list")
+def devices_list_cmd(db: DbOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Registered devices and their bindings."""
+    from dataclasses import asdict
+
+    from iot_ingest.registry import list_devices
+
+    with errors_as_exit():
+        devs = list_devices(_db(db))
+    if as_json:
+        print_json([asdict(d) for d in devs])
+        return
+    table = Table(title="devices")
+    for col in ("device", "kind", "bound to", "temp range °C", "interval s"):
+        table.add_column(col)
+    for d in devs:
+        table.add_row(d.device_id, d.kind, d.shipment_id or d.warehouse_id or "",
+                      f"{d.temp_min}..{d.temp_max}" if d.temp_min is not None or d.temp_max is not None else "",
+                      f"{d.expected_interval_s:g}")
+    console.print(table)
+
+
+@shipments_app.command("create")
+def shipment_create_cmd(
+    shipment_id: Annotated[str, typer.Argument(help="shipment id")],
+    origin: Annotated[str, typer.Option("--from", help="origin node id")],
+    destination: Annotated[str, typer.Option("--to", help="destination node id")],
+    weight: Annotated[float, typer.Option("--weight", help="kg")],
+    volume: Annotated[float, typer.Option("--volume", help="m³")],
+    ready: Annotated[str, typer.Option("--ready", help="YYYY-MM-DD or ISO date-time")],
+    option: Annotated[int | None, typer.Option("--option", help="1-based option number of `cbec quote`")] = None,
+    tag: Annotated[str | None, typer.Option("--tag", help="cheapest | fastest | greenest")] = None,
+    cargo_class: Annotated[str, typer.Option("--class")] = "general",
+    customs_mode: Annotated[str | None, typer.Option("--customs")] = None,
+    db: DbOpt = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Quote a shipment and follow the chosen option (default: the first, i.e. cheapest)."""
+    from iot_ingest.milestones import create_shipment
+
+    with errors_as_exit():
+        net = _net()
+        s = create_shipment(_db(db), net, shipment_id, origin, destination, weight, volume, ready, option=option,
+                            tag=tag, cargo_class=cargo_class, customs_mode=customs_mode)
+    if as_json:
+        print_json(s.to_dict(net))
+        return
+    d = s.to_dict(net)
+    route = " → ".join(m["node"] for m in d["milestones"])
+    console.print(f"shipment {s.shipment_id}: {route}; ETA {d['eta']['p50']} (p90 {d['eta']['p90']})")
+
+
+@shipments_app.command("show")
+def shipment_show_cmd(shipment_id: str, db: DbOpt = None) -> None:
+    """The shipment as JSON (status, milestones, ETA, option)."""
+    from iot_ingest.milestones import get_shipment
+
+    with errors_as_exit():
+        net = _net()
+        print_json(get_shipment(_db(db), shipment_id).to_dict(net))
+
+
+@app.command("track")
+def track_cmd(key: Annotated[str, typer.Argument(help="shipment id or device id")], db: DbOpt = None,
+              as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Last position, events, milestones and ETA of a shipment (or a device)."""
+    from iot_ingest.status import track
+
+    with errors_as_exit():
+        doc = track(_db(db), _net(), key)
+    if as_json:
+        print_json(doc)
+        return
+    if "milestones" not in doc:
+        last = doc["last"] or {}
+        console.print(f"device {doc['device']} ({doc['kind']}, {doc['shipment'] or doc['warehouse']}): "
+                      f"last {last.get('ts')} at {last.get('lat')}, {last.get('lon')}")
+        if doc.get("shipment_status"):
+            console.print(f"shipment status {doc['shipment_status']['status']}, ETA {doc['shipment_status']['eta']['p50']}")
+    else:
+        eta = doc["eta"]
+        console.print(f"shipment {doc['id']} {doc['origin']} → {doc['destination']}: [bold]{doc['status']}[/], "
+                      f"ETA {eta['p50']} (p90 {eta['p90']}; planned {eta['planned_p50']}, delay {eta['delay_hours']} h)")
+        table = Table()
+        for col in ("stop", "planned arrive", "actual arrive", "planned depart", "actual depart"):
+            table.add_column(col)
+        for m in doc["milestones"]:
+            table.add_row(m["node"], (m["planned_arrive"] or "")[:16], (m["actual_arrive"] or "")[:16],
+                          (m["planned_depart"] or "")[:16], (m["actual_depart"] or "")[:16])
+        console.print(table)
+        for p in doc["last"]:
+            console.print(f"last position {p['device']}: {p['ts']} {p['lat']:.4f}, {p['lon']:.4f}"
+                          + (f" inside {', '.join(p['inside'])}" if p["inside"] else ""))
+    for a in doc["alerts"]:
+        console.print(f"[red]alert[/] {a['kind']} {a['device']} since {a['started']}"
+                      f"{' until ' + a['ended'] if a['ended'] else ' (open)'}: {a['detail']}")
+
+
+@warehouses_app.command("status")
+def warehouses_status_cmd(warehouse: Annotated[str | None, typer.Argument(help="warehouse id (default: all)")] = None,
+                          db: DbOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Latest conditions (temperature, humidity, doors) and free capacity per shared warehouse."""
+    from iot_ingest.status import warehouse_status
+
+    with errors_as_exit():
+        rows = warehouse_status(_db(db), _net(), warehouse)
+    if as_json:
+        print_json(rows if warehouse is None else rows[0])
+        return
+    table = Table(title="shared overseas warehouses")
+    for col, j in (("id", "left"), ("temp °C min/mean/max", "right"), ("RH %", "right"), ("doors open", "right"),
+                   ("free positions", "right"), ("free m³", "right"), ("sensors", "right"), ("alerts", "left"),
+                   ("updated", "left")):
+        table.add_column(col, justify=j)
+    for w in rows:
+        c, cap = w["conditions"], w["capacity"]
+        t = c["temperature_c"]
+        table.add_row(w["id"], f"{t['min']:.1f}/{t['mean']:.1f}/{t['max']:.1f}" if t else "-",
+                      f"{c['humidity_pct']:.0f}" if c["humidity_pct"] is not None else "-", str(c["doors_open"]),
+                      f"{cap['free_positions']:,}/{cap['capacity_positions']:,}", f"{cap['free_m3']:,.0f}",
+                      f"{c['sensors_reporting']}/{c['sensors']}", ", ".join(a["kind"] for a in w["open_alerts"]),
+                      (c["updated"] or "")[:16])
+    console.print(table)

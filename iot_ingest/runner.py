@@ -1,0 +1,73 @@
+"""Everything ``cbec serve`` / ``cbec ingest`` start: the embedded broker (when no CBEC_MQTT_URL),
+the pipeline and the consumer thread, and their orderly shutdown (flush, ack, stop broker)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from iot_ingest.broker import EmbeddedBroker
+from iot_ingest.consumer import Consumer, parse_mqtt_url
+from iot_ingest.db import Database, open_db
+from iot_ingest.pipeline import Pipeline
+from iot_ingest.retention import prune
+from optimizer.config import get_settings
+from optimizer.network import Network, load_network
+
+log = logging.getLogger("iot_ingest")
+
+
+class IngestService:
+    """``IngestService().start()`` ... ``.stop()``; ``pipeline`` is shared with the HTTP endpoint."""
+
+    def __init__(self, *, mqtt_url: str | None = None, database_url: str | None = None, client_id: str | None = None,
+                 batch_size: int = 1000, net: Network | None = None, db: Database | None = None,
+                 keep_days: float = 90.0) -> None:
+        settings = get_settings()
+        self.mqtt_url = mqtt_url or settings.mqtt_url
+        self.db = db or open_db(database_url or settings.database_url)
+        self.net = net or load_network(settings.data_dir)
+        self.pipeline = Pipeline(self.db, self.net)
+        self.broker: EmbeddedBroker | None = None
+        self.client_id = client_id
+        self.batch_size = batch_size
+        self.keep_days = keep_days
+        self.consumer: Consumer | None = None
+        self._done = threading.Event()
+
+    def start(self) -> "IngestService":
+        url = self.mqtt_url
+        if not url:
+            self.broker = EmbeddedBroker(port=1883 if _free(1883) else None).start()
+            url = self.broker.url
+            log.warning("no CBEC_MQTT_URL: embedded amqtt broker on %s (demo only, not for production)", url)
+        self.consumer = Consumer(self.pipeline, parse_mqtt_url(url, client_id=self.client_id), batch_size=self.batch_size,
+                                 retention=lambda: prune(self.db, self.keep_days)).start()
+        return self
+
+    def describe(self) -> str:
+        tg = self.consumer.target if self.consumer else None
+        broker = f"embedded amqtt broker mqtt://{tg.host}:{tg.port}" if self.broker else f"broker {tg.url}"
+        return f"{broker}, client id {tg.client_id}, database {self.db.engine.url.render_as_string(hide_password=True)}"
+
+    def wait(self) -> None:
+        while not self._done.wait(0.5):
+            pass
+
+    def stop(self) -> None:
+        if self.consumer is not None:
+            self.consumer.stop()
+        if self.broker is not None:
+            self.broker.stop()
+        self._done.set()
+
+
+def _free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
