@@ -93,7 +93,8 @@ class Consumer:
     """Run with :meth:`run` (blocking) or :meth:`start`/:meth:`stop` (background thread)."""
 
     def __init__(self, pipeline: Pipeline, target: MqttTarget | str, *, batch_size: int = 1000, flush_ms: int = 100,
-                 sweep_s: float = 30.0, retention: "object | None" = None, retention_every_s: float = 3600.0) -> None:
+                 sweep_s: float = 30.0, retention: "object | None" = None, retention_every_s: float = 3600.0,
+                 session_expiry_s: int = SESSION_EXPIRY_S) -> None:
         self.pipeline = pipeline
         self.target = parse_mqtt_url(target) if isinstance(target, str) else target
         self.batch_size = batch_size
@@ -101,6 +102,7 @@ class Consumer:
         self.sweep_s = sweep_s
         self.retention = retention  # callable run every retention_every_s (iot_ingest.retention)
         self.retention_every_s = retention_every_s
+        self.session_expiry_s = session_expiry_s
         self.connected = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -149,7 +151,7 @@ class Consumer:
         tg = self.target
         if tg.protocol == 5:
             props = Properties(PacketTypes.CONNECT)
-            props.SessionExpiryInterval = SESSION_EXPIRY_S
+            props.SessionExpiryInterval = self.session_expiry_s
             props.ReceiveMaximum = min(65535, max(2 * self.batch_size, 100))
             self.client.connect(tg.host, tg.port, keepalive=30, clean_start=False, properties=props)
         else:

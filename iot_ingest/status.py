@@ -123,25 +123,28 @@ def track(db: Database, net: Network, key: str) -> dict[str, Any]:
     """A shipment (status, milestones, ETA, events, alerts, last positions) or a single device."""
     with db.engine.connect() as conn:
         is_shipment = conn.execute(select(t.shipments.c.shipment_id).where(t.shipments.c.shipment_id == key)).first()
-        if is_shipment is None:
-            dev = conn.execute(select(t.devices).where(t.devices.c.device_id == key)).mappings().first()
-            if dev is None:
-                raise UnknownDevice(f"'{key}' is neither a shipment nor a registered device", field="device")
+        dev = None if is_shipment else conn.execute(select(t.devices).where(t.devices.c.device_id == key)).mappings().first()
+    if is_shipment is None:
+        if dev is None:
+            raise UnknownDevice(f"'{key}' is neither a shipment nor a registered device", field="device")
+        summary = _shipment_summary(db, net, dev["shipment_id"]) if dev["shipment_id"] else None
+        with db.engine.connect() as conn:
             out: dict[str, Any] = {"device": key, "kind": dev["kind"], "shipment": dev["shipment_id"],
                                    "warehouse": dev["warehouse_id"], "last": _position(conn, key),
                                    "events": _events(conn, t.events.c.device_id == key),
                                    "alerts": _alerts(conn, t.alerts.c.device_id == key)}
-            if dev["shipment_id"]:
-                out["shipment_status"] = _shipment_summary(db, net, dev["shipment_id"])
-            return out
+        if summary:
+            out["shipment_status"] = summary
+        return out
+    doc = get_shipment(db, key).to_dict(net)
+    doc.pop("option")
+    with db.engine.connect() as conn:
         devices = [r[0] for r in conn.execute(select(t.devices.c.device_id).where(t.devices.c.shipment_id == key))]
-        doc = get_shipment(db, key).to_dict(net)
-        doc.pop("option")
         doc["devices"] = devices
         doc["last"] = [p for p in (_position(conn, d) for d in devices) if p]
         doc["events"] = _events(conn, t.events.c.shipment_id == key)
         doc["alerts"] = _alerts(conn, t.alerts.c.shipment_id == key)
-        return doc
+    return doc
 
 
 def _shipment_summary(db: Database, net: Network, sid: str) -> dict[str, Any]:
