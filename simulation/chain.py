@@ -164,8 +164,6 @@ class ChainModel:
         self.wh_trace: list[tuple[float, str, float, bool]] = []  # (t, warehouse, occupancy m³, receiving)
         self._trip = 0
         self._cancelled = self._cancellations()
-        self._rng_dock = self.streams.get("docks")
-        self._rng_customs = self.streams.get("customs")
         self._rng_wh = self.streams.get("warehouse")
         self._rng_last = self.streams.get("last_mile")
         self._transit_rng: dict[str, Any] = {}
@@ -268,7 +266,7 @@ class ChainModel:
         for sid in route.services:
             s = net.services[sid]
             if not cleared and s.origin == route.clearance_node:
-                out.append((_CLEAR, net.nodes[s.origin], self._customs(s.origin)))
+                out.append((_CLEAR, net.nodes[s.origin], self._customs(s.origin), self.streams.get("customs:" + s.origin)))
                 cleared = True
             if s.schedule.continuous:
                 o = net.nodes[s.origin]
@@ -284,11 +282,11 @@ class ChainModel:
             if d.kind is NodeKind.OVERSEAS_WAREHOUSE:
                 out.append((_HANDLE, d, self._warehouse(d.id)))
             elif d.handling_hours > 0:
-                out.append((_HANDLE, d, self._dock(d.id)))
+                out.append((_HANDLE, d, self._dock(d.id), self.streams.get("dock:" + d.id)))
             else:
                 out.append((_HANDLE, d, None))
             if not cleared and d.id == route.clearance_node:
-                out.append((_CLEAR, d, self._customs(d.id)))
+                out.append((_CLEAR, d, self._customs(d.id), self.streams.get("customs:" + d.id)))
                 cleared = True
         self._steps[route] = out
         return out
@@ -356,14 +354,14 @@ class ChainModel:
                     if rest > 0:
                         yield env.timeout(rest)
                 else:
-                    svc = self.res.dock_hours_per_lot * self._rng_dock.expovariate(1.0)
+                    svc = self.res.dock_hours_per_lot * step[3].expovariate(1.0)
                     yield from where.visit(svc)
                     rest = node.handling_hours - svc
                     if rest > 0:
                         yield env.timeout(rest)
             elif k == _CLEAR:
                 node = step[1]
-                rng = self._rng_customs
+                rng = step[3]
                 mode = f.customs_mode
                 svc = self.res.customs_hours[mode] * rng.expovariate(1.0)
                 yield from step[2].visit(svc)

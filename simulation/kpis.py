@@ -128,6 +128,11 @@ def replication_result(m) -> dict[str, Any]:  # m: ChainModel (import cycle avoi
             flat[f"kpis.lead_time_days.{label}.{g}.p90"] = _q(lead[sel], 0.9)
             flat[f"kpis.lead_time_days.{label}.{g}.p95"] = _q(lead[sel], 0.95)
             flat[f"kpis.on_time_rate.{label}.{g}"] = _mean(on_time[sel].astype(float))
+    flows = np.fromiter((r[3] for r in rec), int, len(rec))[ready_in] if rec else np.zeros(0, int)
+    for fi, f in enumerate(sc.demand):
+        sel = flows == fi
+        flat[f"kpis.lead_time_days.by_flow.{f.name}"] = _mean(lead[sel])
+        flat[f"kpis.on_time_rate.by_flow.{f.name}"] = _mean(on_time[sel].astype(float))
     tons = kg[done_in].sum() / 1000.0
     flat["kpis.cost_per_day"] = float(cost[done_in].sum()) / days
     flat["kpis.cost_per_t"] = float(cost[done_in].sum() / tons) if tons else NAN
