@@ -55,16 +55,21 @@ def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(a)))
 
 
-def build_messages(model: ChainModel, interval_hours: float = 1.0, until_day: float | None = None) -> list[Message]:
-    """GPS fixes every ``interval_hours`` along each movement, and warehouse readings at the same rate."""
+def build_messages(model: ChainModel, interval_hours: float = 1.0, until_day: float | None = None,
+                   prefix: str = "sim") -> list[Message]:
+    """GPS fixes every ``interval_hours`` along each movement, and warehouse readings at the same rate.
+
+    Device and sensor ids start with ``prefix`` (``sim-CRE_CD_LODZ-0007``, ``sim-truck-000042``, ``sim-env-01``).
+    """
     net, t0 = model.net, start_utc(model.sc)
     limit = (until_day * 24.0) if until_day is not None else math.inf
     out: list[Message] = []
 
     def ts(h: float) -> str:
-        return (t0 + timedelta(hours=h)).isoformat().replace("+00:00", "Z")
+        return (t0 + timedelta(hours=h)).isoformat(timespec="seconds").replace("+00:00", "Z")
 
     for device, way in model.movements:
+        device = prefix + device.removeprefix("sim")
         seq = 0
         for (ta, na), (tb, nb) in zip(way, way[1:]):
             a, b = net.nodes[na], net.nodes[nb]
@@ -102,7 +107,7 @@ def build_messages(model: ChainModel, interval_hours: float = 1.0, until_day: fl
             j = bisect.bisect_left(times, h - interval_hours)
             door = any(rows[k][2] for k in range(j, i + 1)) if i >= j else False
             temp = 19.0 + 3.0 * math.sin(2 * math.pi * ((h % 24) - 9) / 24) + rng.gauss(0, 0.3)
-            out.append((h, SENSOR_TOPIC.format(warehouse_id=wh, sensor_id="sim-env-01"), {
+            out.append((h, SENSOR_TOPIC.format(warehouse_id=wh, sensor_id=f"{prefix}-env-01"), {
                 "ts": ts(h), "temperature_c": round(temp, 2), "humidity_pct": round(48 + rng.gauss(0, 2), 1),
                 "door_open": bool(door), "occupied_positions": int(round(occ / M3_PER_POSITION))}))
             h += interval_hours

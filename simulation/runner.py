@@ -91,7 +91,7 @@ def _run_dask(doc: dict[str, Any], n: int, address: str, progress: ProgressFn, d
     from dask.distributed import Client
     from dask.distributed import as_completed as dask_completed
 
-    with Client(address, timeout="20s", set_as_default=False) as client:
+    with Client(address, timeout="20s") as client:
         futures = [client.submit(replicate, doc, i, data_dir, pure=False, key=f"sim-{doc['name']}-{i}-{os.getpid()}-{id(doc)}")
                    for i in range(n)]
         index = {f.key: i for i, f in enumerate(futures)}
