@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_left
 from datetime import date, datetime, time, timedelta
 
@@ -16,7 +17,7 @@ class DepartureTable:
     stores UTC minutes so the search only does a bisect.
     """
 
-    __slots__ = ("service", "tz", "_minutes", "_first", "_last", "_cutoff")
+    __slots__ = ("service", "tz", "_minutes", "_first", "_last", "_cutoff", "_lock")
 
     BLOCK_DAYS = 56
 
@@ -29,6 +30,7 @@ class DepartureTable:
         self._first: date | None = None
         self._last: date | None = None
         self._cutoff = int(round(service.schedule.cutoff_hours * 60))
+        self._lock = threading.Lock()  # API worker threads share one network; extensions must not interleave
 
     def _fill(self, start: date, end: date) -> list[int]:
         sched = self.service.schedule
@@ -45,6 +47,12 @@ class DepartureTable:
 
     def _ensure(self, minute: int) -> None:
         day = from_minutes(minute).date()
+        if self._first is not None and self._first <= day - timedelta(days=2) and day + timedelta(days=14) < self._last:
+            return
+        with self._lock:
+            self._extend(day)
+
+    def _extend(self, day: date) -> None:
         if self._first is None:
             self._first = day - timedelta(days=7)
             self._last = self._first

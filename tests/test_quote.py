@@ -145,3 +145,21 @@ def test_bad_input_is_named(net, kwargs, exc, pattern):
     with pytest.raises(exc, match=pattern):
         build_request(net, args.pop("origin"), args.pop("destination"), args.pop("weight_kg"), args.pop("volume_m3"),
                       args.pop("ready"), **args)
+
+
+def test_concurrent_quotes_on_a_fresh_network_match_serial():
+    """API worker threads share one Network whose departure tables grow lazily."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from optimizer.config import BUNDLED_DATA_DIR
+    from optimizer.network import load_network_from
+    from optimizer.quote import build_request
+
+    fresh = load_network_from(BUNDLED_DATA_DIR)
+    dests = ["LODZ", "DUISBURG", "WH_SYDNEY", "BANGKOK", "MOSCOW", "TASHKENT", "WH_DUBAI", "HAMBURG"] * 3
+    reqs = [build_request(fresh, "MY_CITY", d, 900 + 37 * i, 4, f"2027-0{1 + i % 6}-1{i % 9}") for i, d in enumerate(dests)]
+    with ThreadPoolExecutor(8) as pool:
+        parallel = list(pool.map(lambda r: [option_vector(o) for o in quote(fresh, r)], reqs))
+    reference = load_network_from(BUNDLED_DATA_DIR)
+    serial = [[option_vector(o) for o in quote(reference, r)] for r in reqs]
+    assert parallel == serial
