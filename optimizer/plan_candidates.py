@@ -141,12 +141,14 @@ class CandidateGenerator:
         cancelled: frozenset[str] = frozenset(),
         delays_min: Mapping[str, int] | None = None,
         capacity: Mapping[str, Capacity] | None = None,
+        keep: Mapping[str, str] | None = None,
     ) -> None:
         self.net = net
         self.settings = settings
         self.cancelled = cancelled
         self.delays = dict(delays_min or {})
         self.capacity_override = dict(capacity or {})
+        self.keep = dict(keep or {})  # shipment id -> candidate key never pruned (the previous plan's choice)
         self.resources: dict[str, ResourceInfo] = {}
         self.pools: dict[str, PoolInfo] = {}
         self._structures: dict[tuple, list[Structure]] = {}
@@ -158,8 +160,9 @@ class CandidateGenerator:
 
     # --- structures -------------------------------------------------------------------------
     def _request(self, s: Shipment) -> QuoteRequest:
-        return QuoteRequest(s.origin, s.destination, s.cargo, s.ready, horizon_days=self.settings.horizon_days + 30,
-                            exclude_departures=self.cancelled)
+        # no departure exclusions here: route structures must not depend on a change, so that a
+        # re-plan regenerates every unaffected option with the same key (re-timing skips cancellations)
+        return QuoteRequest(s.origin, s.destination, s.cargo, s.ready, horizon_days=self.settings.horizon_days + 30)
 
     def _search_structures(self, req: QuoteRequest) -> list[Structure]:
         _, labels = search(self.net, req)
@@ -420,6 +423,9 @@ class CandidateGenerator:
             if c.main_mode not in modes:
                 kept.append(c)
                 modes.add(c.main_mode)
+        prev = self.keep.get(sh.id)
+        if prev is not None and all(c.key != prev for c in kept):
+            kept.extend(c for c in cands if c.key == prev)
         out.candidates = kept
         return out
 

@@ -15,8 +15,12 @@ from collections.abc import Sequence
 from optimizer.plan_model import EPS, Assignment, PlanProblem, box_mixes
 
 
-def greedy(problem: PlanProblem, order: Sequence[int]) -> Assignment:
-    """Assign items in ``order``; an item with no feasible choice stays unassigned (None)."""
+def greedy(problem: PlanProblem, order: Sequence[int], start: Assignment | None = None) -> Assignment:
+    """Assign items in ``order``; an item with no feasible choice stays unassigned (None).
+
+    With ``start`` (a feasible assignment) its choices are kept and only its unassigned items are
+    inserted: the repair step after a time-limited solve.
+    """
     caps = [r.capacity for r in problem.resources]
     used = [0.0] * len(caps)
     pools = problem.pools
@@ -25,6 +29,24 @@ def greedy(problem: PlanProblem, order: Sequence[int]) -> Assignment:
     # current boxes of each pool: (cost, teu, held kg, held m3)
     pool_state = [(0.0, 0, 0.0, 0.0)] * len(pools)
     assignment: Assignment = [None] * len(problem.choices)
+    if start is not None:
+        from optimizer.plan_model import evaluate
+
+        ev = evaluate(problem, start)
+        used = list(ev.used)
+        assignment = list(start)
+        for i, a in enumerate(start):
+            if a is None:
+                continue
+            for p, kg, m3 in problem.choices[i][a].pool_use:
+                pool_kg[p] += kg
+                pool_m3[p] += m3
+        for p, counts in enumerate(ev.boxes):
+            bs = pools[p].boxes
+            pool_state[p] = (ev.box_cost[p], sum(n * b.teu for n, b in zip(counts, bs, strict=True)),
+                             sum(n * b.max_kg for n, b in zip(counts, bs, strict=True)),
+                             sum(n * b.max_m3 for n, b in zip(counts, bs, strict=True)))
+        order = [i for i in order if start[i] is None]
 
     def pool_step(p: int, add_kg: float, add_m3: float, extra_teu_on_res: float) -> tuple[float, tuple] | None:
         """(marginal cost, new state) of adding cargo to pool p, or None when its boxes cannot fit."""

@@ -92,6 +92,7 @@ class MipResult:
     status: str
     time_s: float
     used_hint: bool  # True when the hint (greedy plan) was returned because the solver found nothing better
+    source: str = "mip"  # which phase produced the plan: hint | lp_rounding | mip
 
 
 # --- box mixes ----------------------------------------------------------------------------------
@@ -197,6 +198,8 @@ def solve_mip(
     time_limit_s: float = 60.0,
     relative_gap: float = 0.005,
     hint: Assignment | None = None,
+    strengthen: bool = True,
+    lp_phase: bool = True,
 ) -> MipResult:
     """Solve the MIP with HiGHS (MathOpt), hinted with ``hint``; never worse than a feasible hint."""
     from ortools.math_opt.python import mathopt
@@ -236,52 +239,106 @@ def solve_mip(
             for p, kg, m3 in ch.pool_use:
                 pool_kg[p].set_coefficient(v, kg)
                 pool_m3[p].set_coefficient(v, m3)
+                if strengthen:
+                    # a pool holding any cargo buys at least one box: lifts the LP bound of lightly
+                    # loaded pools from "pay per m³" to "pay for a box" (facility-location style)
+                    one_box = m.add_linear_constraint(lb=0.0, ub=math.inf)
+                    one_box.set_coefficient(v, -1.0)
+                    for nv in n_vars[p]:
+                        one_box.set_coefficient(nv, 1.0)
             row.append(v)
         x_vars.append(row)
     m.minimize(mathopt.fast_sum(c * v for v, c in obj_terms) + constant)
+    all_vars = [v for row in x_vars for v in row] + [v for row in n_vars for v in row]
 
-    model_params = None
+    def deadline() -> float:
+        return time_limit_s - (time.perf_counter() - t0)
+
+    # candidates for the returned plan: the hint (greedy), the LP rounding, the MIP incumbent
+    best: tuple[float, Assignment, list[tuple[int, ...]], str] | None = None
     hint_eval = evaluate(problem, hint) if hint is not None else None
     if hint is not None and hint_eval is not None and hint_eval.feasible:
+        best = (hint_eval.objective, list(hint), hint_eval.boxes, "hint")
+    lp_bound = -math.inf
+
+    # Phase 1: LP relaxation. Its value is a valid lower bound; rounding it (each shipment to its
+    # largest LP choice, boxes rounded up, overflow repaired) gives a consolidation-aware plan
+    # that the myopic greedy cannot find, and a much better start for branch-and-bound.
+    if lp_phase and deadline() > 2.0:
+        for v in all_vars:
+            v.integer = False
+        lp = mathopt.solve(m, mathopt.SolverType.HIGHS,
+                           params=mathopt.SolveParameters(time_limit=timedelta(seconds=max(1.0, 0.5 * deadline()))))
+        for v in all_vars:
+            v.integer = True
+        if lp.termination.reason == mathopt.TerminationReason.OPTIMAL:
+            lp_bound = lp.objective_value()
+            vals = lp.variable_values()
+            rounded = round_lp(problem, [[vals[v] for v in row] for row in x_vars])
+            ev = evaluate(problem, rounded)
+            if ev.feasible and (best is None or ev.objective < best[0] - 1e-6):
+                best = (ev.objective, rounded, ev.boxes, "lp_rounding")
+
+    # Phase 2: branch-and-bound from the best plan so far, for the remaining time.
+    model_params = None
+    if best is not None:
         values: dict[object, float] = {}
         for i, row in enumerate(x_vars):
             for c, v in enumerate(row):
-                values[v] = 1.0 if hint[i] == c else 0.0
+                values[v] = 1.0 if best[1][i] == c else 0.0
         for p, row in enumerate(n_vars):
             for k, v in enumerate(row):
-                values[v] = float(hint_eval.boxes[p][k])
+                values[v] = float(best[2][p][k])
         model_params = mathopt.ModelSolveParameters(solution_hints=[mathopt.SolutionHint(variable_values=values)])
-    remaining = max(1.0, time_limit_s - (time.perf_counter() - t0))
-    params = mathopt.SolveParameters(time_limit=timedelta(seconds=remaining), relative_gap_tolerance=relative_gap)
-    result = mathopt.solve(m, mathopt.SolverType.HIGHS, params=params, model_params=model_params)
+    status = "not_run"
+    bound = lp_bound
+    if deadline() > 1.0:
+        params = mathopt.SolveParameters(time_limit=timedelta(seconds=deadline()), relative_gap_tolerance=relative_gap)
+        result = mathopt.solve(m, mathopt.SolverType.HIGHS, params=params, model_params=model_params)
+        status = result.termination.reason.name.lower()
+        dual = result.termination.objective_bounds.dual_bound
+        if math.isfinite(dual):
+            bound = max(bound, dual)
+        if result.has_primal_feasible_solution():
+            vals = result.variable_values()
+            assignment: Assignment = []
+            for row in x_vars:
+                assignment.append(next((c for c, v in enumerate(row) if vals[v] > 0.5), None))
+            ev = evaluate(problem, assignment)
+            if ev.feasible and (best is None or ev.objective < best[0] - 1e-6):
+                best = (ev.objective, assignment, ev.boxes, "mip")
     elapsed = time.perf_counter() - t0
-    status = result.termination.reason.name.lower()
-    bound = result.termination.objective_bounds.dual_bound
-    if result.has_primal_feasible_solution():
-        vals = result.variable_values()
-        assignment: Assignment = []
-        for row in x_vars:
-            pick = None
-            for c, v in enumerate(row):
-                if vals[v] > 0.5:
-                    pick = c
-                    break
-            assignment.append(pick)
-        ev = evaluate(problem, assignment)
-        objective = ev.objective
-        boxes = ev.boxes
-        if not ev.feasible:  # numerical slack in the solver's rows: fall back to the hint below
-            objective = math.inf
-    else:
-        assignment, boxes, objective = [None] * len(problem.choices), [], math.inf
-    used_hint = False
-    if hint is not None and hint_eval is not None and hint_eval.feasible and hint_eval.objective < objective - 1e-6:
-        assignment, boxes, objective, used_hint = list(hint), hint_eval.boxes, hint_eval.objective, True
-    if not math.isfinite(objective):
+    if best is None:
         ev = evaluate(problem, [None] * len(problem.choices))
-        assignment, boxes, objective = [None] * len(problem.choices), ev.boxes, ev.objective
+        best = (ev.objective, [None] * len(problem.choices), ev.boxes, "empty")
+    objective, assignment, boxes, source = best
+    used_hint = source == "hint"
     if not math.isfinite(bound):
         bound = -math.inf
     bound = min(bound, objective)
     gap = (objective - bound) / max(abs(objective), 1.0) if math.isfinite(bound) else math.inf
-    return MipResult(assignment, boxes, objective, bound, max(0.0, gap), status, elapsed, used_hint)
+    if source != "mip" and status == "optimal":
+        status = "optimal"  # the MIP proved optimality of an equal-valued plan
+    return MipResult(assignment, boxes, objective, bound, max(0.0, gap), status, elapsed, used_hint, source)
+
+
+def round_lp(problem: PlanProblem, x: list[list[float]]) -> Assignment:
+    """Round an LP solution: each item to its largest choice, then repair overflowing resources.
+
+    Items are placed on their largest LP choice in decreasing LP value while it fits (capacity, and
+    boxes on the departure); items whose choice no longer fits are inserted by the greedy rule.
+    """
+    from optimizer.plan_greedy import greedy
+
+    order = sorted(range(len(problem.choices)), key=lambda i: -max(x[i], default=0.0))
+    prefs: list[list[int]] = []
+    for i, row in enumerate(x):
+        ranked = sorted(range(len(row)), key=lambda c: (-round(row[c], 6), problem.choices[i][c].cost))
+        prefs.append([c for c in ranked if row[c] > 1e-6][:1])
+    # restricted problem: each item may only take its LP-supported choices; the greedy engine
+    # checks capacities and pool boxes exactly
+    restricted = PlanProblem(problem.resources, problem.pools,
+                             [[problem.choices[i][c] for c in prefs[i]] for i in range(len(prefs))], problem.unassigned_cost)
+    part = greedy(restricted, order)
+    start: Assignment = [None if a is None else prefs[i][a] for i, a in enumerate(part)]
+    return greedy(problem, order, start=start)

@@ -203,6 +203,13 @@ def plan(
     progress(0.5, "solving (HiGHS MIP)")
     remaining = max(2.0, settings.time_limit_s - (t2 - t0))
     mip = solve_mip(problem, time_limit_s=remaining, relative_gap=settings.relative_gap, hint=g_assign)
+    if any(a is None for a in mip.assignment):
+        # repair: place what a time-limited incumbent left out where space remains (never worse)
+        repaired = greedy(problem, order, start=mip.assignment)
+        rep_eval = evaluate(problem, repaired)
+        if rep_eval.feasible and rep_eval.objective < mip.objective - 1e-6:
+            mip.assignment, mip.boxes, mip.objective = repaired, rep_eval.boxes, rep_eval.objective
+            mip.gap = max(0.0, (mip.objective - mip.bound) / max(abs(mip.objective), 1.0))
     ev = evaluate(problem, mip.assignment)
     t3 = time.perf_counter()
     progress(1.0, "done")
@@ -428,7 +435,7 @@ def plan_to_dict(net: Network, p: Plan, *, options: bool = True) -> dict[str, An
         "solver": {"name": "HiGHS MIP (OR-Tools MathOpt)", "status": mip.status, "time_s": round(mip.time_s, 3),
                    "time_limit_s": p.settings.time_limit_s, "objective": round(mip.objective, 2),
                    "bound": round(mip.bound, 2) if math.isfinite(mip.bound) else None,
-                   "returned_greedy_hint": mip.used_hint,
+                   "returned_greedy_hint": mip.used_hint, "plan_from": mip.source,
                    "variables": sum(len(c) for c in p.problem.choices) + sum(len(x.boxes) for x in p.problem.pools),
                    "timings_s": p.timings_s},
         "capacity_use": capacity_use(p),
