@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.cli import ingest, network, quote, serve, simulate  # noqa: F401  (registration)
+from api.cli import ingest, network, plan, quote, serve, simulate  # noqa: F401  (registration)
 from api.cli.app import app
 
 
