@@ -205,12 +205,16 @@ def compare_cmd(
         return
     for c in comp["comparisons"]:
         t = Table(title=f"{c['scenario']} vs {comp['baseline']} ({comp['replications']} paired replications)")
-        for col in ("KPI", comp["baseline"], c["scenario"], "difference", "95 % CI", "significant"):
-            t.add_column(col, justify="left" if col == "KPI" else "right")
+        t.add_column("KPI", no_wrap=True)
+        t.add_column("baseline", justify="right", no_wrap=True)
+        t.add_column("scenario", justify="right", no_wrap=True)
+        t.add_column("difference [95 % CI]", justify="right", no_wrap=True)
+        t.add_column("sig.", justify="center")
         for key, h in c["headline"].items():
             lo, hi = h["ci95"]
-            t.add_row(key, f"{h['baseline']:,.3f}", f"{h['scenario']:,.3f}", f"{h['difference']:+,.3f}",
-                      f"[{lo:+,.3f}, {hi:+,.3f}]" if lo is not None else "n/a", "yes" if h["significant"] else "no")
+            ci = f" [{lo:+,.2f}, {hi:+,.2f}]" if lo is not None else ""
+            t.add_row(key, f"{h['baseline']:,.2f}", f"{h['scenario']:,.2f}", f"{h['difference']:+,.2f}{ci}",
+                      "yes" if h["significant"] else "no")
         console.print(t)
         console.print(f"[dim]{len(c['significant'])} of the KPIs differ significantly (see --json for all)[/]")
     for p in comp.get("plots", []):
