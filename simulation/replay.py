@@ -25,6 +25,7 @@ from urllib.parse import urlparse
 
 from optimizer.errors import InvalidInput
 from optimizer.network import Network
+from optimizer.timeutil import zone
 from simulation.chain import ChainModel
 from simulation.routing import start_utc
 from simulation.scenario import Scenario
@@ -100,13 +101,15 @@ def build_messages(model: ChainModel, interval_hours: float = 1.0, until_day: fl
     end = min(model.end, limit)
     for wh, rows in sorted(by_wh.items()):
         times = [r[0] for r in rows]
+        tz = zone(net.nodes[wh].tz)
         h = 0.0
         while h < end:
             i = bisect.bisect_right(times, h) - 1
             occ = rows[i][1] if i >= 0 else 0.0
             j = bisect.bisect_left(times, h - interval_hours)
             door = any(rows[k][2] for k in range(j, i + 1)) if i >= j else False
-            temp = 19.0 + 3.0 * math.sin(2 * math.pi * ((h % 24) - 9) / 24) + rng.gauss(0, 0.3)
+            local_h = (t0 + timedelta(hours=h)).astimezone(tz).hour  # warm in the afternoon, local time
+            temp = 19.0 + 3.0 * math.sin(2 * math.pi * (local_h - 9) / 24) + rng.gauss(0, 0.3)
             out.append((h, SENSOR_TOPIC.format(warehouse_id=wh, sensor_id=f"{prefix}-env-01"), {
                 "ts": ts(h), "temperature_c": round(temp, 2), "humidity_pct": round(48 + rng.gauss(0, 2), 1),
                 "door_open": bool(door), "occupied_positions": int(round(occ / M3_PER_POSITION))}))
