@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.jobs import JobRunner
-from api.routers import health, jobs, plans, quotes, shipments, simulations, telemetry, warehouses_status, web
+from api.routers import health, jobs, pickups, plans, quotes, shipments, simulations, telemetry, warehouses_design, warehouses_status, web
 from api.routers import network as network_routes
 from optimizer.config import Settings, get_settings
 from optimizer.network import Network, load_network
@@ -42,6 +42,7 @@ def create_app(network: Network | None = None, settings: Settings | None = None,
     for key, value in state.items():
         setattr(app.state, key, value)
     problems.install(app)
-    for module in (health, quotes, network_routes, jobs, web, simulations, telemetry, shipments, warehouses_status, plans):
+    for module in (health, quotes, network_routes, jobs, web, simulations, telemetry, shipments, warehouses_status, plans,
+                   warehouses_design, pickups):
         app.include_router(module.router)
     return app

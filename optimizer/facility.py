@@ -195,7 +195,7 @@ def _knapsacks(p: FacilityProblem, lam: np.ndarray, sites: np.ndarray) -> tuple[
     room = p.capacity[sites][:, None] - (cum - np.where(ns, ds, 0.0))
     xs = np.where(ns, np.clip(room / np.maximum(ds, 1e-12), 0.0, 1.0), 0.0)
     xs = np.where(ns & (ds <= 0), 1.0, xs)
-    values = p.fixed_cost[sites] + np.where(xs > 0, rs * xs, 0.0).sum(axis=1)
+    values = p.fixed_cost[sites] + (np.where(xs > 0, rs, 0.0) * xs).sum(axis=1)  # inf x 0 would be nan
     x = np.zeros_like(xs)
     np.put_along_axis(x, order, xs, axis=1)
     return values, x

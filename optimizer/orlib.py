@@ -30,8 +30,11 @@ def read_orlib_cap(path: str | Path, capacity: float | None = None) -> FacilityP
     Raises DataError naming the file and the record that cannot be read.
     """
     path = Path(path)
-    name = path.name
-    text = path.read_text()
+    return parse_orlib_cap(path.read_text(), path.name, capacity)
+
+
+def parse_orlib_cap(text: str, name: str, capacity: float | None = None) -> FacilityProblem:
+    """:func:`read_orlib_cap` on the text of a file called ``name``."""
     tokens = text.split()
     pos = 0
 
@@ -85,7 +88,7 @@ def read_orlib_cap(path: str | Path, capacity: float | None = None) -> FacilityP
     if pos != len(tokens):
         raise DataError(name, None, None, f"{len(tokens) - pos} unexpected values after the last customer")
     return FacilityProblem(
-        name=path.stem if capacity is None else f"{path.stem}@{capacity:g}",
+        name=Path(name).stem if capacity is None else f"{Path(name).stem}@{capacity:g}",
         sites=tuple(f"W{i + 1}" for i in range(m)),
         customers=tuple(f"C{j + 1}" for j in range(n)),
         capacity=caps,

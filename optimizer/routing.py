@@ -56,6 +56,7 @@ class RoutingProblem:
     service: np.ndarray
     vehicles: tuple[VehicleKind, ...]
     dims: tuple[str, ...] = ("demand",)
+    dim_scale: tuple[float, ...] = (1.0,)  # user units per integer load unit (e.g. 0.001 m³ per litre)
     kind: str = "delivery"
     distance_unit: float = 1.0  # km (or benchmark units) per integer distance unit
     time_unit: str = "min"
@@ -72,7 +73,7 @@ class RouteOut:
     vehicle: str
     stops: list[str]
     distance: float
-    load: dict[str, int]
+    load: dict[str, float]
     start: int
     end: int
     arrivals: list[int]
@@ -139,8 +140,9 @@ def check_problem(p: RoutingProblem) -> None:
         if p.tw_early[k] > p.tw_late[k]:
             raise InvalidInput(f"stop {sid}: time window starts ({p.tw_early[k]}) after it ends ({p.tw_late[k]})", field="window")
         if not any(np.all(p.demand[k] <= c) for c in caps):
-            load = ", ".join(f"{p.demand[k][d]} {p.dims[d]}" for d in range(len(p.dims)))
-            largest = "; ".join(f"{v.name} " + "/".join(f"{c} {p.dims[d]}" for d, c in enumerate(v.capacity)) for v in p.vehicles)
+            load = ", ".join(f"{p.demand[k][d] * p.dim_scale[d]:g} {p.dims[d]}" for d in range(len(p.dims)))
+            largest = "; ".join(f"{v.name} " + "/".join(f"{c * p.dim_scale[d]:g} {p.dims[d]}" for d, c in enumerate(v.capacity))
+                                for v in p.vehicles)
             raise NoRoute(f"stop {sid}: load {load} does not fit any vehicle ({largest})", field="capacity")
         earliest = max(depot_open + int(p.duration[0, k]), int(p.tw_early[k]))
         if earliest > p.tw_late[k]:
@@ -154,7 +156,8 @@ def check_problem(p: RoutingProblem) -> None:
     fleet = (caps * np.array([v.count for v in p.vehicles])[:, None]).sum(axis=0)
     for d, dim in enumerate(p.dims):
         if total[d] > fleet[d]:
-            raise NoRoute(f"{p.name}: the stops hold {total[d]} {dim} but the whole fleet carries {fleet[d]} {dim}",
+            raise NoRoute(f"{p.name}: the stops hold {total[d] * p.dim_scale[d]:g} {dim} but the whole fleet carries "
+                          f"{fleet[d] * p.dim_scale[d]:g} {dim}",
                           field="vehicles")
 
 
@@ -186,7 +189,7 @@ def to_pyvrp(p: RoutingProblem):
 def solve_routing(p: RoutingProblem, time_limit: float = 5.0, seed: int = 1, progress=None) -> RoutingResult:
     """Solve ``p`` within ``time_limit`` seconds; raises NoRoute when no feasible plan is found, saying which
     constraint the best plan still breaks (windows, capacities, fleet limit)."""
-    from pyvrp import solve
+    from pyvrp import PenaltyParams, SolveParams, solve
     from pyvrp.stop import MaxRuntime
 
     if not math.isfinite(time_limit) or time_limit <= 0:
@@ -194,7 +197,11 @@ def solve_routing(p: RoutingProblem, time_limit: float = 5.0, seed: int = 1, pro
     check_problem(p)
     data = to_pyvrp(p)
     t0 = time.perf_counter()
-    res = solve(data, stop=MaxRuntime(time_limit), seed=seed, display=False)
+    params = SolveParams()
+    if p.cost_unit < 1e-3:
+        # fine cost units (1e-5 USD) make route costs ~1e7: let the infeasibility penalties grow to match
+        params = SolveParams(penalty=PenaltyParams(max_penalty=1e9))
+    res = solve(data, stop=MaxRuntime(time_limit), seed=seed, display=False, params=params)
     elapsed = time.perf_counter() - t0
     if progress:
         progress(1.0, "done")
@@ -222,6 +229,6 @@ def solve_routing(p: RoutingProblem, time_limit: float = 5.0, seed: int = 1, pro
         load = r.pickup() if p.kind == "pickup" else r.delivery()
         total += r.distance()
         routes.append(RouteOut(vt.name, stops, r.distance() * p.distance_unit,
-                               {d: int(x) for d, x in zip(p.dims, load)}, int(r.start_time()), int(r.end_time()), arrivals))
+                               {d: round(x * sc, 6) for d, x, sc in zip(p.dims, load, p.dim_scale)}, int(r.start_time()), int(r.end_time()), arrivals))
     return RoutingResult(p.name, "feasible", total * p.distance_unit, res.cost() * p.cost_unit, len(routes), routes,
                          elapsed, res.num_iterations)

@@ -82,43 +82,49 @@ class Lane:
 def load_demand(path: str | Path, net: Network) -> list[DemandRow]:
     """Read a demand CSV (market, family, mean_m3_day, sd_m3_day, kg_per_m3[, max_days]); DataError names the row."""
     path = Path(path)
-    rows: list[DemandRow] = []
     with path.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         need = {"market", "family", "mean_m3_day", "sd_m3_day", "kg_per_m3"}
         missing = need - set(reader.fieldnames or ())
         if missing:
             raise DataError(path.name, "header", ", ".join(sorted(missing)), "column missing")
-        seen = set()
-        for n, rec in enumerate(reader, start=2):
-            market = (rec["market"] or "").strip().upper()
-            if market not in net.nodes:
-                raise DataError(path.name, n, "market", f"unknown node '{market}'")
-            if net.nodes[market].kind is not NodeKind.MARKET:
-                raise DataError(path.name, n, "market", f"'{market}' is a {net.nodes[market].kind.value}, not a market")
-            family = (rec["family"] or "").strip()
-            if not family:
-                raise DataError(path.name, n, "family", "empty")
-            vals = {}
-            for f in ("mean_m3_day", "sd_m3_day", "kg_per_m3"):
-                try:
-                    vals[f] = float(rec[f])
-                except (TypeError, ValueError):
-                    raise DataError(path.name, n, f, f"expected a number, got '{rec[f]}'") from None
-                if not math.isfinite(vals[f]) or vals[f] < 0 or (f != "sd_m3_day" and vals[f] == 0):
-                    raise DataError(path.name, n, f, f"must be a positive number (got {rec[f]})")
-            max_days = None
-            if (rec.get("max_days") or "").strip():
-                try:
-                    max_days = float(rec["max_days"])
-                except ValueError:
-                    raise DataError(path.name, n, "max_days", f"expected a number, got '{rec['max_days']}'") from None
-            if (market, family) in seen:
-                raise DataError(path.name, n, "family", f"{market}/{family} appears twice")
-            seen.add((market, family))
-            rows.append(DemandRow(market, family, vals["mean_m3_day"], vals["sd_m3_day"], vals["kg_per_m3"], max_days))
+        return parse_demand(list(reader), net, path.name, first_row=2)
+
+
+def parse_demand(records: list[dict], net: Network, name: str = "demand", first_row: int = 1) -> list[DemandRow]:
+    """Validate demand records (dicts with the CSV columns); DataError names ``name``, the row and the field."""
+    rows: list[DemandRow] = []
+    seen = set()
+    for n, rec in enumerate(records, start=first_row):
+        rec = {k: ("" if v is None else str(v)) for k, v in rec.items()}
+        market = rec.get("market", "").strip().upper()
+        if market not in net.nodes:
+            raise DataError(name, n, "market", f"unknown node '{market}'")
+        if net.nodes[market].kind is not NodeKind.MARKET:
+            raise DataError(name, n, "market", f"'{market}' is a {net.nodes[market].kind.value}, not a market")
+        family = rec.get("family", "").strip()
+        if not family:
+            raise DataError(name, n, "family", "empty")
+        vals = {}
+        for f in ("mean_m3_day", "sd_m3_day", "kg_per_m3"):
+            try:
+                vals[f] = float(rec.get(f, ""))
+            except ValueError:
+                raise DataError(name, n, f, f"expected a number, got '{rec.get(f, '')}'") from None
+            if not math.isfinite(vals[f]) or vals[f] < 0 or (f != "sd_m3_day" and vals[f] == 0):
+                raise DataError(name, n, f, f"must be a positive number (got {rec[f]})")
+        max_days = None
+        if rec.get("max_days", "").strip():
+            try:
+                max_days = float(rec["max_days"])
+            except ValueError:
+                raise DataError(name, n, "max_days", f"expected a number, got '{rec['max_days']}'") from None
+        if (market, family) in seen:
+            raise DataError(name, n, "family", f"{market}/{family} appears twice")
+        seen.add((market, family))
+        rows.append(DemandRow(market, family, vals["mean_m3_day"], vals["sd_m3_day"], vals["kg_per_m3"], max_days))
     if not rows:
-        raise DataError(path.name, None, None, "no demand rows")
+        raise DataError(name, None, None, "no demand rows")
     return rows
 
 

@@ -1,0 +1,129 @@
+"""`cbec warehouses design|stock`: shared overseas warehouse network design and stock positioning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from api.cli.app import warehouses_app
+from api.cli.common import console, errors_as_exit, print_json, progress_bar
+from optimizer.facility import DesignOptions
+from optimizer.network import load_network
+from optimizer.orlib import read_capopt, read_orlib_cap
+from optimizer.warehouse_design import (
+    DEFAULT_DEMAND,
+    DesignSettings,
+    design_network,
+    design_to_dict,
+    load_demand,
+    position_stock,
+    with_settings,
+)
+from optimizer.facility import solve_design
+
+SolverOpt = Annotated[str, typer.Option("--solver", help="MIP solver through OR-Tools: SCIP | HIGHS | CBC")]
+MethodOpt = Annotated[str, typer.Option("--method", help="reduce (Lagrangian site elimination + strong MIP) | strong | plain")]
+DemandOpt = Annotated[Path, typer.Option("--demand", help="demand CSV: market, family, mean_m3_day, sd_m3_day, kg_per_m3[, max_days]")]
+MaxDaysOpt = Annotated[float | None, typer.Option("--max-days", help="service level: max delivery days warehouse → market")]
+CarbonOpt = Annotated[float | None, typer.Option("--carbon-price", help="USD per tonne CO2e added to every cost")]
+
+
+def _known_optimum(path: Path, name: str) -> float | None:
+    capopt = path.parent / "capopt.txt"
+    return read_capopt(capopt).get(name) if capopt.exists() else None
+
+
+@warehouses_app.command("design")
+def design_cmd(
+    orlib: Annotated[Path | None, typer.Option("--orlib", help="solve an OR-Library cap*.txt instance instead of the bundled network")] = None,
+    capacity: Annotated[float | None, typer.Option("--capacity", help="warehouse capacity for capa/capb/capc (the file says 'capacity')")] = None,
+    demand: DemandOpt = DEFAULT_DEMAND,
+    single_sourcing: Annotated[bool, typer.Option("--single-sourcing", help="each market/family from exactly one warehouse")] = False,
+    max_open: Annotated[int | None, typer.Option("--max-open", help="open at most N warehouses")] = None,
+    n_open: Annotated[int | None, typer.Option("--open", help="open exactly N warehouses")] = None,
+    budget: Annotated[float | None, typer.Option("--budget", help="cap on the fixed cost (rent share) of open warehouses")] = None,
+    max_days: MaxDaysOpt = None,
+    carbon_price: CarbonOpt = None,
+    solver: SolverOpt = "SCIP",
+    method: MethodOpt = "reduce",
+    time_limit: Annotated[float, typer.Option("--time-limit", help="seconds")] = 600.0,
+    as_json: Annotated[bool, typer.Option("--json", help="print the design as JSON")] = False,
+) -> None:
+    """Which shared warehouses to open and which markets each serves (capacitated facility location, proven gap)."""
+    opts = DesignOptions(single_sourcing=single_sourcing, max_open=max_open, n_open=n_open, budget=budget,
+                         solver=solver.upper(), method=method, time_limit=time_limit)
+    with errors_as_exit(), progress_bar("designing", enabled=not as_json) as progress:
+        if orlib is not None:
+            problem = read_orlib_cap(orlib, capacity)
+            result = solve_design(problem, opts, progress=progress)
+            doc = result.to_dict()
+            doc["known_optimum"] = _known_optimum(orlib, problem.name)
+            units = ""
+        else:
+            net = load_network()
+            settings = with_settings(DesignSettings(), max_days=max_days, carbon_price=carbon_price)
+            result, lanes = design_network(net, load_demand(demand, net), settings, opts, progress=progress)
+            doc = design_to_dict(result, lanes, net, settings)
+            units = f" {net.currency}/month"
+    if as_json:
+        print_json(doc)
+        return
+    console.print(f"[bold]{result.name}[/]: {result.status}, objective {result.objective:,.2f}{units}, "
+                  f"bound {result.bound:,.2f}, gap {result.gap:.2e}, {result.solve_seconds:.2f} s ({result.solver}, {result.method})")
+    if doc.get("known_optimum") is not None:
+        ref = doc["known_optimum"]
+        console.print(f"known optimum (capopt) {ref:,.3f}: relative difference {abs(result.objective - ref) / ref:.1e}")
+    table = Table(title=f"{len(result.open)} open of {result.stats.get('sites')} candidate sites")
+    for col in ("site", "utilisation", "serves"):
+        table.add_column(col)
+    served: dict[str, list[str]] = {}
+    for cust, shares in result.assignment.items():
+        for site, f in shares.items():
+            served.setdefault(site, []).append(cust if f > 0.999 else f"{cust} ({f:.0%})")
+    for site in result.open:
+        names = served.get(site, [])
+        text = ", ".join(names[:8]) + (f" … (+{len(names) - 8})" if len(names) > 8 else "")
+        table.add_row(site, f"{result.utilisation.get(site, 0):.0%}", text)
+    console.print(table)
+
+
+@warehouses_app.command("stock")
+def stock_cmd(
+    warehouse: Annotated[list[str] | None, typer.Option("--warehouse", help="only these warehouses (must be open in the design)")] = None,
+    fill_rate: Annotated[float, typer.Option("--fill-rate", help="target fill rate (share of demand served from stock)")] = 0.95,
+    policy: Annotated[str, typer.Option("--policy", help="base-stock (periodic review, order-up-to) | sS (continuous review)")] = "base-stock",
+    review_days: Annotated[float, typer.Option("--review-days", help="review period for base-stock (weekly train: 7)")] = 7.0,
+    demand: DemandOpt = DEFAULT_DEMAND,
+    max_days: MaxDaysOpt = None,
+    carbon_price: CarbonOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the policies as JSON")] = False,
+) -> None:
+    """Replenishment policy per open warehouse and product family: safety stock, fill rate, holding cost."""
+    with errors_as_exit():
+        net = load_network()
+        settings = with_settings(DesignSettings(), max_days=max_days, carbon_price=carbon_price)
+        rows = load_demand(demand, net)
+        if warehouse:
+            for w in warehouse:
+                net.node(w.strip().upper(), "warehouse")
+        result, lanes = design_network(net, rows, settings, DesignOptions(time_limit=120.0))
+        policies = position_stock(net, rows, result, lanes, fill_rate, policy, review_days,
+                                  [w.strip().upper() for w in warehouse] if warehouse else None)
+    if as_json:
+        print_json({"design": {"open": result.open, "objective": result.objective, "status": result.status},
+                    "policies": [p.to_dict() for p in policies], "units": {"stock": "m³", "cost": f"{net.currency}/year"}})
+        return
+    table = Table(title=f"{policy} policies, target fill rate {fill_rate:.1%} (stock in m³, cost {net.currency}/year)")
+    for col in ("warehouse", "family", "demand/day", "lead p50/p90 d", "order-up-to", "reorder pt", "safety stock",
+                "fill rate", "holding cost"):
+        table.add_column(col, justify="left" if col in ("warehouse", "family") else "right")
+    for p in policies:
+        lane = lanes[(p.warehouse, p.family)]
+        table.add_row(p.warehouse, p.family, f"{p.demand_mean:.2f} ± {p.demand_sd:.2f}",
+                      f"{lane.p50_days:.1f} / {lane.p90_days:.1f}", f"{p.order_up_to:.1f}",
+                      "-" if p.reorder_point is None else f"{p.reorder_point:.1f}", f"{p.safety_stock:.1f}",
+                      f"{p.expected_fill_rate:.1%}", f"{p.holding_cost_year:,.0f}")
+    console.print(table)
