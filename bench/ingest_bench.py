@@ -78,7 +78,7 @@ def raw_drain(url: str, cid: str, msgs) -> float:
 
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cid, protocol=mqtt.MQTTv5)
         c.on_message = on_message
-        c.on_connect = lambda c, u, f, rc, p: c.subscribe(f"$share/bench-raw/cbec/v1/devices/+/position", 1)
+        c.on_connect = lambda c, u, f, rc, p: c.subscribe(f"$share/{cid}/cbec/v1/devices/+/position", 1)
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = 600
         props.ReceiveMaximum = 2000
@@ -102,7 +102,7 @@ def raw_drain(url: str, cid: str, msgs) -> float:
 def pipeline_drain(url: str, cid: str, msgs, db, net) -> tuple[float, int]:
     pipe = Pipeline(db, net)
     tg = parse_mqtt_url(url, client_id=cid)
-    tg = type(tg)(tg.host, tg.port, 5, "bench-pipe", cid)
+    tg = type(tg)(tg.host, tg.port, 5, cid, cid)
     c = Consumer(pipe, tg, batch_size=1000).start()
     c.connected.wait(10); time.sleep(0.3); c.stop()
     with db.engine.begin() as conn:
@@ -150,8 +150,8 @@ def main() -> None:
     try:
         for run in range(RUNS):
             msgs = messages(run)
-            raw.append(raw_drain(url, f"bench-raw-{os.getpid()}", msgs))
-            rate, stored = pipeline_drain(url, f"bench-pipe-{os.getpid()}", msgs, db, net)
+            raw.append(raw_drain(url, f"bench-raw-{os.getpid()}-{run}", msgs))  # fresh session per run
+            rate, stored = pipeline_drain(url, f"bench-pipe-{os.getpid()}-{run}", msgs, db, net)
             pipe.append(rate)
             lost += N - stored
             print(f"run {run + 1}: raw {raw[-1]:,.0f} msg/s, pipeline {rate:,.0f} msg/s, stored {stored}/{N}", flush=True)
