@@ -25,7 +25,7 @@ from optimizer.warehouse_design import (
 from optimizer.facility import solve_design
 
 SolverOpt = Annotated[str, typer.Option("--solver", help="MIP solver through OR-Tools: SCIP | HIGHS | CBC")]
-MethodOpt = Annotated[str, typer.Option("--method", help="reduce (Lagrangian site elimination + strong MIP) | strong | plain")]
+MethodOpt = Annotated[str, typer.Option("--method", help="auto | reduce (Lagrangian site elimination + strong MIP) | strong | plain")]
 DemandOpt = Annotated[Path, typer.Option("--demand", help="demand CSV: market, family, mean_m3_day, sd_m3_day, kg_per_m3[, max_days]")]
 MaxDaysOpt = Annotated[float | None, typer.Option("--max-days", help="service level: max delivery days warehouse → market")]
 CarbonOpt = Annotated[float | None, typer.Option("--carbon-price", help="USD per tonne CO2e added to every cost")]
@@ -48,7 +48,7 @@ def design_cmd(
     max_days: MaxDaysOpt = None,
     carbon_price: CarbonOpt = None,
     solver: SolverOpt = "SCIP",
-    method: MethodOpt = "reduce",
+    method: MethodOpt = "auto",
     time_limit: Annotated[float, typer.Option("--time-limit", help="seconds")] = 600.0,
     as_json: Annotated[bool, typer.Option("--json", help="print the design as JSON")] = False,
 ) -> None:

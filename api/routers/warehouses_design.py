@@ -48,7 +48,7 @@ class DesignIn(BaseModel):
     max_days: float | None = Field(default=None, gt=0, description="service level: max delivery days warehouse -> market")
     carbon_price: float | None = Field(default=None, ge=0, description="USD per t CO2e")
     solver: Literal["SCIP", "HIGHS", "CBC"] = "SCIP"
-    method: Literal["reduce", "strong", "plain"] = "reduce"
+    method: Literal["auto", "reduce", "strong", "plain"] = "auto"
     time_limit_s: float = Field(default=120.0, gt=0, le=1800)
 
 
