@@ -108,3 +108,161 @@ def greedy(problem: PlanProblem, order: Sequence[int], start: Assignment | None 
                 used[r] += state[1] - pool_state[p][1]
             pool_state[p] = state
     return assignment
+
+
+class _State:
+    """Incremental plan state for local search: fixed uses, pool loads and their cheapest box mixes."""
+
+    def __init__(self, problem: PlanProblem, assignment: Assignment) -> None:
+        from optimizer.plan_model import evaluate
+
+        self.problem = problem
+        self.assignment = list(assignment)
+        self.caps = [r.capacity for r in problem.resources]
+        self.fixed = [0.0] * len(self.caps)
+        self.kg = [0.0] * len(problem.pools)
+        self.m3 = [0.0] * len(problem.pools)
+        self.members: list[set[int]] = [set() for _ in problem.pools]
+        self.on_res: dict[int, list[int]] = {}
+        for p, pool in enumerate(problem.pools):
+            if pool.teu_resource is not None:
+                self.on_res.setdefault(pool.teu_resource, []).append(p)
+        for i, a in enumerate(assignment):
+            if a is None:
+                continue
+            ch = problem.choices[i][a]
+            for r, amount in ch.use:
+                self.fixed[r] += amount
+            for p, kg, m3 in ch.pool_use:
+                self.kg[p] += kg
+                self.m3[p] += m3
+                self.members[p].add(i)
+        ev = evaluate(problem, assignment)
+        self.box_cost = list(ev.box_cost)
+        self.box_teu = [sum(n * b.teu for n, b in zip(c, pool.boxes, strict=True)) for c, pool in zip(ev.boxes, problem.pools, strict=True)]
+
+    def _pool_price(self, p: int, kg: float, m3: float, extra_fixed: float = 0.0) -> tuple[float, int] | None:
+        pool = self.problem.pools[p]
+        r = pool.teu_resource
+        budget = math.inf
+        if r is not None:
+            budget = self.caps[r] - self.fixed[r] - extra_fixed - sum(self.box_teu[q] for q in self.on_res[r] if q != p)
+        best = None
+        for cost, teu, _ in box_mixes(pool, kg, m3):
+            if teu <= budget + EPS and (best is None or cost < best[0] - 1e-9):
+                best = (cost, teu)
+        return best
+
+    def delta_remove(self, i: int) -> float:
+        """Objective change of unassigning item i (pools shrink to their cheapest mix)."""
+        a = self.assignment[i]
+        ch = self.problem.choices[i][a]
+        d = self.problem.unassigned_cost[i] - ch.cost
+        for p, kg, m3 in ch.pool_use:
+            price = self._pool_price(p, self.kg[p] - kg, self.m3[p] - m3)
+            d += (price[0] if price else self.box_cost[p]) - self.box_cost[p]
+        return d
+
+    def delta_add(self, i: int, c: int) -> float | None:
+        ch = self.problem.choices[i][c]
+        for r, amount in ch.use:
+            if self.fixed[r] + amount + sum(self.box_teu[q] for q in self.on_res.get(r, ())) > self.caps[r] + EPS:
+                return None
+        d = ch.cost - self.problem.unassigned_cost[i]
+        uses = dict(ch.use)
+        for p, kg, m3 in ch.pool_use:
+            r = self.problem.pools[p].teu_resource
+            price = self._pool_price(p, self.kg[p] + kg, self.m3[p] + m3, uses.get(r, 0.0) if r is not None else 0.0)
+            if price is None:
+                return None
+            d += price[0] - self.box_cost[p]
+        return d
+
+    def apply(self, i: int, c: int | None) -> None:
+        """Move item i to choice c (None: unassign), re-pricing the pools it leaves and joins."""
+        old = self.assignment[i]
+        touched: set[int] = set()
+        if old is not None:
+            ch = self.problem.choices[i][old]
+            for r, amount in ch.use:
+                self.fixed[r] -= amount
+            for p, kg, m3 in ch.pool_use:
+                self.kg[p] -= kg
+                self.m3[p] -= m3
+                self.members[p].discard(i)
+                touched.add(p)
+        if c is not None:
+            ch = self.problem.choices[i][c]
+            for r, amount in ch.use:
+                self.fixed[r] += amount
+            for p, kg, m3 in ch.pool_use:
+                self.kg[p] += kg
+                self.m3[p] += m3
+                self.members[p].add(i)
+                touched.add(p)
+        self.assignment[i] = c
+        for p in touched:
+            price = self._pool_price(p, max(0.0, self.kg[p]), max(0.0, self.m3[p]))
+            if price is not None:
+                self.box_cost[p], self.box_teu[p] = price
+
+
+def improve(problem: PlanProblem, assignment: Assignment, *, time_budget_s: float = 10.0) -> Assignment:
+    """Local search on consolidation pools: empty the last, partly filled box of a pool by moving
+    its smallest shipments to their best other choice when that lowers the objective.
+
+    Rounding an LP leaves one partly filled box in most pools; this move removes such boxes where
+    the cargo has a cheaper home (another departure's spare box space, or own LCL).
+    """
+    import time
+
+    from optimizer.plan_model import evaluate
+
+    t_end = time.perf_counter() + time_budget_s
+    st = _State(problem, assignment)
+    base = evaluate(problem, assignment).objective
+    c40 = [max((b.max_m3 for b in pool.boxes), default=1.0) for pool in problem.pools]
+    improved = True
+    while improved and time.perf_counter() < t_end:
+        improved = False
+        order = sorted(range(len(problem.pools)), key=lambda p: -(st.box_cost[p] and (1.0 - (st.m3[p] / c40[p]) % 1.0)))
+        for p in order:
+            if time.perf_counter() > t_end:
+                break
+            if not st.members[p] or st.box_cost[p] <= 0:
+                continue
+            items = sorted(st.members[p], key=lambda i: next(m3 for q, _, m3 in problem.choices[i][st.assignment[i]].pool_use if q == p))
+            old = {i: st.assignment[i] for i in items}
+            cost_before = st.box_cost[p]
+            moved: list[int] = []
+            gain = 0.0
+            for i in items:  # drop the smallest shipments until the pool buys fewer/cheaper boxes
+                gain += st.delta_remove(i)
+                st.apply(i, None)
+                moved.append(i)
+                if st.box_cost[p] < cost_before - 1e-6 or len(moved) >= 12:
+                    break
+            total = gain
+            for i in moved:  # re-insert each where it is cheapest now (not back into pool p)
+                best_c, best_d = None, 0.0
+                for c, ch in enumerate(problem.choices[i]):
+                    if any(q == p for q, _, _ in ch.pool_use):
+                        continue
+                    d = st.delta_add(i, c)
+                    if d is not None and (best_c is None or d < best_d):
+                        best_c, best_d = c, d
+                if best_c is None:
+                    total = math.inf
+                    break
+                st.apply(i, best_c)
+                total += best_d
+            if total < -1e-6:
+                improved = True
+                continue
+            for i in moved:  # roll back
+                st.apply(i, None)
+            for i in moved:
+                st.apply(i, old[i])
+    result = st.assignment
+    ev = evaluate(problem, result)
+    return result if ev.feasible and ev.objective < base - 1e-6 else list(assignment)

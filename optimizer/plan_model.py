@@ -93,6 +93,8 @@ class MipResult:
     time_s: float
     used_hint: bool  # True when the hint (greedy plan) was returned because the solver found nothing better
     source: str = "mip"  # which phase produced the plan: hint | lp_rounding | mip
+    phases_s: dict[str, float] = field(default_factory=dict)
+    objectives: dict[str, float] = field(default_factory=dict)  # objective reached by each phase
 
 
 # --- box mixes ----------------------------------------------------------------------------------
@@ -200,6 +202,8 @@ def solve_mip(
     hint: Assignment | None = None,
     strengthen: bool = True,
     lp_phase: bool = True,
+    improve_s: float = 20.0,
+    min_mip_s: float = 1.0,
 ) -> MipResult:
     """Solve the MIP with HiGHS (MathOpt), hinted with ``hint``; never worse than a feasible hint."""
     from ortools.math_opt.python import mathopt
@@ -254,28 +258,44 @@ def solve_mip(
     def deadline() -> float:
         return time_limit_s - (time.perf_counter() - t0)
 
+    phases: dict[str, float] = {"build": round(time.perf_counter() - t0, 3)}
+    objectives: dict[str, float] = {}
+
     # candidates for the returned plan: the hint (greedy), the LP rounding, the MIP incumbent
     best: tuple[float, Assignment, list[tuple[int, ...]], str] | None = None
     hint_eval = evaluate(problem, hint) if hint is not None else None
     if hint is not None and hint_eval is not None and hint_eval.feasible:
         best = (hint_eval.objective, list(hint), hint_eval.boxes, "hint")
+        objectives["hint"] = round(hint_eval.objective, 2)
     lp_bound = -math.inf
 
     # Phase 1: LP relaxation. Its value is a valid lower bound; rounding it (each shipment to its
     # largest LP choice, boxes rounded up, overflow repaired) gives a consolidation-aware plan
     # that the myopic greedy cannot find, and a much better start for branch-and-bound.
     if lp_phase and deadline() > 2.0:
+        t_lp = time.perf_counter()
         for v in all_vars:
             v.integer = False
         lp = mathopt.solve(m, mathopt.SolverType.HIGHS,
                            params=mathopt.SolveParameters(time_limit=timedelta(seconds=max(1.0, 0.5 * deadline()))))
         for v in all_vars:
             v.integer = True
+        phases["lp"] = round(time.perf_counter() - t_lp, 3)
         if lp.termination.reason == mathopt.TerminationReason.OPTIMAL:
+            t_r = time.perf_counter()
             lp_bound = lp.objective_value()
+            objectives["lp_bound"] = round(lp_bound, 2)
             vals = lp.variable_values()
             rounded = round_lp(problem, [[vals[v] for v in row] for row in x_vars])
+            objectives["lp_rounding"] = round(evaluate(problem, rounded).objective, 2)
+            phases["rounding"] = round(time.perf_counter() - t_r, 3)
+            if improve_s > 0:
+                from optimizer.plan_greedy import improve
+
+                rounded = improve(problem, rounded, time_budget_s=min(improve_s, 0.25 * max(0.0, deadline())))
             ev = evaluate(problem, rounded)
+            objectives["local_search"] = round(ev.objective, 2)
+            phases["local_search"] = round(time.perf_counter() - t_r - phases["rounding"], 3)
             if ev.feasible and (best is None or ev.objective < best[0] - 1e-6):
                 best = (ev.objective, rounded, ev.boxes, "lp_rounding")
 
@@ -292,7 +312,8 @@ def solve_mip(
         model_params = mathopt.ModelSolveParameters(solution_hints=[mathopt.SolutionHint(variable_values=values)])
     status = "not_run"
     bound = lp_bound
-    if deadline() > 1.0:
+    t_mip = time.perf_counter()
+    if deadline() > min_mip_s:
         params = mathopt.SolveParameters(time_limit=timedelta(seconds=deadline()), relative_gap_tolerance=relative_gap)
         result = mathopt.solve(m, mathopt.SolverType.HIGHS, params=params, model_params=model_params)
         status = result.termination.reason.name.lower()
@@ -305,8 +326,10 @@ def solve_mip(
             for row in x_vars:
                 assignment.append(next((c for c, v in enumerate(row) if vals[v] > 0.5), None))
             ev = evaluate(problem, assignment)
+            objectives["mip"] = round(ev.objective, 2)
             if ev.feasible and (best is None or ev.objective < best[0] - 1e-6):
                 best = (ev.objective, assignment, ev.boxes, "mip")
+        phases["mip"] = round(time.perf_counter() - t_mip, 3)
     elapsed = time.perf_counter() - t0
     if best is None:
         ev = evaluate(problem, [None] * len(problem.choices))
@@ -319,7 +342,7 @@ def solve_mip(
     gap = (objective - bound) / max(abs(objective), 1.0) if math.isfinite(bound) else math.inf
     if source != "mip" and status == "optimal":
         status = "optimal"  # the MIP proved optimality of an equal-valued plan
-    return MipResult(assignment, boxes, objective, bound, max(0.0, gap), status, elapsed, used_hint, source)
+    return MipResult(assignment, boxes, objective, bound, max(0.0, gap), status, elapsed, used_hint, source, phases, objectives)
 
 
 def round_lp(problem: PlanProblem, x: list[list[float]]) -> Assignment:

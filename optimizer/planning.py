@@ -240,14 +240,14 @@ def unassigned_reasons(p: Plan) -> list[dict[str, Any]]:
                 j = res_index[k]
                 cap = p.problem.resources[j].capacity
                 if used[j] + amount > cap + 1e-6:
-                    binding.setdefault(k, f"{k.replace('|', ' ')} {used[j]:.6g}/{cap:.6g}")
+                    binding.setdefault(k, f"{k.replace('|', ' ')} used {used[j]:.6g} of {cap:.6g}, needs {amount:.6g}")
             for pk, _, _ in c.pools:
                 teu_key = p.generator.pools[pk].teu_resource
                 if teu_key is not None and teu_key in res_index:
                     j = res_index[teu_key]
                     cap = p.problem.resources[j].capacity
                     if used[j] + 1 > cap + 1e-6:
-                        binding.setdefault(teu_key, f"{teu_key.replace('|', ' ')} {used[j]:.6g}/{cap:.6g}")
+                        binding.setdefault(teu_key, f"{teu_key.replace('|', ' ')} used {used[j]:.6g} of {cap:.6g}, no room for a box")
         names = list(binding.values())
         if names:
             reason = f"all {len(sc.candidates)} options are full within the horizon; binding: " + "; ".join(names[:6])
@@ -437,7 +437,7 @@ def plan_to_dict(net: Network, p: Plan, *, options: bool = True) -> dict[str, An
                    "bound": round(mip.bound, 2) if math.isfinite(mip.bound) else None,
                    "returned_greedy_hint": mip.used_hint, "plan_from": mip.source,
                    "variables": sum(len(c) for c in p.problem.choices) + sum(len(x.boxes) for x in p.problem.pools),
-                   "timings_s": p.timings_s},
+                   "timings_s": p.timings_s, "phases_s": mip.phases_s, "phase_objectives": mip.objectives},
         "capacity_use": capacity_use(p),
         "consolidation": consolidation(p),
         "weights": {"late_per_day": p.settings.late_per_day, "late_value_pct_per_day": p.settings.late_value_pct_per_day,

@@ -123,20 +123,23 @@ def test_every_shipment_assigned_or_listed_with_reason(tight_plan) -> None:
 
 
 def test_full_departures_are_named_as_binding(net) -> None:
-    # one train slot per departure and big FCL lots on a single lane: some cannot be placed
-    tight = with_rail_capacity(net, 2)
-    base = [s for s in generate_demand(net, 400, weeks=1, seed=5) if s.destination == "LODZ"]
     import dataclasses
 
-    from optimizer.model import Cargo
+    from optimizer.model import Capacity, Cargo, CargoClass
 
-    big = [dataclasses.replace(s, cargo=Cargo(20000, 60, 10, s.cargo.cargo_class.GENERAL, s.cargo.customs_mode),
-                               due=s.ready + (s.due - s.ready) * 3) for s in base[:12]]
-    settings = PlanSettings(time_limit_s=10, horizon_days=7, max_late_days=60, late_per_day=0.0)
-    # air is the fallback for a full train; cap it too by leaving air capacity as is but 60 m3 > belly limits
-    p = plan(tight, big, settings)
-    doc = plan_to_dict(tight, p, options=False)
+    # every scheduled departure takes one 40HQ (2 TEU) and no air cargo: 20 t lots compete for slots
+    services = {k: (dataclasses.replace(s, capacity=Capacity(teu=2, kg=1000.0, m3=5.0)) if not s.schedule.continuous else s)
+                for k, s in net.services.items()}
+    small = net.derive(services=services)
+    base = [s for s in generate_demand(net, 400, weeks=1, seed=5) if s.destination == "LODZ"][:12]
+    big = [dataclasses.replace(s, cargo=Cargo(20000, 60, 10, CargoClass.GENERAL, s.cargo.customs_mode), due=s.ready + (s.due - s.ready) * 3)
+           for s in base]
+    p = plan(small, big, PlanSettings(time_limit_s=10, horizon_days=7, max_late_days=60))
+    doc = plan_to_dict(small, p, options=False)
     cap_rows = [u for u in doc["unassigned"] if u["code"] == "capacity"]
+    assert cap_rows, "some lots cannot be placed"
     for u in cap_rows:
         assert u["binding"] and all("@" in b for b in u["binding"])
+        assert "full" in u["reason"] and any(b.split("|")[0] in u["reason"] for b in u["binding"])
     assert len(doc["assignments"]) + len(doc["unassigned"]) == len(big)
+    assert p.evaluation.feasible
