@@ -240,7 +240,7 @@ def improve(problem: PlanProblem, assignment: Assignment, *, time_budget_s: floa
                 gain += st.delta_remove(i)
                 st.apply(i, None)
                 moved.append(i)
-                if st.box_cost[p] < cost_before - 1e-6 or len(moved) >= 12:
+                if st.box_cost[p] < cost_before - 1e-6 or len(moved) >= 40:
                     break
             total = gain
             for i in moved:  # re-insert each where it is cheapest now (not back into pool p)

@@ -314,7 +314,8 @@ def solve_mip(
     bound = lp_bound
     t_mip = time.perf_counter()
     if deadline() > min_mip_s:
-        params = mathopt.SolveParameters(time_limit=timedelta(seconds=deadline()), relative_gap_tolerance=relative_gap)
+        # 10 % of the remaining time is kept back: HiGHS overruns its limit by its last node/presolve
+        params = mathopt.SolveParameters(time_limit=timedelta(seconds=0.9 * deadline()), relative_gap_tolerance=relative_gap)
         result = mathopt.solve(m, mathopt.SolverType.HIGHS, params=params, model_params=model_params)
         status = result.termination.reason.name.lower()
         dual = result.termination.objective_bounds.dual_bound
