@@ -490,9 +490,8 @@ class ChainModel:
     # --- run ----------------------------------------------------------------------------------
     def prepare(self) -> None:
         """Compile every flow's routes for a whole week of buckets, so every station exists before the run."""
-        for fi in range(len(self.sc.demand)):
-            for b in range(0, 168, self.sc.routing.hour_bucket):
-                self.steps(self.router.route(fi, float(b) - self.router.start_how % 168))
+        for _, route in self.router.route_all():
+            self.steps(route)
         dwell: dict[str, list[float]] = {}
         for s in self.net.services.values():
             for x in s.stops:

@@ -64,6 +64,7 @@ class Router:
         self.bucket = sc.routing.hour_bucket
         self.start_how = sc.start.weekday() * 24  # hour-of-week of simulation time 0
         self._local: dict[int, Route] = {}
+        self.used: dict[tuple, Route] = {}
 
     def route(self, fi: int, ready_hour: float) -> Route:
         how = (self.start_how + ready_hour) % 168.0
@@ -85,7 +86,15 @@ class Router:
             how = (b * self.bucket + self.bucket / 2.0 - self.start_how) % 168.0
             ready = self.t0 + timedelta(hours=how)
             r = _CACHE[ck] = self._quote(fi, f, policy, ready)
+        self.used[ck] = r
         return r
+
+    def route_all(self) -> list[tuple[tuple, Route]]:
+        """Route every flow for every bucket of the week; returns the cache entries (to ship to workers)."""
+        for fi in range(len(self.sc.demand)):
+            for b in range(0, 168, self.bucket):
+                self.route(fi, float(b) - self.start_how % 168)
+        return list(self.used.items())
 
     def _quote(self, fi: int, f: Flow, policy: str, ready: datetime) -> Route:
         net = self.net
@@ -129,3 +138,14 @@ def _choose(options: list[Option], policy: str, plan: tuple[str, ...] | None) ->
         if policy in o.tags:
             return o
     return options[0] if options else None
+
+
+def route_table(net: Network, sc: Scenario) -> list[tuple[tuple, Route]]:
+    """All routes of a scenario (quotes made once, in the caller); a worker installs them with :func:`install`."""
+    return Router(net, sc).route_all()
+
+
+def install(entries: list[tuple[tuple, Route]] | None) -> None:
+    """Seed this process's route cache (the same answers the worker would compute itself)."""
+    if entries:
+        _CACHE.update(entries)

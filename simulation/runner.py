@@ -36,8 +36,16 @@ def scenario_network(sc: Scenario, data_dir: str | None = None) -> Network:
     return net
 
 
-def replicate(doc: dict[str, Any], replication: int, data_dir: str | None = None) -> dict[str, Any]:
-    """One replication: the task every executor runs. Returns the replication result (no SimPy objects)."""
+def replicate(doc: dict[str, Any], replication: int, data_dir: str | None = None,
+              routes: list | None = None) -> dict[str, Any]:
+    """One replication: the task every executor runs. Returns the replication result (no SimPy objects).
+
+    ``routes`` (from :func:`simulation.routing.route_table`) spares each worker the ~250 quotes of a
+    cold route cache; without it the worker quotes them itself, with identical results.
+    """
+    from simulation.routing import install
+
+    install(routes)
     sc = parse_scenario(doc, doc.get("name", "scenario"))
     model = ChainModel(sc, scenario_network(sc, data_dir), replication)
     return model.run().result()
@@ -68,7 +76,7 @@ def run_replications(
     progress = progress or (lambda f, m="": None)
     scheduler = scheduler if scheduler is not None else get_settings().dask_scheduler
     if scheduler:
-        return _run_dask(doc, n, scheduler, progress, data_dir)
+        return _run_dask(doc, n, scheduler, progress, data_dir, _routes(sc, data_dir))
     workers = workers or _default_workers(n)
     out: dict[int, dict[str, Any]] = {}
     progress(0.0, f"{sc.name}: 0/{n} replications")
@@ -79,20 +87,29 @@ def run_replications(
         return [out[i] for i in range(n)]
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["simulation.runner"])  # workers start with the model already imported
+    routes = _routes(sc, data_dir)  # quote once here (and fail fast on a flow without a route)
     with ProcessPoolExecutor(max_workers=min(workers, n), mp_context=ctx) as pool:
-        futures = {pool.submit(replicate, doc, i, data_dir): i for i in range(n)}
+        futures = {pool.submit(replicate, doc, i, data_dir, routes): i for i in range(n)}
         for k, fut in enumerate(as_completed(futures), 1):
             out[futures[fut]] = fut.result()
             progress(k / n, f"{sc.name}: {k}/{n} replications")
     return [out[i] for i in range(n)]
 
 
-def _run_dask(doc: dict[str, Any], n: int, address: str, progress: ProgressFn, data_dir: str | None) -> list[dict[str, Any]]:
+def _routes(sc: Scenario, data_dir: str | None) -> list:
+    from simulation.routing import route_table
+
+    return route_table(scenario_network(sc, data_dir), sc)
+
+
+def _run_dask(doc: dict[str, Any], n: int, address: str, progress: ProgressFn, data_dir: str | None,
+              routes: list) -> list[dict[str, Any]]:
     from dask.distributed import Client
     from dask.distributed import as_completed as dask_completed
 
     with Client(address, timeout="20s") as client:
-        futures = [client.submit(replicate, doc, i, data_dir, pure=False, key=f"sim-{doc['name']}-{i}-{os.getpid()}-{id(doc)}")
+        routes_f = client.scatter(routes, broadcast=True)
+        futures = [client.submit(replicate, doc, i, data_dir, routes_f, pure=False, key=f"sim-{doc['name']}-{i}-{os.getpid()}-{id(doc)}")
                    for i in range(n)]
         index = {f.key: i for i, f in enumerate(futures)}
         out: dict[int, dict[str, Any]] = {}
