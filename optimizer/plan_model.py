@@ -7,8 +7,8 @@ m³ into consolidation *pools* (LCL cargo of one class on one rail/sea departure
 boxes (20GP/40HQ): the boxes must hold the pool's kg and m³, cost money and take TEU on their
 departure.
 
-    min  sum cost*x + sum unassigned*(1 - sum_c x) + sum box_cost*n
-    s.t. sum_c x[i,c] <= 1                          each item once
+    min  sum cost*x + sum unassigned*u + sum box_cost*n
+    s.t. sum_c x[i,c] + u[i] = 1                    each item once, or unassigned
          sum use*x + sum teu*n <= capacity          every resource
          sum kg*x <= sum max_kg*n,  sum m3*x <= sum max_m3*n   every pool
          x binary, n integer >= 0
@@ -204,6 +204,7 @@ def solve_mip(
     lp_phase: bool = True,
     improve_s: float = 20.0,
     min_mip_s: float = 1.0,
+    absolute_gap: float | None = None,
 ) -> MipResult:
     """Solve the MIP with HiGHS (MathOpt), hinted with ``hint``; never worse than a feasible hint."""
     from ortools.math_opt.python import mathopt
@@ -227,17 +228,27 @@ def solve_mip(
             row.append(v)
         n_vars.append(row)
     x_vars: list[list[object]] = []
+    u_vars: list[object] = []
     constant = 0.0
     for i, choices in enumerate(problem.choices):
-        u = problem.unassigned_cost[i]
-        constant += u
+        u_cost = problem.unassigned_cost[i]
         row = []
-        one = m.add_linear_constraint(lb=-math.inf, ub=1.0) if len(choices) > 1 else None
+        if not choices:
+            constant += u_cost  # nothing to decide
+            u_vars.append(None)
+            x_vars.append(row)
+            continue
+        # explicit "unassigned" slack: the objective is the real cost, so HiGHS's relative gap is
+        # measured against it (a constant offset of penalties would make a 0.5 % gap meaningless)
+        u = m.add_variable(lb=0.0, ub=1.0)
+        u_vars.append(u)
+        obj_terms.append((u, u_cost))
+        one = m.add_linear_constraint(lb=1.0, ub=1.0)
+        one.set_coefficient(u, 1.0)
         for ch in choices:
             v = m.add_binary_variable()
-            if one is not None:
-                one.set_coefficient(v, 1.0)
-            obj_terms.append((v, ch.cost - u))
+            one.set_coefficient(v, 1.0)
+            obj_terms.append((v, ch.cost))
             for r, amount in ch.use:
                 res_rows[r].set_coefficient(v, amount)
             for p, kg, m3 in ch.pool_use:
@@ -306,6 +317,8 @@ def solve_mip(
         for i, row in enumerate(x_vars):
             for c, v in enumerate(row):
                 values[v] = 1.0 if best[1][i] == c else 0.0
+            if u_vars[i] is not None:
+                values[u_vars[i]] = 1.0 if best[1][i] is None else 0.0
         for p, row in enumerate(n_vars):
             for k, v in enumerate(row):
                 values[v] = float(best[2][p][k])
@@ -316,6 +329,9 @@ def solve_mip(
     if deadline() > min_mip_s:
         # 10 % of the remaining time is kept back: HiGHS overruns its limit by its last node/presolve
         params = mathopt.SolveParameters(time_limit=timedelta(seconds=0.9 * deadline()), relative_gap_tolerance=relative_gap)
+        if absolute_gap is not None:  # gap against the real cost, not against penalties in the objective
+            params.relative_gap_tolerance = 0.0
+            params.absolute_gap_tolerance = absolute_gap
         result = mathopt.solve(m, mathopt.SolverType.HIGHS, params=params, model_params=model_params)
         status = result.termination.reason.name.lower()
         dual = result.termination.objective_bounds.dual_bound

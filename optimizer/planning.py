@@ -202,7 +202,10 @@ def plan(
     t2 = time.perf_counter()
     progress(0.5, "solving (HiGHS MIP)")
     remaining = max(2.0, settings.time_limit_s - (t2 - t0))
-    mip = solve_mip(problem, time_limit_s=remaining, relative_gap=settings.relative_gap, hint=g_assign)
+    # stop at relative_gap of the plan's real cost (freight + lateness + carbon; the greedy cost bounds it)
+    g_totals = _totals(cands, g_assign, g_eval, settings)
+    mip = solve_mip(problem, time_limit_s=remaining, relative_gap=settings.relative_gap, hint=g_assign,
+                    absolute_gap=settings.relative_gap * 0.5 * max(g_totals.total, 1.0))
     if any(a is None for a in mip.assignment):
         # repair: place what a time-limited incumbent left out where space remains (never worse)
         repaired = greedy(problem, order, start=mip.assignment)
@@ -214,7 +217,6 @@ def plan(
     t3 = time.perf_counter()
     progress(1.0, "done")
     totals = _totals(cands, mip.assignment, ev, settings)
-    g_totals = _totals(cands, g_assign, g_eval, settings)
     return Plan(settings, list(shipments), cands, gen, problem, res_keys, pool_keys, mip.assignment, ev, g_assign, g_eval,
                 mip, totals, g_totals, list(errors), dict(previous) if previous else None,
                 {"candidates": round(t1 - t0, 3), "greedy": round(t2 - t1, 3), "solve": round(t3 - t2, 3),
