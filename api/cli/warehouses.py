@@ -116,14 +116,14 @@ def stock_cmd(
         print_json({"design": {"open": result.open, "objective": result.objective, "status": result.status},
                     "policies": [p.to_dict() for p in policies], "units": {"stock": "m³", "cost": f"{net.currency}/year"}})
         return
-    table = Table(title=f"{policy} policies, target fill rate {fill_rate:.1%} (stock in m³, cost {net.currency}/year)")
-    for col in ("warehouse", "family", "demand/day", "lead p50/p90 d", "order-up-to", "reorder pt", "safety stock",
-                "fill rate", "holding cost"):
-        table.add_column(col, justify="left" if col in ("warehouse", "family") else "right")
+    table = Table(title=f"{policy} policies, target fill rate {fill_rate:.1%}; stock in m³, holding cost {net.currency}/year",
+                  caption="S order-up-to, s reorder point (sS), SS safety stock; lead time of the inbound route, days")
+    for col in ("warehouse", "family", "m³/day", "lead p50/p90", "S", "s", "SS", "fill", "cost/yr"):
+        table.add_column(col, justify="left" if col in ("warehouse", "family") else "right", no_wrap=True)
     for p in policies:
         lane = lanes[(p.warehouse, p.family)]
-        table.add_row(p.warehouse, p.family, f"{p.demand_mean:.2f} ± {p.demand_sd:.2f}",
-                      f"{lane.p50_days:.1f} / {lane.p90_days:.1f}", f"{p.order_up_to:.1f}",
-                      "-" if p.reorder_point is None else f"{p.reorder_point:.1f}", f"{p.safety_stock:.1f}",
+        table.add_row(p.warehouse, p.family, f"{p.demand_mean:.1f}±{p.demand_sd:.1f}",
+                      f"{lane.p50_days:.1f}/{lane.p90_days:.1f}", f"{p.order_up_to:.0f}",
+                      "-" if p.reorder_point is None else f"{p.reorder_point:.0f}", f"{p.safety_stock:.0f}",
                       f"{p.expected_fill_rate:.1%}", f"{p.holding_cost_year:,.0f}")
     console.print(table)
