@@ -18,7 +18,7 @@ from api.jobs import JobRunner
 from optimizer.errors import DataError
 from optimizer.network import Network
 from optimizer.pickups import DEFAULT_FLEET, Vehicle, build_problem, parse_stops
-from optimizer.routing import solve_routing
+from optimizer.routing import check_problem, solve_routing
 
 router = APIRouter(prefix="/v1", tags=["pickups"])
 INLINE_MAX_STOPS = 40
@@ -61,8 +61,6 @@ def post_pickup_plan(body: PickupIn, response: Response, net: Network = Depends(
     if not fleet:
         raise DataError("vehicles", None, None, "empty fleet")
     problem = build_problem(net, stops, body.depot, kind=body.kind, fleet=fleet, speed_kmh=body.speed_kmh)
-    from optimizer.routing import check_problem
-
     check_problem(problem)  # infeasible windows / capacities are a 422 now, not a failed job
 
     def run(progress) -> dict:
