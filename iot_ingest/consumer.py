@@ -1,26 +1,40 @@
 """The MQTT consumer: paho-mqtt 2.x, fixed client id, persistent session, QoS 1, manual acks.
 
 Each message is only appended to a buffer in ``on_message`` (keeping the network loop fast, paho
-issue #379); every ``batch_size`` messages or ``flush_ms`` the buffer goes through the
-:class:`~iot_ingest.pipeline.Pipeline` in one transaction, and only after the commit are the
-PUBACKs sent (paho's ``manual_ack``), so a crash or a lost connection loses nothing: the broker
-redelivers what was not acknowledged and the (device, ts, seq) key drops what was already stored.
+issue #379); every ``batch_size`` messages or ``flush_ms`` the buffer is handed to a writer thread
+that puts it through the :class:`~iot_ingest.pipeline.Pipeline` in one transaction, while the
+network thread goes on receiving the next batch (the commit's fsync and SQLite's C code run
+without the GIL). Only after the commit are the batch's PUBACKs sent, by the network thread, in
+the order the messages arrived (paho's ``manual_ack``; MQTT requires in-order PUBACKs), so a crash
+or a lost connection loses nothing: the broker redelivers what was not acknowledged and the
+(device, ts, seq) key drops what was already stored. Acks of a batch received on an earlier
+connection are never sent on a later one (the broker redelivers those messages instead).
 
-Subscriptions are made in ``on_connect`` (so they survive reconnects, paho #573) and are shared
-(``$share/<group>/...``, MQTT 5) so that several ingest processes split the load. MQTT 5 also lets
-the consumer raise the broker's in-flight window for it (Receive Maximum) above one batch.
+Subscriptions are made in ``on_connect`` (so they survive reconnects, paho #573). By default they
+are plain subscriptions of the consumer's persistent session. ``share=GROUP`` makes them shared
+(``$share/GROUP/...``, MQTT 5) so that several ingest processes split the load - but Mosquitto
+2.0 does not keep shared subscriptions over a broker restart (measured with 2.0.11: the session
+comes back, its ``$share`` subscription does not), so whatever devices publish between the
+restart and the consumers' reconnect has no subscriber and is dropped. A plain subscription is
+restored from the broker's persistence and queues those messages. Hence: one consumer (the
+default) - no share group; several - ``share=cbec-ingest`` and a broker that keeps shared
+subscriptions, or accept that window (the consumer reconnects within ~0.1-1 s).
+MQTT 5 also lets the consumer raise the broker's in-flight window for it (Receive Maximum) to a
+few batches, so the broker keeps sending while a batch is being stored.
 
 URL: ``mqtt://[user:password@]host[:port][?protocol=5|311&share=GROUP&client_id=ID]``;
-``mqtts://`` for TLS. ``share=`` (empty) subscribes without a shared group (needed by brokers
-without shared subscriptions, e.g. amqtt, which also speaks only MQTT 3.1.1).
+``mqtts://`` for TLS. ``share=`` (empty, the default) subscribes without a shared group (also
+what brokers without shared subscriptions need, e.g. amqtt, which speaks only MQTT 3.1.1).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import queue
 import socket
 import ssl
+import struct
 import threading
 import time
 from dataclasses import dataclass
@@ -38,6 +52,8 @@ from optimizer.errors import InvalidInput
 
 log = logging.getLogger("iot_ingest.consumer")
 
+_puback = struct.Struct("!BBH").pack  # fixed header, remaining length 2, packet id (as paho builds it)
+
 SESSION_EXPIRY_S = 7 * 86400  # the broker keeps our queue this long while no consumer is connected
 
 
@@ -48,7 +64,7 @@ class MqttTarget:
     host: str
     port: int
     protocol: int = 5  # 5 or 311
-    share_group: str | None = "cbec-ingest"
+    share_group: str | None = None
     client_id: str = "cbec-ingest-1"
     username: str | None = None
     password: str | None = None
@@ -60,7 +76,7 @@ class MqttTarget:
 
 
 def parse_mqtt_url(url: str, *, client_id: str | None = None) -> MqttTarget:
-    """Parse ``mqtt://host:port?protocol=5&share=cbec-ingest&client_id=...``; raises InvalidInput."""
+    """Parse ``mqtt://host:port?protocol=5&share=GROUP&client_id=...``; raises InvalidInput."""
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
         raise InvalidInput(f"MQTT URL must start with mqtt:// or mqtts:// (got {url!r})", field="mqtt_url")
@@ -75,7 +91,7 @@ def parse_mqtt_url(url: str, *, client_id: str | None = None) -> MqttTarget:
     protocol = int(q.get("protocol", "5").replace(".", "") or 5)
     if protocol not in (5, 311):
         raise InvalidInput(f"protocol must be 5 or 311 (got {q['protocol']})", field="mqtt_url")
-    share = q.get("share", "cbec-ingest" if protocol == 5 else "") or None
+    share = q.get("share", "") or None
     if share and protocol != 5:
         raise InvalidInput("shared subscriptions need MQTT 5 (protocol=5)", field="mqtt_url")
     return MqttTarget(parts.hostname, port, protocol, share, client_id or q.get("client_id") or default_client_id(),
@@ -108,6 +124,14 @@ class Consumer:
         self._thread: threading.Thread | None = None
         self._buf: list[tuple[str, bytes, int, int, int]] = []
         self._first = 0.0
+        # network thread -> writer thread: (connection generation, batch) or a housekeeping callable;
+        # one batch waiting while one is written (the broker's Receive Maximum bounds the rest)
+        self._work: queue.Queue = queue.Queue(maxsize=1)
+        # writer -> network thread: (generation, [(mid, qos), ...]) of committed batches, in order
+        self._committed: queue.SimpleQueue = queue.SimpleQueue()
+        self._pending = 0  # batches handed to the writer and not yet acknowledged (network thread only)
+        self._gen = 0  # connection generation: acks are only valid on the connection that received
+        self._writer: threading.Thread | None = None
         self.received = 0
         self.batches = 0
         self.client = self._make_client()
@@ -143,44 +167,101 @@ class Consumer:
         self.connected.clear()
 
     def _on_message(self, client, userdata, msg) -> None:
-        if not self._buf:
+        buf = self._buf
+        if not buf:
             self._first = time.monotonic()
-        self._buf.append((msg.topic, msg.payload, int(time.time() * 1000), msg.mid, msg.qos))
+        buf.append((msg.topic, msg.payload, int(time.time() * 1000), msg.mid, msg.qos))
 
     def _connect(self) -> None:
         tg = self.target
         if tg.protocol == 5:
             props = Properties(PacketTypes.CONNECT)
             props.SessionExpiryInterval = self.session_expiry_s
-            props.ReceiveMaximum = min(65535, max(2 * self.batch_size, 100))
+            # a batch being written, one waiting, one filling, plus slack for acks in transit
+            props.ReceiveMaximum = min(65535, max(4 * self.batch_size, 100))
             self.client.connect(tg.host, tg.port, keepalive=30, clean_start=False, properties=props)
         else:
             self.client.connect(tg.host, tg.port, keepalive=30)
 
-    # --- batches ---------------------------------------------------------------------------------
-    def _flush(self, ack: bool) -> None:
-        batch, self._buf = self._buf, []
+    # --- writer thread ---------------------------------------------------------------------------
+    def _write_loop(self) -> None:
+        while True:
+            item = self._work.get()
+            if item is None:
+                return
+            if callable(item):
+                self._safe(item)
+                continue
+            gen, batch = item
+            if not self._store(batch):
+                return  # stopping while the database is down: nothing acked, the broker redelivers
+            self.received += len(batch)
+            self.batches += 1
+            self._committed.put((gen, [(mid, qos) for _, _, _, mid, qos in batch if qos]))
+
+    def _store(self, batch) -> bool:
         delay = 0.2
+        msgs = [(t, p, r) for t, p, r, _, _ in batch]
         while True:
             try:
-                self.pipeline.process([(t, p, r) for t, p, r, _, _ in batch])
-                break
-            except SQLAlchemyError as exc:  # database down: keep the batch, do not ack, retry
-                log.error("database error, retrying batch of %d in %.1fs: %s", len(batch), delay, exc)
+                self.pipeline.process(msgs)
+                return True
+            except Exception as exc:  # database down (SQLAlchemyError): keep the batch, do not ack, retry
+                log.error("%s, retrying batch of %d in %.1fs: %s", "database error" if isinstance(exc, SQLAlchemyError)
+                          else "unexpected error", len(batch), delay, exc)
                 if self._stop.wait(delay):
-                    return  # shutting down: unacknowledged messages will be redelivered
+                    return False
                 delay = min(delay * 2, 5.0)
-        self.received += len(batch)
-        self.batches += 1
-        if ack:  # after the commit: PUBACK (QoS 1) so the broker may forget them
-            c = self.client
-            for _, _, _, mid, qos in batch:
-                if qos:
-                    c.ack(mid, qos)
+
+    # --- network thread --------------------------------------------------------------------------
+    def _put(self, item, block: bool = True) -> bool:
+        """Queue work for the writer; False if it is busy (``block=False``) or has stopped."""
+        while True:
+            try:
+                self._work.put(item, timeout=0.1) if block else self._work.put_nowait(item)
+                return True
+            except queue.Full:
+                if not block or self._writer is None or not self._writer.is_alive():
+                    return False
+
+    def _hand_off(self, block: bool) -> bool:
+        """Give the buffer to the writer; False when it is busy (keep receiving, try again)."""
+        if not self._put((self._gen, self._buf), block):
+            return False
+        self._buf = []
+        self._pending += 1
+        return True
+
+    def _ack_committed(self, up: bool) -> None:
+        c = self.client
+        while True:
+            try:
+                gen, acks = self._committed.get_nowait()
+            except queue.Empty:
+                return
+            self._pending -= 1
+            if up and gen == self._gen:  # after the commit: PUBACK (QoS 1) so the broker may forget them
+                self._send_acks(c, acks)
+
+    @staticmethod
+    def _send_acks(c: mqtt.Client, acks: list[tuple[int, int]]) -> None:
+        """All PUBACKs of a batch in one socket write, in arrival order. Each is the 4 bytes paho's own
+        ``ack()`` sends (MQTT 5 allows omitting the reason code when it is Success); ``ack()`` per
+        message costs a queue entry, a wake-up byte and a send() each - ~1/4 of the receive cost."""
+        queue_packet = getattr(c, "_packet_queue", None)
+        if queue_packet is None or any(q != 1 for _, q in acks):
+            for mid, qos in acks:
+                c.ack(mid, qos)
+            return
+        for i in range(0, len(acks), 4096):
+            chunk = acks[i:i + 4096]
+            queue_packet(mqtt.PUBACK, b"".join([_puback(mqtt.PUBACK, 2, mid) for mid, _ in chunk]), 0, 0)
 
     def run(self) -> None:
         """Consume until :meth:`stop`; reconnects with backoff; flushes the last batch on exit."""
-        backoff = 0.2
+        self._writer = threading.Thread(target=self._write_loop, name="cbec-ingest-writer", daemon=True)
+        self._writer.start()
+        backoff = 0.1
         up = False
         last_sweep = last_retention = time.monotonic()
         try:
@@ -188,38 +269,50 @@ class Consumer:
                 if not up:
                     try:
                         self._connect()
-                        up, backoff = True, 0.2
+                        up, backoff = True, 0.1
+                        self._gen += 1
                     except (OSError, ValueError) as exc:
                         log.warning("MQTT %s unreachable (%s); retry in %.1fs", self.target.url, exc, backoff)
                         self._stop.wait(backoff)
-                        backoff = min(backoff * 2, 5.0)
+                        backoff = min(backoff * 2, 1.0)  # short: the sooner we are back, the less queues
                         continue
-                rc = self.client.loop(timeout=0.01 if self._buf else 0.2)
+                rc = self.client.loop(timeout=0.005 if (self._buf or self._pending) else 0.2)
                 if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
-                    # connection lost: store what we have (idempotent) but do not ack on the new
+                    # connection lost: store what we have (idempotent) but never ack it on the new
                     # connection - the broker redelivers those and dedup drops them
                     if self._buf:
-                        self._flush(ack=False)
+                        self._hand_off(block=True)
+                    self._ack_committed(up=False)
                     self.connected.clear()
                     up = False
                     continue
+                if self._pending:
+                    self._ack_committed(up=True)
                 now = time.monotonic()
                 if self._buf and (len(self._buf) >= self.batch_size or now - self._first >= self.flush_s):
-                    self._flush(ack=True)
+                    # the writer busy: keep receiving (bounded by Receive Maximum), unless far behind
+                    self._hand_off(block=len(self._buf) >= 8 * self.batch_size)
                 if now - last_sweep >= self.sweep_s:
                     last_sweep = now
-                    self._safe(self.pipeline.sweep)
+                    self._housekeeping(self.pipeline.sweep)
                 if self.retention is not None and now - last_retention >= self.retention_every_s:
                     last_retention = now
-                    self._safe(self.retention)
+                    self._housekeeping(self.retention)
         finally:
             if self._buf and up:
-                self._flush(ack=True)
+                self._hand_off(block=True)
+            self._put(None)
+            self._writer.join()
+            self._ack_committed(up=up)
+            if up:
                 self.client.loop(timeout=0.05)  # push the last PUBACKs out
             try:
                 self.client.disconnect()
             except Exception:  # noqa: BLE001 - already gone
                 pass
+
+    def _housekeeping(self, fn) -> None:
+        self._put(fn, block=False)  # runs in the writer thread, between batches; busy: next time
 
     def _safe(self, fn) -> None:
         try:

@@ -99,3 +99,18 @@ def upgrade(db: Database) -> None:
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+# --- the ingest epoch: lets a pipeline keep registry, device state and shipments in memory ------
+EPOCH_COUNTER = "state_epoch"
+_EPOCH_SQL = ("INSERT INTO iot_counters (name, value) VALUES ('" + EPOCH_COUNTER + "', 1) "
+              "ON CONFLICT (name) DO UPDATE SET value = iot_counters.value + 1 RETURNING value")
+
+
+def bump_epoch(conn) -> int:
+    """Count one more write of ingest state (a batch, a bind, a new shipment) in ``conn``'s open
+    transaction and return the new value. The row lock it takes also serialises writers of device
+    state on PostgreSQL (SQLite's BEGIN IMMEDIATE already does). A pipeline whose last committed
+    epoch is exactly one below the value it gets back knows that nobody else changed the registry,
+    device state or shipments since, so its in-memory copies are still those of the database."""
+    return int(conn.exec_driver_sql(_EPOCH_SQL).scalar_one())

@@ -48,11 +48,17 @@ def _reject_constant(name: str) -> float:
     raise DecodeError(f"non-finite number {name} in JSON")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)  # built once: json.loads(..., parse_constant=)
+_decode_str = _DECODER.decode  # would build a new decoder per message
+
+
 def loads(payload: bytes) -> object:
     """Strict JSON: NaN/Infinity, invalid UTF-8 and oversize payloads are decode errors."""
     if len(payload) > MAX_PAYLOAD:
         raise DecodeError(f"payload too large ({len(payload)} bytes > {MAX_PAYLOAD})")
     try:
+        if payload[:1] in (b"{", b"["):  # plain UTF-8 (no BOM, no UTF-16/32): skip json's encoding sniffing
+            return _decode_str(payload.decode("utf-8"))
         return json.loads(payload, parse_constant=_reject_constant)
     except DecodeError:
         raise
@@ -62,6 +68,13 @@ def loads(payload: bytes) -> object:
 
 def _num(doc: dict, key: str, *, required: bool = False) -> float | None:
     v = doc.get(key)
+    tv = type(v)
+    if tv is float:
+        if v - v == 0.0:  # finite (inf - inf is nan); 1e999 parses to inf
+            return v
+        raise DecodeError(f"field '{key}' is not finite")
+    if tv is int:
+        return float(v)
     if v is None:
         if required:
             raise DecodeError(f"missing field '{key}'")
@@ -97,6 +110,11 @@ def _bool(doc: dict, key: str) -> bool | None:
 
 def _ts_ms(value: object, key: str = "ts") -> int:
     """Epoch seconds (int/float; values above 1e11 are taken as ms) or an ISO 8601 string with offset."""
+    tv = type(value)
+    if tv is float or tv is int:  # the common case (bool is not int here: type() is exact)
+        if value - value == 0:
+            return int(value) if abs(value) > 1e11 else int(round(value * 1000))
+        raise DecodeError(f"field '{key}' is not finite")
     if isinstance(value, bool) or value is None:
         raise DecodeError(f"field '{key}' must be epoch seconds or ISO 8601 (got {value!r})")
     if isinstance(value, (int, float)):
@@ -121,6 +139,9 @@ def _obj(doc: object) -> dict:
 
 
 def _seq(doc: dict) -> int:
+    s = doc.get("seq")
+    if type(s) is int and 0 <= s <= 2**62:  # the common case
+        return s
     s = _int(doc, "seq")
     if s is None:
         return NO_SEQ
@@ -136,9 +157,8 @@ def decode_cbec_position(device_id: str, topic: str, payload: bytes, received_ms
     if "ts" not in d:
         raise DecodeError("missing field 'ts'")
     return [Reading(device_id, Kind.POSITION, _ts_ms(d["ts"]), received_ms, "cbec-json", topic, _seq(d),
-                    lat=_num(d, "lat", required=True), lon=_num(d, "lon", required=True),
-                    speed_kmh=_num(d, "speed_kmh"), heading=_num(d, "heading"), accuracy_m=_num(d, "accuracy_m"),
-                    battery_pct=_num(d, "battery_pct"), temperature_c=_num(d, "temperature_c"))]
+                    _num(d, "lat", required=True), _num(d, "lon", required=True), _num(d, "speed_kmh"),
+                    _num(d, "heading"), _num(d, "accuracy_m"), _num(d, "battery_pct"), _num(d, "temperature_c"))]
 
 
 def decode_owntracks(device_id: str, topic: str, payload: bytes, received_ms: int) -> list[Reading]:
@@ -256,13 +276,23 @@ def _check_id(value: str, what: str) -> str:
     return value
 
 
+_POSITION_TOPICS: dict[str, str] = {}  # valid position topic -> device id (the common case, parsed once)
+
+
 def decode(topic: str, payload: bytes, received_ms: int) -> list[Reading]:
     """Route by topic to the right decoder; raises DecodeError / Ignored."""
     if not isinstance(payload, (bytes, bytearray)):
         raise DecodeError("payload is not bytes")
+    dev = _POSITION_TOPICS.get(topic)
+    if dev is not None:
+        return decode_cbec_position(dev, topic, bytes(payload), received_ms)
     parts = topic.split("/")
     if len(parts) == 5 and parts[:3] == ["cbec", "v1", "devices"] and parts[4] == "position":
-        return decode_cbec_position(_check_id(parts[3], "device id"), topic, bytes(payload), received_ms)
+        dev = _check_id(parts[3], "device id")
+        if len(_POSITION_TOPICS) >= 1_000_000:
+            _POSITION_TOPICS.clear()
+        _POSITION_TOPICS[topic] = dev
+        return decode_cbec_position(dev, topic, bytes(payload), received_ms)
     if len(parts) == 3 and parts[0] == "owntracks":
         dev = f"{_check_id(parts[1], 'owntracks user')}-{_check_id(parts[2], 'owntracks device')}"
         return decode_owntracks(dev, topic, bytes(payload), received_ms)

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from iot_ingest import tables as t
-from iot_ingest.db import Database
+from iot_ingest.db import Database, bump_epoch
 from optimizer.errors import InvalidInput
 from optimizer.network import Network
 from optimizer.quote import build_request, quote
@@ -234,6 +234,7 @@ def save_shipment(db: Database, net: Network, shipment_id: str, option_doc: dict
         if conn.execute(select(t.shipments.c.shipment_id).where(t.shipments.c.shipment_id == shipment_id)).first():
             raise InvalidInput(f"shipment '{shipment_id}' already exists", field="id")
         conn.execute(insert(t.shipments).values(**s.row()))
+        bump_epoch(conn)  # a pipeline may have cached "no such shipment"
     return s
 
 

@@ -5,6 +5,14 @@ Nothing a message contains can stop the pipeline: decoder failures, range errors
 unexpected exception in a handler end in the dead-letter table (a failing batch is retried one
 message at a time to isolate the culprit). Only database failures propagate, so that the caller
 does not acknowledge what was not stored.
+
+The registry, the devices' current state and the shipments are kept in memory between batches
+(reading and rewriting ~500 devices' state every batch was most of a batch's time). They stay
+exact: every transaction that writes any of them (a batch here or in another ingest process, a
+bind, a new shipment) bumps the ``state_epoch`` counter in the same transaction; a batch whose
+epoch is not exactly one past this pipeline's last committed one starts from the database again.
+After a failed batch (rollback) the copies are dropped as well. Only state rows that changed are
+written.
 """
 
 from __future__ import annotations
@@ -20,12 +28,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from iot_ingest import alerts as alert_rules
 from iot_ingest import tables as t
-from iot_ingest.db import Database
+from iot_ingest.db import Database, bump_epoch
 from iot_ingest.decoders import DecodeError, Ignored, decode
 from iot_ingest.geofence import GeofenceIndex
-from iot_ingest.handlers import Context, Handler, default_chain
+from iot_ingest.handlers import Context, DeviceState, Handler, default_chain
 from iot_ingest.handlers.store import write
 from iot_ingest.reading import Reading
+from iot_ingest.milestones import Shipment
 from iot_ingest.registry import Device
 from optimizer.network import Network, load_network
 
@@ -59,6 +68,29 @@ class Pipeline:
         self.geofences = geofences or GeofenceIndex(self.net)
         self.chain = list(chain) if chain is not None else default_chain(self.geofences)
         self._lock = threading.Lock()
+        self._has_store = any(type(h).__name__ == "StoreHandler" for h in self.chain)
+        # in-memory copies of database rows, valid while self._epoch is the last committed epoch
+        self._epoch: int | None = None
+        self._registry: dict[str, Device | None] = {}
+        self._states: dict[str, DeviceState] = {}
+        self._shipments: dict[str, Shipment | None] = {}
+        self._written: dict[str, tuple] = {}
+
+    def _drop_cache(self) -> None:
+        self._epoch = None
+        self._registry.clear()
+        self._states.clear()
+        self._shipments.clear()
+        self._written.clear()
+
+    def _context(self, conn, at_ms: int, messages: list[Message]) -> tuple[Context, int]:
+        """Bump the epoch in this transaction; keep the cached rows only if nobody else wrote since."""
+        prev, self._epoch = self._epoch, None  # set again only once this transaction commits
+        epoch = bump_epoch(conn)
+        if prev is None or epoch != prev + 1:
+            self._drop_cache()
+        return Context(self.db, conn, self.net, at_ms, self._registry, messages, states=self._states,
+                       shipments=self._shipments, written=self._written), epoch
 
     def process_raw(self, items: Iterable[tuple[str, bytes]]) -> BatchResult:
         """Process (topic, payload) pairs received now."""
@@ -117,34 +149,52 @@ class Pipeline:
                                              + traceback.format_exc(limit=1).strip().splitlines()[-1][:300])], 0
         else:
             readings, dead, ignored = self._decode(messages)
-        with self.db.engine.begin() as conn:
-            ctx = Context(self.db, conn, self.net, t_now, self._devices(conn, {r.device_id for r in readings}), messages)
-            ctx.dead.extend(dead)
-            ctx.counts["received"] += len(messages)
-            ctx.counts["readings"] += len(readings)
-            ctx.counts["ignored"] += ignored
-            for handler in self.chain:
-                readings = handler.handle(readings, ctx)
-            if not any(type(h).__name__ == "StoreHandler" for h in self.chain):
-                write(ctx, readings)
+        try:
+            with self.db.engine.begin() as conn:
+                ctx, epoch = self._context(conn, t_now, messages)
+                self._load_devices(conn, {r.device_id for r in readings})
+                ctx.dead.extend(dead)
+                ctx.counts["received"] += len(messages)
+                ctx.counts["readings"] += len(readings)
+                ctx.counts["ignored"] += ignored
+                for handler in self.chain:
+                    readings = handler.handle(readings, ctx)
+                if not self._has_store:
+                    write(ctx, readings)
+        except BaseException:
+            self._drop_cache()  # the handlers may have changed cached state that was rolled back
+            raise
+        self._epoch = epoch
         return BatchResult(ctx.counts, [reason for _, reason in ctx.dead])
 
-    @staticmethod
-    def _devices(conn, ids: set[str]) -> dict[str, Device]:
-        """Registry rows of this batch's devices, read in the batch's transaction (binds apply at once)."""
-        out: dict[str, Device] = {}
-        ids_l = sorted(ids)
-        for i in range(0, len(ids_l), 500):
-            for r in conn.execute(select(t.devices).where(t.devices.c.device_id.in_(ids_l[i:i + 500]))):
-                out[r.device_id] = Device(**r._mapping)
-        return out
+    def _load_devices(self, conn, ids: set[str]) -> None:
+        """Registry rows of this batch's devices not cached yet (None: not registered)."""
+        reg = self._registry
+        if len(reg) > 200_000:  # unknown ids are cached too: bound what random topics can make us hold
+            for k in [k for k, v in reg.items() if v is None]:
+                del reg[k]
+        missing = sorted(i for i in ids if i not in reg)
+        for i in range(0, len(missing), 500):
+            chunk = missing[i:i + 500]
+            for r in conn.execute(select(t.devices).where(t.devices.c.device_id.in_(chunk))):
+                reg[r.device_id] = Device(**r._mapping)
+            for d in chunk:
+                reg.setdefault(d, None)
 
     def sweep(self, at_ms: int | None = None) -> int:
         """Time-driven alerts (silent devices, doors left open); returns how many were raised."""
-        with self._lock, self.db.engine.begin() as conn:
-            from iot_ingest.registry import load_devices
+        from iot_ingest.registry import load_devices
 
-            ctx = Context(self.db, conn, self.net, at_ms or now_ms(), load_devices(conn), [])
-            raised = alert_rules.sweep(ctx)
-            write(ctx, [])
+        with self._lock:
+            try:
+                with self.db.engine.begin() as conn:
+                    ctx, epoch = self._context(conn, at_ms or now_ms(), [])
+                    ctx.devices = load_devices(conn)  # the whole registry
+                    self._registry.update(ctx.devices)
+                    raised = alert_rules.sweep(ctx)
+                    write(ctx, [])
+            except BaseException:
+                self._drop_cache()
+                raise
+            self._epoch = epoch
         return raised

@@ -7,7 +7,7 @@ Times are integer milliseconds since the Unix epoch (UTC) so that the idempotenc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -16,6 +16,7 @@ class Kind(StrEnum):
     SENSOR = "sensor"  # warehouse / reefer conditions
 
 
+_NO_FENCES: frozenset[str] = frozenset()
 NO_SEQ = -1  # stored instead of NULL so the unique key (device, ts, seq) works on every database
 
 
@@ -46,7 +47,7 @@ class Reading:
     late: bool = False  # older than the device's current state: history only
     shipment_id: str | None = None
     warehouse_id: str | None = None
-    fences: frozenset[str] = field(default_factory=frozenset)
+    fences: frozenset[str] = _NO_FENCES
     msg_index: int = 0  # which message of the batch it came from (for dead-lettering)
 
     @property

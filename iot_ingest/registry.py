@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import delete, insert, select
 
 from iot_ingest import tables as t
-from iot_ingest.db import Database
+from iot_ingest.db import Database, bump_epoch
 from optimizer.errors import InvalidInput
 from optimizer.model import NodeKind
 from optimizer.network import Network
@@ -82,6 +82,7 @@ def bind_device(db: Database, net: Network, device_id: str, *, shipment: str | N
         conn.execute(delete(t.devices).where(t.devices.c.device_id == device_id))
         conn.execute(insert(t.devices).values(**asdict(dev)))
         released = _release_quarantine(conn, dev)
+        bump_epoch(conn)  # running pipelines drop their cached registry (the binding applies at once)
     return dev, released
 
 
@@ -128,6 +129,7 @@ def unbind_device(db: Database, device_id: str) -> None:
     with db.engine.begin() as conn:
         if conn.execute(delete(t.devices).where(t.devices.c.device_id == device_id)).rowcount == 0:
             raise UnknownDevice(f"unknown device '{device_id}'", field="device")
+        bump_epoch(conn)
 
 
 __all__ = ["Device", "bind_device", "get_device", "list_devices", "load_devices", "unbind_device",

@@ -78,6 +78,7 @@ class Context:
     alerts_opened: list[dict[str, Any]] = field(default_factory=list)
     alerts_closed: list[tuple[str, str, int]] = field(default_factory=list)  # (device, kind, ended_ms)
     counts: Counter = field(default_factory=Counter)
+    written: dict[str, tuple] = field(default_factory=dict)  # device -> its row as the database has it
 
     def load_states(self, device_ids: set[str]) -> None:
         """Fetch the current state of these devices (in this transaction, so several consumers agree)."""
@@ -88,7 +89,8 @@ class Context:
         for i in range(0, len(missing), 500):
             chunk = missing[i:i + 500]
             for r in self.conn.execute(select(s).where(s.c.device_id.in_(chunk))).mappings():
-                self.states[r["device_id"]] = DeviceState.from_row(r)
+                st = self.states[r["device_id"]] = DeviceState.from_row(r)
+                self.written[st.device_id] = st.row()
         for d in missing:
             if d not in self.states:
                 self.states[d] = DeviceState(d)

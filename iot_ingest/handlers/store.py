@@ -90,8 +90,18 @@ def write(ctx: Context, readings: list[Reading]) -> None:
         run(db.sql(_ALERTS_SQL), [tuple(a[k] for k in ALERT_COLS) for a in ctx.alerts_opened])
     if ctx.alerts_closed:
         run(db.sql(_CLOSE_SQL), [(ended, dev, kind) for dev, kind, ended in ctx.alerts_closed])
-    if ctx.dirty:
-        run(db.sql(_STATE_SQL), [ctx.states[d].row() for d in sorted(ctx.dirty)])
+    if ctx.dirty:  # only the rows that differ from what the database has (the pipeline caches state)
+        written, states = ctx.written, ctx.states
+        rows = []
+        for d in sorted(ctx.dirty):
+            st = states[d]
+            st.is_new = False
+            row = st.row()
+            if written.get(d) != row:
+                rows.append(row)
+                written[d] = row
+        if rows:
+            run(db.sql(_STATE_SQL), rows)
     if ctx.dirty_shipments:
         import json
 
