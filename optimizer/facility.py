@@ -19,7 +19,7 @@ aggregate capacity cut ``sum_i u_i y_i >= sum_j d_j`` and the cardinality cut ``
 Methods (``DesignOptions.method``; ``auto``, the default, takes ``reduce`` from 20 000 site x
 customer pairs up and ``plain`` below, where the MIP alone takes a few hundredths of a second):
 
-* ``reduce`` (default): Lagrangian relaxation of the demand rows (a continuous knapsack per site,
+* ``reduce``: Lagrangian relaxation of the demand rows (a continuous knapsack per site,
   subgradient steps) gives a lower bound; a heuristic re-solves the allocation LP for the sites the
   relaxation opens and improves it by drop/add/swap moves. Every site whose forced opening lifts the
   Lagrangian bound above the best design found cannot be open in an optimal design and is removed;
