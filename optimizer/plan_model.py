@@ -13,10 +13,9 @@ departure.
          sum kg*x <= sum max_kg*n,  sum m3*x <= sum max_m3*n   every pool
          x binary, n integer >= 0
 
-Solved as a MIP with HiGHS through MathOpt: the model is linear with a tight LP relaxation (an
-assignment structure plus a few hundred knapsack rows), so branch-and-bound proves small gaps
-quickly and the LP bound makes the reported gap honest. CP-SAT would need the kg/m³ rows scaled to
-integers and proves bounds on 10^5 booleans much more slowly (see docs in planning.py).
+Solved with HiGHS through MathOpt: LP relaxation (the bound), LP rounding + local search (the
+plan at scale), then branch-and-bound hinted with the best plan (exact on small instances). The
+why and the limits are in optimizer/planning.py.
 
 :func:`evaluate` computes the exact objective of a given assignment (cheapest feasible box mix per
 pool); the greedy baseline, the tests' exhaustive search and the plan report all use it.
