@@ -216,6 +216,43 @@ def test_broker_restart_mid_stream_loses_nothing(tmp_path, db_url, net):
     db.dispose()
 
 
+@pytest.mark.integration
+@pytest.mark.skipif(not HAVE_MOSQUITTO, reason="broker restart needs a mosquitto binary (amqtt keeps no state)")
+@pytest.mark.parametrize("share", [None, "cbec-restart"], ids=["plain", "shared"])
+def test_broker_restart_while_consumer_offline(tmp_path, net, share):
+    """The cause of the once-flaky restart test: Mosquitto (2.0.x) restores a persistent session
+    after a restart but not its ``$share`` subscriptions, so what is published before the consumer
+    is back and has subscribed again has no subscriber and is dropped. The consumer's default
+    (plain subscription) keeps it; a shared group loses it on such a broker (xfail, documented in
+    iot_ingest/consumer.py and deploy/mosquitto/README.md)."""
+    N, DEV = 300, 10
+    db = open_db(f"sqlite:///{tmp_path}/offline.sqlite")
+    _seed(db, net, DEV)
+    broker = MosquittoProcess(tmp_path / "mq").start()
+    url = broker.url + (f"?share={share}" if share else "")
+    cid = "cbec-offline-" + uuid.uuid4().hex[:6]
+    try:
+        c = Consumer(Pipeline(db, net), parse_mqtt_url(url, client_id=cid)).start()
+        assert c.connected.wait(10)
+        time.sleep(0.3)
+        c.stop()  # offline, persistent session kept by the broker
+        broker.restart()
+        publish(broker.url, _stream(N, DEV), use_cli=False)  # while the consumer is away
+        c = Consumer(Pipeline(db, net), parse_mqtt_url(url, client_id=cid)).start()
+        try:
+            assert c.connected.wait(10)
+            got = wait_for(lambda: count(db, t.readings) >= N, 30 if share is None else 3)
+        finally:
+            c.stop()
+    finally:
+        broker.stop()
+    n = count(db, t.readings)
+    db.dispose()
+    if share is not None and n == 0:
+        pytest.xfail("this Mosquitto does not restore $share subscriptions after a restart (2.0.x)")
+    assert got and n == N
+
+
 _topics = st.one_of(
     st.sampled_from(["cbec/v1/devices/F1/position", "owntracks/u/d", "cbec/v1/warehouses/WH_LODZ/sensors/S1",
                      "cbec/v1/devices//position", "owntracks/a", "x"]),
