@@ -6,7 +6,10 @@ run, alternating, median of RUNS:
   raw      - a bare paho 2.x subscriber (auto-ack, on_message counts) - the baseline;
   pipeline - iot_ingest.consumer: decode, validate, registry, de-duplicate, order, geofence,
              milestones, alerts, store (SQLite, executemany, one transaction per 1000), ack after commit.
-Zero loss is checked (rows == N). Last line: one JSON object.
+Zero loss is checked (rows == N), and that the pipeline acknowledged everything it stored (its
+session, resumed after the run, gets nothing redelivered). The order of raw and pipeline
+alternates between runs; the load average of the (shared) machine is reported with each run.
+Last line: one JSON object.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from optimizer.quote import build_request, quote  # noqa: E402
 from optimizer.serialize import option_to_dict  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", 40000))
-RUNS = int(os.environ.get("BENCH_RUNS", 3))
+RUNS = int(os.environ.get("BENCH_RUNS", 5))
 DEVICES = 500
 
 
@@ -99,7 +102,23 @@ def raw_drain(url: str, cid: str, msgs) -> float:
     return N / (t1 - first[0])
 
 
-def pipeline_drain(url: str, cid: str, msgs, db, net) -> tuple[float, int]:
+def redelivered(url: str, cid: str) -> int:
+    """Resume the session ``cid`` and count what the broker still had un-acknowledged for it."""
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    tg = parse_mqtt_url(url)
+    got = [0]
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cid, protocol=mqtt.MQTTv5)
+    c.on_message = lambda c, u, m: got.__setitem__(0, got[0] + 1)
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = 0  # and drop the session when done
+    c.connect(tg.host, tg.port, clean_start=False, properties=props)
+    c.loop_start(); time.sleep(1.0); c.disconnect(); c.loop_stop()
+    return got[0]
+
+
+def pipeline_drain(url: str, cid: str, msgs, db, net) -> tuple[float, int, int]:
     pipe = Pipeline(db, net)
     tg = parse_mqtt_url(url, client_id=cid)
     tg = type(tg)(tg.host, tg.port, 5, cid, cid)
@@ -127,7 +146,7 @@ def pipeline_drain(url: str, cid: str, msgs, db, net) -> tuple[float, int]:
     c.stop()
     with db.engine.begin() as conn:
         stored = conn.execute(text("select count(*) from iot_readings")).scalar() - before
-    return N / (marks[-1] - marks[0]), stored
+    return N / (marks[-1] - marks[0]), stored, redelivered(url, cid)
 
 
 def main() -> None:
@@ -146,24 +165,43 @@ def main() -> None:
     save_shipment(db, net, "BENCH", option_to_dict(net, opt))
     for d in range(DEVICES):
         bind_device(db, net, f"TRK-{d:05d}", shipment="BENCH")
-    raw, pipe, lost = [], [], 0
+    with db.engine.connect() as conn:
+        sync = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[conn.exec_driver_sql("PRAGMA synchronous").scalar()]
+        journal = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+    raw, pipe, lost, unacked, loads = [], [], 0, 0, [os.getloadavg()[0]]
     try:
         for run in range(RUNS):
             msgs = messages(run)
-            raw.append(raw_drain(url, f"bench-raw-{os.getpid()}-{run}", msgs))  # fresh session per run
-            rate, stored = pipeline_drain(url, f"bench-pipe-{os.getpid()}-{run}", msgs, db, net)
+            rate = stored = None
+
+            def do_pipe():
+                nonlocal rate, stored, unacked
+                rate, stored, left = pipeline_drain(url, f"bench-pipe-{os.getpid()}-{run}", msgs, db, net)
+                unacked += left
+
+            def do_raw():
+                raw.append(raw_drain(url, f"bench-raw-{os.getpid()}-{run}", msgs))  # fresh session per run
+
+            for step in ((do_raw, do_pipe) if run % 2 == 0 else (do_pipe, do_raw)):
+                step()
             pipe.append(rate)
             lost += N - stored
-            print(f"run {run + 1}: raw {raw[-1]:,.0f} msg/s, pipeline {rate:,.0f} msg/s, stored {stored}/{N}", flush=True)
+            loads.append(os.getloadavg()[0])
+            print(f"run {run + 1}: raw {raw[-1]:,.0f} msg/s, pipeline {rate:,.0f} msg/s, ratio {rate / raw[-1]:.2f}, "
+                  f"stored {stored}/{N}, load average {loads[-1]:.2f}", flush=True)
     finally:
         if broker:
             broker.stop()
     r, p = statistics.median(raw), statistics.median(pipe)
     print(json.dumps({"benchmark": "ingest_backlog_drain_qos1", "messages_per_run": N, "runs": RUNS, "devices": DEVICES,
-                      "broker": "mosquitto (own process)" if broker else url, "database": "sqlite (WAL, synchronous=FULL)",
+                      "broker": "mosquitto (own process)" if broker else url,
+                      "database": f"sqlite ({journal.upper()}, synchronous={sync})",
                       "raw_paho_qos1_msg_per_s": round(r), "pipeline_msg_per_s": round(p), "ratio": round(p / r, 3),
-                      "target_ratio": 0.6, "lost": lost, "raw_runs": [round(x) for x in raw],
-                      "pipeline_runs": [round(x) for x in pipe]}))
+                      "target_ratio": 0.6, "lost": lost, "unacked_after_run": unacked,
+                      "raw_runs": [round(x) for x in raw], "pipeline_runs": [round(x) for x in pipe],
+                      "run_ratios": [round(b / a, 3) for a, b in zip(raw, pipe)],
+                      "load_average_1min": {"min": round(min(loads), 2), "max": round(max(loads), 2), "per_run": [round(x, 2) for x in loads]},
+                      "cpus": os.cpu_count()}))
 
 
 if __name__ == "__main__":
