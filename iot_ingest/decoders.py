@@ -49,7 +49,7 @@ def _reject_constant(name: str) -> float:
 
 
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)  # built once: json.loads(..., parse_constant=)
-_decode_str = _DECODER.decode  # would build a new decoder per message
+_scan_once = _DECODER.scan_once  # would build a new decoder per message; the C scanner itself
 
 
 def loads(payload: bytes) -> object:
@@ -58,7 +58,14 @@ def loads(payload: bytes) -> object:
         raise DecodeError(f"payload too large ({len(payload)} bytes > {MAX_PAYLOAD})")
     try:
         if payload[:1] in (b"{", b"["):  # plain UTF-8 (no BOM, no UTF-16/32): skip json's encoding sniffing
-            return _decode_str(payload.decode("utf-8"))
+            s = payload.decode("utf-8")
+            try:
+                obj, end = _scan_once(s, 0)
+            except StopIteration:
+                obj, end = None, -1
+            if end == len(s) or (end > 0 and not s[end:].strip(" \t\n\r")):
+                return obj
+            return _DECODER.decode(s)  # not one JSON value: let json phrase the error
         return json.loads(payload, parse_constant=_reject_constant)
     except DecodeError:
         raise

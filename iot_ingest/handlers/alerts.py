@@ -18,5 +18,7 @@ class AlertsHandler:
                 continue
             if r.temperature_c is None and r.door_open is None and r.lat is None and not st.extra.get("border_alert"):
                 continue
+            if r.temperature_c is None and r.door_open is None and not st.fences and not st.extra.get("border_alert"):
+                continue  # a fix outside every fence with nothing flagged: no rule can fire or close
             alerts.apply(devices[r.device_id], st, r, ctx)
         return readings

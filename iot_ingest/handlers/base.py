@@ -55,7 +55,7 @@ class DeviceState:
         return (self.device_id, self.last_ts_ms, self.last_seq, self.last_received_ms, self.lat, self.lon,
                 self.speed_kmh, self.heading, self.accuracy_m, self.battery_pct, self.temperature_c,
                 self.humidity_pct, self.door_open, self.occupied_positions, ",".join(sorted(self.fences)),
-                json.dumps(self.extra, separators=(",", ":")))
+                json.dumps(self.extra, separators=(",", ":")) if self.extra else "{}")
 
 
 @dataclass
