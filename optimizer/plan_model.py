@@ -127,6 +127,30 @@ def box_mixes(pool: Pool, kg: float, m3: float) -> list[tuple[float, int, tuple[
     return pareto
 
 
+def link_weights(pool: Pool, kg: float, m3: float) -> tuple[float, ...]:
+    """Weights w of the valid inequality ``sum_b w_b * n_b >= x`` for an item of ``kg``/``m3`` in ``pool``.
+
+    ``x`` (the item is in the pool) forces boxes that can hold the item. ``w_b = 1 / need_b``
+    (need_b: boxes of type b the item needs on its own) is used when every minimal mix holding
+    the item satisfies the inequality (checked by enumerating them; the inequality is monotone
+    in the counts, so minimal mixes suffice), else ``w_b = 1`` (a pool holding cargo
+    buys at least one box). A 40 m³ item thus forces a 40HQ or two 20GP in the LP, not one box.
+    """
+    need = [max(1, math.ceil(max(kg / b.max_kg, m3 / b.max_m3) - 1e-9)) for b in pool.boxes]
+    w = tuple(1.0 / k for k in need)
+    if all(k == 1 for k in need) or len(pool.boxes) == 1:
+        return w
+    if len(pool.boxes) != 2:
+        return tuple(1.0 for _ in pool.boxes)
+    a, b = pool.boxes
+    for na in range(need[0] + 1):  # every minimal mix: na of the first type, the fewest of the second
+        rk, rm = max(0.0, kg - na * a.max_kg), max(0.0, m3 - na * a.max_m3)
+        nb = math.ceil(max(rk / b.max_kg, rm / b.max_m3) - 1e-9) if (rk > EPS or rm > EPS) else 0
+        if na * w[0] + nb * w[1] < 1.0 - 1e-9:
+            return (1.0, 1.0)
+    return w
+
+
 def _pick_mixes(mix_lists: list[list[tuple[float, int, tuple[int, ...]]]], budget: float) -> list[int] | None:
     """Cheapest choice of one mix per pool with total TEU <= budget (small DP); None if impossible."""
     cap = math.floor(budget + 1e-6)
@@ -245,6 +269,7 @@ def solve_mip(
         obj_terms.append((u, u_cost))
         one = m.add_linear_constraint(lb=1.0, ub=1.0)
         one.set_coefficient(u, 1.0)
+        links: dict[int, object] = {}
         for ch in choices:
             v = m.add_binary_variable()
             one.set_coefficient(v, 1.0)
@@ -255,12 +280,17 @@ def solve_mip(
                 pool_kg[p].set_coefficient(v, kg)
                 pool_m3[p].set_coefficient(v, m3)
                 if strengthen:
-                    # a pool holding any cargo buys at least one box: lifts the LP bound of lightly
-                    # loaded pools from "pay per m³" to "pay for a box" (facility-location style)
-                    one_box = m.add_linear_constraint(lb=0.0, ub=math.inf)
-                    one_box.set_coefficient(v, -1.0)
-                    for nv in n_vars[p]:
-                        one_box.set_coefficient(nv, 1.0)
+                    # a pool holding the item buys the boxes the item alone needs (link_weights):
+                    # lifts the LP bound of lightly loaded pools from "pay per m³" to "pay for a
+                    # box" (facility-location style). One row per item and pool, summing the item's
+                    # choices that use the pool: an item spread over several choices of one pool
+                    # cannot open a fraction of a box per choice.
+                    link = links.get(p)
+                    if link is None:
+                        link = links[p] = m.add_linear_constraint(lb=0.0, ub=math.inf)
+                        for nv, w in zip(n_vars[p], link_weights(problem.pools[p], kg, m3), strict=True):
+                            link.set_coefficient(nv, w)
+                    link.set_coefficient(v, -1.0)
             row.append(v)
         x_vars.append(row)
     m.minimize(mathopt.fast_sum(c * v for v, c in obj_terms) + constant)

@@ -9,7 +9,7 @@ import pytest
 
 from optimizer.plan_demand import generate_demand, with_rail_capacity
 from optimizer.plan_greedy import greedy
-from optimizer.plan_model import BoxType, Choice, PlanProblem, Pool, Resource, box_mixes, evaluate, solve_mip
+from optimizer.plan_model import BoxType, Choice, PlanProblem, Pool, Resource, box_mixes, evaluate, link_weights, solve_mip
 from optimizer.planning import PlanSettings, capacity_use, plan, plan_to_dict
 
 B40 = BoxType("40HQ", 5150.0, 26000.0, 66.0, 2)
@@ -143,3 +143,33 @@ def test_full_departures_are_named_as_binding(net) -> None:
         assert "full" in u["reason"] and any(b.split("|")[0] in u["reason"] for b in u["binding"])
     assert len(doc["assignments"]) + len(doc["unassigned"]) == len(big)
     assert p.evaluation.feasible
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_lp_bound_never_exceeds_exhaustive_optimum(seed: int) -> None:
+    """The strengthened LP (item-pool box rows with link_weights) stays a valid lower bound."""
+    rng = random.Random(100 + seed)
+    problem = random_problem(rng, items=5)
+    # some container-sized items, so the box-count weights are not all 1
+    for row in problem.choices:
+        for k, ch in enumerate(row):
+            if ch.pool_use and rng.random() < 0.4:
+                row[k] = Choice(ch.cost, ch.use, tuple((p, kg, rng.uniform(30, 66)) for p, kg, _ in ch.pool_use))
+    expected = brute_force(problem)
+    res = solve_mip(problem, time_limit_s=20, relative_gap=1e-9, hint=greedy(problem, list(range(5))))
+    assert res.objectives["lp_bound"] <= expected + 1e-6
+    assert res.bound <= expected + 1e-6
+    assert res.objective == pytest.approx(expected, abs=1e-3)
+
+
+def test_link_weights_hold_for_every_mix_that_holds_the_item() -> None:
+    rng = random.Random(5)
+    for pool in (Pool("p", None, (B40, B20)), Pool("q", None, (B20, B40)), Pool("r", None, (B40,))):
+        for _ in range(300):
+            kg, m3 = rng.uniform(10, 60000), rng.uniform(0.1, 150)
+            w = link_weights(pool, kg, m3)
+            for counts in itertools.product(range(8), repeat=len(pool.boxes)):
+                holds = (sum(n * b.max_kg for n, b in zip(counts, pool.boxes)) >= kg
+                         and sum(n * b.max_m3 for n, b in zip(counts, pool.boxes)) >= m3)
+                if holds:
+                    assert sum(n * x for n, x in zip(counts, w)) >= 1.0 - 1e-9, (kg, m3, counts, w)
