@@ -99,11 +99,13 @@ def raw_drain(url: str, cid: str, msgs) -> float:
     c.disconnect(); c.loop_stop()
     if got[0] != N:
         raise SystemExit(f"raw: received {got[0]} of {N}")
+    redelivered(url, cid)  # drop the session: an offline subscriber would get a copy of every later run
     return N / (t1 - first[0])
 
 
 def redelivered(url: str, cid: str) -> int:
-    """Resume the session ``cid`` and count what the broker still had un-acknowledged for it."""
+    """Resume the session ``cid``, count what the broker still had un-acknowledged for it, and
+    end the session (else the broker would queue every later run's messages for it too)."""
     from paho.mqtt.packettypes import PacketTypes
     from paho.mqtt.properties import Properties
 

@@ -2,7 +2,8 @@
 
 Each node gets a polygon: either one supplied by the caller (GeoJSON-like mapping node id ->
 shapely geometry, e.g. a terminal's real outline) or a geodesic circle of the node's
-``geofence_radius_m``. Points of a whole batch are tested in one vectorised STRtree query.
+``geofence_radius_m``. Points of a whole batch are tested in one vectorised STRtree query, after a
+cheap prefilter (a raster of the fences' bounding boxes) has dropped those far from every fence.
 A device *enters* a fence inside its polygon and only *leaves* it outside the polygon grown by
 ``LEAVE_FACTOR`` (hysteresis), so GPS jitter at the edge does not produce arrival/departure storms.
 """
@@ -20,6 +21,7 @@ from shapely.geometry.base import BaseGeometry
 from optimizer.network import Network
 
 LEAVE_FACTOR = 1.2
+GRID_DEG = 0.2  # prefilter cell size (a 900 x 1800 boolean raster, 1.6 MB)
 _GEOD = Geod(ellps="WGS84")
 
 
@@ -56,6 +58,15 @@ class GeofenceIndex:
         shapely.prepare(self.outer)
         self.tree = shapely.STRtree(self.outer)
         self.kind = {nid: net.nodes[nid].kind.value for nid in self.node_ids}
+        # prefilter: a raster of GRID_DEG cells marking those any (grown) fence's bounding box
+        # touches; only points in marked cells become shapely points and meet the tree
+        self._grid = np.zeros((int(180 / GRID_DEG), int(360 / GRID_DEG)), dtype=bool)
+        ny, nx = self._grid.shape
+        for g in outer:
+            minx, miny, maxx, maxy = g.bounds
+            x0, x1 = (int(np.clip((v + 180.0) // GRID_DEG, 0, nx - 1)) for v in (minx, maxx))
+            y0, y1 = (int(np.clip((v + 90.0) // GRID_DEG, 0, ny - 1)) for v in (miny, maxy))
+            self._grid[y0:y1 + 1, x0:x1 + 1] = True
 
     def locate(self, lons: Sequence[float], lats: Sequence[float]) -> list[tuple[frozenset[str], frozenset[str]]]:
         """For each point: (fences it is inside, fences whose leave-hysteresis ring still holds it)."""
@@ -63,12 +74,20 @@ class GeofenceIndex:
         out: list[tuple[frozenset[str], frozenset[str]]] = [(frozenset(), frozenset())] * n
         if n == 0:
             return out
-        pts = shapely.points(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
-        pairs = self.tree.query(pts, predicate="intersects")  # (point index, fence index) inside `outer`
+        x, y = np.asarray(lons, dtype=float), np.asarray(lats, dtype=float)
+        ny, nx = self._grid.shape
+        with np.errstate(invalid="ignore"):
+            ix = np.clip(np.nan_to_num((x + 180.0) // GRID_DEG), 0, nx - 1).astype(np.intp)
+            iy = np.clip(np.nan_to_num((y + 90.0) // GRID_DEG), 0, ny - 1).astype(np.intp)
+        cand = np.flatnonzero(self._grid[iy, ix])
+        if cand.size == 0:
+            return out
+        pts = shapely.points(x[cand], y[cand])
+        pairs = self.tree.query(pts, predicate="intersects")  # (candidate index, fence index) inside `outer`
         if pairs.shape[1] == 0:
             return out
-        p_idx, f_idx = pairs
-        is_in = shapely.contains_xy(self.inner[f_idx], np.asarray(lons)[p_idx], np.asarray(lats)[p_idx])
+        p_idx, f_idx = cand[pairs[0]], pairs[1]
+        is_in = shapely.contains_xy(self.inner[f_idx], x[p_idx], y[p_idx])
         acc: dict[int, tuple[set[str], set[str]]] = {}
         for p, f, inside in zip(p_idx.tolist(), f_idx.tolist(), is_in.tolist()):
             ins, ring = acc.setdefault(p, (set(), set()))
