@@ -11,6 +11,7 @@ departure.
     s.t. sum_c x[i,c] + u[i] = 1                    each item once, or unassigned
          sum use*x + sum teu*n <= capacity          every resource
          sum kg*x <= sum max_kg*n,  sum m3*x <= sum max_m3*n   every pool
+         sum_b n[p,b]/need[i,p,b] >= sum of item i's x using pool p   (valid strengthening, link_weights)
          x binary, n integer >= 0
 
 Solved with HiGHS through MathOpt: LP relaxation (the bound), LP rounding + local search (the
