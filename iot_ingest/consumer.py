@@ -110,8 +110,10 @@ class Consumer:
 
     def __init__(self, pipeline: Pipeline, target: MqttTarget | str, *, batch_size: int = 1000, flush_ms: int = 100,
                  sweep_s: float = 30.0, retention: "object | None" = None, retention_every_s: float = 3600.0,
-                 session_expiry_s: int = SESSION_EXPIRY_S) -> None:
+                 session_expiry_s: int = SESSION_EXPIRY_S, writer_thread: bool = True) -> None:
         self.pipeline = pipeline
+        self.writer_thread = writer_thread  # False: store each batch in the network thread
+        self.read_ahead = 64  # packets read per loop() turn at most (0: one, as paho's loop() does)
         self.target = parse_mqtt_url(target) if isinstance(target, str) else target
         self.batch_size = batch_size
         self.flush_s = flush_ms / 1000.0
@@ -226,11 +228,31 @@ class Consumer:
 
     def _hand_off(self, block: bool) -> bool:
         """Give the buffer to the writer; False when it is busy (keep receiving, try again)."""
+        if not self.writer_thread:
+            batch, self._buf = self._buf, []
+            self._pending += 1
+            if self._store(batch):
+                self.received += len(batch)
+                self.batches += 1
+                self._committed.put((self._gen, [(mid, qos) for _, _, _, mid, qos in batch if qos]))
+            return True
         if not self._put((self._gen, self._buf), block):
             return False
         self._buf = []
         self._pending += 1
         return True
+
+    def _read_ahead(self) -> MQTTErrorCode:
+        """Read the packets already waiting in the socket without a select() and a loop() round
+        each (paho's loop() reads one packet per call); stops at the first read that yields no
+        message, so PUBACK writes, pings and keepalive still get their loop() turn often."""
+        c, buf = self.client, self._buf
+        for _ in range(self.read_ahead):
+            n = len(buf)
+            rc = c.loop_read()
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or len(buf) == n or len(buf) >= self.batch_size:
+                return rc
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
 
     def _ack_committed(self, up: bool) -> None:
         c = self.client
@@ -259,8 +281,9 @@ class Consumer:
 
     def run(self) -> None:
         """Consume until :meth:`stop`; reconnects with backoff; flushes the last batch on exit."""
-        self._writer = threading.Thread(target=self._write_loop, name="cbec-ingest-writer", daemon=True)
-        self._writer.start()
+        if self.writer_thread:
+            self._writer = threading.Thread(target=self._write_loop, name="cbec-ingest-writer", daemon=True)
+            self._writer.start()
         backoff = 0.1
         up = False
         last_sweep = last_retention = time.monotonic()
@@ -277,6 +300,8 @@ class Consumer:
                         backoff = min(backoff * 2, 1.0)  # short: the sooner we are back, the less queues
                         continue
                 rc = self.client.loop(timeout=0.005 if (self._buf or self._pending) else 0.2)
+                if rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self._buf and self.read_ahead:
+                    rc = self._read_ahead()
                 if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                     # connection lost: store what we have (idempotent) but never ack it on the new
                     # connection - the broker redelivers those and dedup drops them
@@ -301,8 +326,9 @@ class Consumer:
         finally:
             if self._buf and up:
                 self._hand_off(block=True)
-            self._put(None)
-            self._writer.join()
+            if self._writer is not None:
+                self._put(None)
+                self._writer.join()
             self._ack_committed(up=up)
             if up:
                 self.client.loop(timeout=0.05)  # push the last PUBACKs out
@@ -312,7 +338,10 @@ class Consumer:
                 pass
 
     def _housekeeping(self, fn) -> None:
-        self._put(fn, block=False)  # runs in the writer thread, between batches; busy: next time
+        if self._writer is None:
+            self._safe(fn)
+        else:
+            self._put(fn, block=False)  # runs in the writer thread, between batches; busy: next time
 
     def _safe(self, fn) -> None:
         try:
