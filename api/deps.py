@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from fastapi import HTTPException, Request, Response
 
-from api.jobs import JobRunner
+from api.jobs import Job, JobRunner
 from optimizer.config import Settings
 from optimizer.network import Network
 
@@ -19,3 +19,24 @@ def get_jobs(request: Request) -> JobRunner:
 
 def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
+
+
+def start_job(jobs: JobRunner, kind: str, fn, response: Response, location: str, inline: bool = False) -> dict:
+    """Run ``fn`` as a job: inline (201, finished record) for small requests, else in the background
+    (202, the record at once). Either way ``Location`` points at ``{location}/{id}``."""
+    if inline:
+        job = jobs.run_inline(kind, fn)
+        response.status_code = 201
+    else:
+        job = jobs.submit(kind, fn)
+        response.status_code = 202
+    response.headers["Location"] = f"{location}/{job.id}"
+    return job.to_dict()
+
+
+def job_or_404(jobs: JobRunner, job_id: str, kind: str, what: str) -> Job:
+    """The job ``job_id`` of ``kind``, or a 404 problem naming ``what``."""
+    job = jobs.get(job_id, kind=kind)
+    if job is None:
+        raise HTTPException(404, f"no {what} '{job_id}'")
+    return job

@@ -10,10 +10,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Response
-from fastapi.exceptions import HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import get_jobs, get_network
+from api.deps import get_jobs, get_network, job_or_404, start_job
 from api.jobs import JobRunner
 from optimizer.errors import DataError
 from optimizer.network import Network
@@ -66,19 +65,11 @@ def post_pickup_plan(body: PickupIn, response: Response, net: Network = Depends(
     def run(progress) -> dict:
         return solve_routing(problem, time_limit=body.time_limit_s, seed=body.seed, progress=progress).to_dict()
 
-    if len(stops) <= INLINE_MAX_STOPS and body.time_limit_s <= INLINE_MAX_SECONDS:
-        job = jobs.run_inline("pickup-plan", run)
-        response.status_code = 201
-    else:
-        job = jobs.submit("pickup-plan", run)
-    response.headers["Location"] = f"/v1/pickup-plans/{job.id}"
-    return job.to_dict()
+    inline = len(stops) <= INLINE_MAX_STOPS and body.time_limit_s <= INLINE_MAX_SECONDS
+    return start_job(jobs, "pickup-plan", run, response, "/v1/pickup-plans", inline=inline)
 
 
 @router.get("/pickup-plans/{plan_id}", summary="Status, progress and result of a pickup plan",
             responses={404: {"description": "no such plan", **_PROBLEM}})
 def get_pickup_plan(plan_id: str, jobs: JobRunner = Depends(get_jobs)) -> dict:
-    job = jobs.get(plan_id, kind="pickup-plan")
-    if job is None:
-        raise HTTPException(404, f"no pickup plan '{plan_id}'")
-    return job.to_dict()
+    return job_or_404(jobs, plan_id, "pickup-plan", "pickup plan").to_dict()

@@ -12,10 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Response
-from fastapi.exceptions import HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import get_jobs, get_network
+from api.deps import get_jobs, get_network, job_or_404, start_job
 from api.jobs import JobRunner
 from optimizer.errors import DataError
 from optimizer.model import Capacity
@@ -93,19 +92,10 @@ def post_plan(body: PlanIn, response: Response, net: Network = Depends(get_netwo
         result.errors = list(load.errors)
         return plan_to_dict(net, result)
 
-    if len(load.shipments) <= INLINE_MAX:
-        job = jobs.run_inline("plan", run)
-        response.status_code = 201
-    else:
-        job = jobs.submit("plan", run)
-    response.headers["Location"] = f"/v1/plans/{job.id}"
-    return job.to_dict()
+    return start_job(jobs, "plan", run, response, "/v1/plans", inline=len(load.shipments) <= INLINE_MAX)
 
 
 @router.get("/plans/{plan_id}", summary="Status, progress and result of a plan job",
             responses={404: {"description": "no such plan", **_PROBLEM}})
 def get_plan(plan_id: str, jobs: JobRunner = Depends(get_jobs)) -> dict:
-    job = jobs.get(plan_id, kind="plan")
-    if job is None:
-        raise HTTPException(404, f"no plan '{plan_id}'")
-    return job.to_dict()
+    return job_or_404(jobs, plan_id, "plan", "plan").to_dict()

@@ -12,7 +12,7 @@ from fastapi.exceptions import HTTPException
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import get_jobs, get_network, get_settings_dep
+from api.deps import get_jobs, get_network, get_settings_dep, job_or_404
 from api.jobs import Job, JobRunner
 from optimizer.config import Settings
 from optimizer.errors import InvalidInput
@@ -119,9 +119,7 @@ def post_simulation(body: SimulationIn, request: Request, net: Network = Depends
 @router.get("/{sim_id}", summary="Status, progress, KPIs (mean and 95 % CI) and plot links of a simulation",
             responses={404: {"description": "unknown simulation", **_PROBLEM}})
 def get_simulation(sim_id: str, request: Request, jobs: JobRunner = Depends(get_jobs)) -> dict[str, Any]:
-    job = jobs.get(sim_id, kind="simulation")
-    if job is None:
-        raise HTTPException(404, f"no simulation '{sim_id}'")
+    job = job_or_404(jobs, sim_id, "simulation", "simulation")
     out: dict[str, Any] = {"id": job.id, "status": job.status, "progress": round(job.progress, 4), "message": job.message,
                            "created_at": job.created_at.isoformat(), "links": _links(request, job)}
     if job.error:

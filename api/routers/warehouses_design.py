@@ -11,10 +11,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Response
-from fastapi.exceptions import HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import get_jobs, get_network
+from api.deps import get_jobs, get_network, job_or_404, start_job
 from api.jobs import JobRunner
 from optimizer.facility import DesignOptions, solve_design
 from optimizer.network import Network
@@ -88,18 +87,13 @@ def post_design(body: DesignIn, response: Response, net: Network = Depends(get_n
             result, lanes = design_network(net, rows, settings, options, progress=progress)
             return design_to_dict(result, lanes, net, settings)
 
-    job = jobs.submit("warehouse-design", run)
-    response.headers["Location"] = f"/v1/warehouse-designs/{job.id}"
-    return job.to_dict()
+    return start_job(jobs, "warehouse-design", run, response, "/v1/warehouse-designs")
 
 
 @router.get("/warehouse-designs/{design_id}", summary="Status, progress and result of a design job",
             responses={404: {"description": "no such design", **_PROBLEM}})
 def get_design(design_id: str, jobs: JobRunner = Depends(get_jobs)) -> dict:
-    job = jobs.get(design_id, kind="warehouse-design")
-    if job is None:
-        raise HTTPException(404, f"no warehouse design '{design_id}'")
-    return job.to_dict()
+    return job_or_404(jobs, design_id, "warehouse-design", "warehouse design").to_dict()
 
 
 @router.post("/stock-policies", summary="Replenishment policy per open warehouse and product family",
