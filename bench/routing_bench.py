@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 from optimizer.routing import solve_routing  # noqa: E402
 from optimizer.vrplib_io import read_sol_cost, read_vrplib  # noqa: E402
 
-BENCH = ROOT.parent / "shared" / "bench" / "solomon"
+BENCH = next((d for d in (ROOT.parent / "shared" / "bench" / "solomon", Path("/work/shared/bench/solomon")) if d.is_dir()),
+             ROOT.parent / "shared" / "bench" / "solomon")
 
 
 def check(path: Path, routes: list[list[str]]) -> float:

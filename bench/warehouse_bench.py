@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 from optimizer.facility import DesignOptions, solve_design  # noqa: E402
 from optimizer.orlib import read_capopt, read_orlib_cap  # noqa: E402
 
-BENCH = ROOT.parent / "shared" / "bench" / "orlib-cap"
+BENCH = next((d for d in (ROOT.parent / "shared" / "bench" / "orlib-cap", Path("/work/shared/bench/orlib-cap")) if d.is_dir()),
+             ROOT.parent / "shared" / "bench" / "orlib-cap")
 SMALL = ["cap41", "cap42", "cap43", "cap44", "cap51", "cap61", "cap62", "cap63", "cap64",
          "cap71", "cap72", "cap73", "cap74", "cap101", "cap102", "cap103", "cap104"]
 CAPA = [8000, 10000, 12000, 14000]

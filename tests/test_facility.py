@@ -26,7 +26,9 @@ from optimizer.warehouse_design import (
     position_stock,
 )
 
-BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench" / "orlib-cap"
+from benchdata import shared_bench  # noqa: E402
+
+BENCH = shared_bench("orlib-cap")
 SMALL = ["cap41", "cap42", "cap43", "cap44", "cap51", "cap61", "cap62", "cap63", "cap64",
          "cap71", "cap72", "cap73", "cap74", "cap101", "cap102", "cap103", "cap104"]
 needs_bench = pytest.mark.skipif(not BENCH.exists(), reason="../shared/bench/orlib-cap not present")

@@ -16,7 +16,9 @@ from optimizer.pickups import DEFAULT_FLEET, SAMPLE_STOPS, Vehicle, build_proble
 from optimizer.routing import solve_routing
 from optimizer.vrplib_io import read_sol_cost, read_vrplib
 
-BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench" / "solomon"
+from benchdata import shared_bench  # noqa: E402
+
+BENCH = shared_bench("solomon")
 needs_bench = pytest.mark.skipif(not BENCH.exists(), reason="../shared/bench/solomon not present")
 runner = CliRunner()
 
