@@ -33,7 +33,7 @@ from optimizer.errors import CbecError
 from optimizer.model import Capacity, Mode, NodeKind, QuoteRequest, Service
 from optimizer.network import Network
 from optimizer.plan_model import BoxType
-from optimizer.quote import Costing, _explain_no_route, search
+from optimizer.quote import Costing, explain_no_route, search
 from optimizer.schedule import make_departure
 from optimizer.shipments_csv import Shipment
 from optimizer.timeutil import from_minutes, zone
@@ -322,7 +322,7 @@ class CandidateGenerator:
             return out
         structures = self.structures(sh)
         if not structures:
-            out.reason, out.code = _explain_no_route(self.net, req).detail, "no_route"
+            out.reason, out.code = explain_no_route(self.net, req).detail, "no_route"
             return out
         st_ = self.settings
         costing = Costing(self.net, req)

@@ -211,7 +211,7 @@ def quote(net: Network, req: QuoteRequest) -> list[Option]:
     check_request(net, req)
     costing, labels = search(net, req)
     if not labels:
-        raise _explain_no_route(net, req)
+        raise explain_no_route(net, req)
     options = [_build_option(net, costing, lab) for lab in labels]
     options.sort(key=lambda o: (o.cost_total, o.arrive_p50, o.co2e_kg))
     options = tag_options(options)
@@ -242,7 +242,8 @@ def tag_options(options: list[Option]) -> list[Option]:
     return out
 
 
-def _explain_no_route(net: Network, req: QuoteRequest) -> NoRoute:
+def explain_no_route(net: Network, req: QuoteRequest) -> NoRoute:
+    """The NoRoute error for a request with no option, naming what blocks it (class, planned-only, customs)."""
     cls = req.cargo.cargo_class.value
     if cls != "general":
         _, relaxed = search(net, req, ignore_class=True)
