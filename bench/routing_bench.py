@@ -26,38 +26,12 @@ sys.path.insert(0, str(ROOT))
 
 from optimizer.routing import solve_routing  # noqa: E402
 from optimizer.vrplib_io import read_sol_cost, read_vrplib  # noqa: E402
+from tests.solomon_check import check_solomon as check  # noqa: E402
 
 BENCH = next((d for d in (ROOT.parent / "shared" / "bench" / "solomon", Path("/work/shared/bench/solomon")) if d.is_dir()),
              ROOT.parent / "shared" / "bench" / "solomon")
 
 
-def check(path: Path, routes: list[list[str]]) -> float:
-    """Independent feasibility check from the raw file; returns the DIMACS distance (raises AssertionError)."""
-    import vrplib
-
-    inst = vrplib.read_instance(str(path))
-    xy = np.asarray(inst["node_coord"], float)
-    tw = np.asarray(inst["time_window"], float)
-    svc = np.broadcast_to(np.asarray(inst["service_time"], float), (len(xy),))
-    cap = float(inst["capacity"])
-    dist = lambda a, b: int(10 * np.hypot(*(xy[a] - xy[b]))) / 10  # noqa: E731  DIMACS: truncate to 0.1
-    seen, total = [], 0.0
-    assert len(routes) <= int(inst.get("vehicles", len(xy))), "fleet limit"
-    for r in routes:
-        stops = [int(s) for s in r]
-        assert sum(inst["demand"][s] for s in stops) <= cap, f"capacity on route {r}"
-        t, prev = 0.0, 0
-        for s in stops:
-            t = max(t + dist(prev, s), tw[s][0])
-            assert t <= tw[s][1] + 1e-6, f"window of {s}"
-            t += svc[s]
-            total += dist(prev, s)
-            prev = s
-        total += dist(prev, 0)
-        assert t + dist(prev, 0) <= tw[0][1] + 1e-6, "depot closes"
-        seen += stops
-    assert sorted(seen) == list(range(1, len(xy))), "every customer exactly once"
-    return round(total, 1)
 
 
 def ortools_baseline(path: Path, seconds: float) -> float | None:
