@@ -52,6 +52,8 @@ class Pool:
     key: str
     teu_resource: int | None  # index of the departure's TEU resource (None: not capacity-limited)
     boxes: tuple[BoxType, ...]
+    base_kg: float = 0.0  # cargo already in the pool that no item of the problem moves (LNS sub-problems)
+    base_m3: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +94,7 @@ class MipResult:
     status: str
     time_s: float
     used_hint: bool  # True when the hint (greedy plan) was returned because the solver found nothing better
-    source: str = "mip"  # which phase produced the plan: hint | lp_rounding | mip
+    source: str = "mip"  # which phase produced the plan: hint | lp_rounding | mip | lns
     phases_s: dict[str, float] = field(default_factory=dict)
     objectives: dict[str, float] = field(default_factory=dict)  # objective reached by each phase
 
@@ -177,8 +179,8 @@ def _pick_mixes(mix_lists: list[list[tuple[float, int, tuple[int, ...]]]], budge
 def evaluate(problem: PlanProblem, assignment: Assignment) -> Evaluation:
     """Exact objective of ``assignment`` with the cheapest feasible box mix in every pool."""
     used = [0.0] * len(problem.resources)
-    pool_kg = [0.0] * len(problem.pools)
-    pool_m3 = [0.0] * len(problem.pools)
+    pool_kg = [p.base_kg for p in problem.pools]
+    pool_m3 = [p.base_m3 for p in problem.pools]
     objective = 0.0
     for i, a in enumerate(assignment):
         if a is None:
@@ -229,16 +231,25 @@ def solve_mip(
     improve_s: float = 20.0,
     min_mip_s: float = 1.0,
     absolute_gap: float | None = None,
-    mip_max_binaries: int = 60_000,
+    mip_max_binaries: float = 60_000,
+    mip_share: float = 0.3,
+    lns: bool = True,
+    lns_workers: int = 2,
 ) -> MipResult:
-    """Solve the MIP with HiGHS (MathOpt), hinted with ``hint``; never worse than a feasible hint."""
+    """Solve the MIP with HiGHS (MathOpt), hinted with ``hint``; never worse than a feasible hint.
+
+    With ``lns`` the time left after the LP phase is split: branch-and-bound gets ``mip_share`` of
+    it (it proves the bound: HiGHS's root cuts close much of the LP's box-rounding gap on small
+    instances) and large-neighbourhood search (optimizer.plan_lns) the rest, from the best plan so
+    far. Above ``mip_max_binaries`` branch-and-bound is skipped and LNS gets all of it.
+    """
     from ortools.math_opt.python import mathopt
 
     t0 = time.perf_counter()
     m = mathopt.Model(name="cbec-plan")
     res_rows = [m.add_linear_constraint(lb=-math.inf, ub=r.capacity, name=f"cap[{r.key}]") for r in problem.resources]
-    pool_kg = [m.add_linear_constraint(lb=-math.inf, ub=0.0) for _ in problem.pools]
-    pool_m3 = [m.add_linear_constraint(lb=-math.inf, ub=0.0) for _ in problem.pools]
+    pool_kg = [m.add_linear_constraint(lb=-math.inf, ub=-p.base_kg) for p in problem.pools]
+    pool_m3 = [m.add_linear_constraint(lb=-math.inf, ub=-p.base_m3) for p in problem.pools]
     n_vars: list[list[object]] = []
     obj_terms: list[tuple[object, float]] = []
     for p, pool in enumerate(problem.pools):
@@ -252,6 +263,10 @@ def solve_mip(
             obj_terms.append((v, b.cost))
             row.append(v)
         n_vars.append(row)
+        if strengthen and (pool.base_kg > EPS or pool.base_m3 > EPS):  # the fixed cargo alone needs these boxes
+            base = m.add_linear_constraint(lb=1.0, ub=math.inf)
+            for nv, w in zip(row, link_weights(pool, pool.base_kg, pool.base_m3), strict=True):
+                base.set_coefficient(nv, w)
     x_vars: list[list[object]] = []
     u_vars: list[object] = []
     constant = 0.0
@@ -310,6 +325,7 @@ def solve_mip(
         best = (hint_eval.objective, list(hint), hint_eval.boxes, "hint")
         objectives["hint"] = round(hint_eval.objective, 2)
     lp_bound = -math.inf
+    lp_x: list[list[float]] | None = None
 
     # Phase 1: LP relaxation. Its value is a valid lower bound; rounding it (each shipment to its
     # largest LP choice, boxes rounded up, overflow repaired) gives a consolidation-aware plan
@@ -330,7 +346,8 @@ def solve_mip(
             lp_bound = lp.objective_value()
             objectives["lp_bound"] = round(lp_bound, 2)
             vals = lp.variable_values()
-            rounded = round_lp(problem, [[vals[v] for v in row] for row in x_vars])
+            lp_x = [[vals[v] for v in row] for row in x_vars]
+            rounded = round_lp(problem, lp_x)
             objectives["lp_rounding"] = round(evaluate(problem, rounded).objective, 2)
             phases["rounding"] = round(time.perf_counter() - t_r, 3)
             if improve_s > 0:
@@ -362,9 +379,12 @@ def solve_mip(
     # Above ``mip_max_binaries`` branch-and-bound is skipped: on the 10,000-shipment bench (1.5e5
     # binaries) HiGHS found nothing better than the rounded LP in two minutes and overran its time
     # limit in presolve; the LP bound still gives the reported gap.
+    run_lns = lns and best is not None and bool(problem.choices)
     if deadline() > min_mip_s and n_binaries <= mip_max_binaries:
         # 10 % of the remaining time is kept back: HiGHS overruns its limit by its last node/presolve
-        params = mathopt.SolveParameters(time_limit=timedelta(seconds=0.9 * deadline()), relative_gap_tolerance=relative_gap)
+        share = mip_share if run_lns else 0.9
+        params = mathopt.SolveParameters(time_limit=timedelta(seconds=max(min_mip_s, share * deadline())),
+                                         relative_gap_tolerance=relative_gap)
         if absolute_gap is not None:  # gap against the real cost, not against penalties in the objective
             params.relative_gap_tolerance = 0.0
             params.absolute_gap_tolerance = absolute_gap
@@ -383,6 +403,19 @@ def solve_mip(
             if ev.feasible and (best is None or ev.objective < best[0] - 1e-6):
                 best = (ev.objective, assignment, ev.boxes, "mip")
         phases["mip"] = round(time.perf_counter() - t_mip, 3)
+    proven = best is not None and math.isfinite(bound) and best[0] - bound <= max(relative_gap * abs(best[0]), absolute_gap or 0.0)
+    if run_lns and best is not None and not proven and deadline() > 1.0:
+        # Phase 3: large-neighbourhood search from the best plan (the whole remaining time)
+        from optimizer.plan_lns import improve_lns
+
+        t_lns = time.perf_counter()
+        improved, stats = improve_lns(problem, best[1], time_budget_s=deadline() - 0.5, lp=lp_x, workers=lns_workers)
+        ev = evaluate(problem, improved)
+        objectives["lns"] = round(ev.objective, 2)
+        phases["lns"] = round(time.perf_counter() - t_lns, 3)
+        phases["lns_rounds"] = stats.rounds
+        if ev.feasible and ev.objective < best[0] - 1e-6:
+            best = (ev.objective, improved, ev.boxes, "lns")
     elapsed = time.perf_counter() - t0
     if best is None:
         ev = evaluate(problem, [None] * len(problem.choices))

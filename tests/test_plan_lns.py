@@ -1,0 +1,105 @@
+"""Large-neighbourhood search: sub-problems are exact restrictions of the plan, and LNS only improves."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from optimizer.plan_greedy import greedy
+from optimizer.plan_lns import improve_lns, subproblem
+from optimizer.plan_model import BoxType, Choice, PlanProblem, Pool, Resource, evaluate, solve_mip
+
+B40 = BoxType("40HQ", 5150.0, 26000.0, 66.0, 2)
+B20 = BoxType("20GP", 3550.0, 21000.0, 28.0, 1)
+
+
+def weekly_problem(rng: random.Random, items: int, departures: int = 4, teu: int = 6) -> PlanProblem:
+    """A service with ``departures`` weekly departures (TEU rows, one pool each); each item may take
+    its ready week's or the next two departures consolidated (later ones cost lateness), own LCL on
+    its ready week, or air."""
+    resources = [Resource(f"D{d}|teu", float(teu)) for d in range(departures)]
+    pools = [Pool(f"D{d}#general", d, (B40, B20)) for d in range(departures)]
+    choices = []
+    for _ in range(items):
+        kg, m3 = rng.uniform(300, 6000), rng.uniform(1, 30)
+        week = rng.randrange(departures)
+        row = []
+        for k, d in enumerate(range(week, min(departures, week + 3))):
+            row.append(Choice(rng.uniform(80, 200) + 150 * k, (), ((d, kg, m3),)))
+        share = 2 * max(kg / 26000, m3 / 66)
+        row.append(Choice(rng.uniform(1500, 4000), ((week, share),)))
+        row.append(Choice(rng.uniform(6000, 12000)))
+        choices.append(row)
+    return PlanProblem(resources, pools, choices, [40_000.0] * items)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_subproblem_objective_differs_by_a_constant(seed: int) -> None:
+    """Every assignment of the free items costs the same in the sub-problem as in the whole plan, up to
+    one constant, and is feasible in one exactly when it is feasible in the other."""
+    rng = random.Random(seed)
+    problem = weekly_problem(rng, 40)
+    base = greedy(problem, list(range(40)))
+    ev = evaluate(problem, base)
+    free = rng.sample(range(40), 12)
+    sub = subproblem(problem, base, free, ev.boxes)
+    const = ev.objective - evaluate(sub.problem, sub.hint).objective
+    for _ in range(30):
+        picks = [rng.choice([None, *range(len(problem.choices[i]))]) for i in free]
+        whole = list(base)
+        for i, a in zip(free, picks, strict=True):
+            whole[i] = a
+        w, s = evaluate(problem, whole), evaluate(sub.problem, picks)
+        assert w.feasible == s.feasible
+        if w.feasible:
+            assert w.objective == pytest.approx(s.objective + const, abs=1e-6)
+
+
+def test_subproblem_keeps_fixed_cargo_in_its_pools() -> None:
+    problem = weekly_problem(random.Random(3), 30)
+    base = greedy(problem, list(range(30)))
+    ev = evaluate(problem, base)
+    free = [0, 1, 2]
+    sub = subproblem(problem, base, free, ev.boxes)
+    fixed_m3 = {}
+    for i, a in enumerate(base):
+        if a is not None and i not in free:
+            for p, _, m3 in problem.choices[i][a].pool_use:
+                fixed_m3[problem.pools[p].key] = fixed_m3.get(problem.pools[p].key, 0.0) + m3
+    for pool in sub.problem.pools:
+        assert pool.base_m3 == pytest.approx(fixed_m3.get(pool.key, 0.0))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_lns_never_worse_and_feasible(seed: int) -> None:
+    problem = weekly_problem(random.Random(seed), 60)
+    start = greedy(problem, list(range(60)))
+    before = evaluate(problem, start).objective
+    improved, stats = improve_lns(problem, start, time_budget_s=3.0, seed=seed, size=15, sub_time_s=0.5)
+    ev = evaluate(problem, improved)
+    assert ev.feasible
+    assert ev.objective <= before + 1e-6
+    assert stats.objective == pytest.approx(ev.objective)
+    assert stats.rounds > 0
+
+
+def test_lns_reaches_the_optimum_of_a_small_plan() -> None:
+    """Neighbourhoods that cover the whole plan make LNS exact: same value as branch-and-bound."""
+    problem = weekly_problem(random.Random(11), 14, departures=3, teu=4)
+    exact = solve_mip(problem, time_limit_s=30, relative_gap=1e-9, lns=False)
+    assert exact.status == "optimal"
+    start = greedy(problem, list(range(14)))
+    improved, _ = improve_lns(problem, start, time_budget_s=5.0, size=14, sub_time_s=5.0, workers=1)
+    assert evaluate(problem, improved).objective == pytest.approx(exact.objective, abs=1e-3)
+
+
+def test_solve_mip_reports_the_lns_phase_on_large_models() -> None:
+    """Above the branch-and-bound size limit the plan comes from LP rounding then LNS, never worse."""
+    problem = weekly_problem(random.Random(5), 120, departures=6, teu=4)
+    g = greedy(problem, list(range(120)))
+    res = solve_mip(problem, time_limit_s=8, hint=g, mip_max_binaries=0)
+    assert "lns" in res.phases_s
+    assert res.objective <= evaluate(problem, g).objective + 1e-6
+    assert res.objective >= res.bound - 1e-6
+    assert evaluate(problem, res.assignment).feasible
