@@ -222,6 +222,11 @@ def improve(problem: PlanProblem, assignment: Assignment, *, time_budget_s: floa
     st = _State(problem, assignment)
     base = evaluate(problem, assignment).objective
     c40 = [max((b.max_m3 for b in pool.boxes), default=1.0) for pool in problem.pools]
+    users: list[list[tuple[int, int, float]]] = [[] for _ in problem.pools]  # pool -> (item, choice, m3)
+    for i, chs in enumerate(problem.choices):
+        for c, ch in enumerate(chs):
+            for p, _, m3 in ch.pool_use:
+                users[p].append((i, c, m3))
     improved = True
     while improved and time.perf_counter() < t_end:
         improved = False
@@ -263,6 +268,42 @@ def improve(problem: PlanProblem, assignment: Assignment, *, time_budget_s: floa
                 st.apply(i, None)
             for i in moved:
                 st.apply(i, old[i])
+        if time.perf_counter() < t_end and _fill_spare_space(st, users, t_end):
+            improved = True
     result = st.assignment
     ev = evaluate(problem, result)
     return result if ev.feasible and ev.objective < base - 1e-6 else list(assignment)
+
+
+def _fill_spare_space(st: _State, users: list[list[tuple[int, int, float]]], t_end: float) -> bool:
+    """Move shipments into the unused space of boxes already bought, where that is cheaper for them
+    than where they are (their old pool may then need fewer boxes). True if anything moved."""
+    import time
+
+    problem = st.problem
+    moved_any = False
+    for p, pool in enumerate(problem.pools):
+        if time.perf_counter() > t_end:
+            break
+        if st.box_cost[p] <= 0:
+            continue
+        boxes = next((mix for mix in box_mixes(pool, st.kg[p], st.m3[p]) if abs(mix[0] - st.box_cost[p]) < 1e-6), None)
+        if boxes is None:
+            continue
+        spare = sum(n * b.max_m3 for n, b in zip(boxes[2], pool.boxes, strict=True)) - st.m3[p]
+        for i, c, m3 in sorted(users[p], key=lambda u: -u[2]):
+            if m3 > spare + EPS or st.assignment[i] == c:
+                continue
+            old = st.assignment[i]
+            total = 0.0
+            if old is not None:
+                total = st.delta_remove(i)
+                st.apply(i, None)
+            add = st.delta_add(i, c)
+            if add is not None and total + add < -1e-6:
+                st.apply(i, c)
+                moved_any = True
+                spare -= m3
+            elif old is not None:
+                st.apply(i, old)
+    return moved_any

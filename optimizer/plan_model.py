@@ -373,7 +373,7 @@ def solve_mip(
             for k, v in enumerate(row):
                 values[v] = float(best[2][p][k])
         model_params = mathopt.ModelSolveParameters(solution_hints=[mathopt.SolutionHint(variable_values=values)])
-    status = "lp_rounding_only"
+    status = "feasible"  # no branch-and-bound: a feasible plan, its gap against the LP bound
     bound = lp_bound
     t_mip = time.perf_counter()
     # Above ``mip_max_binaries`` branch-and-bound is skipped: on the 10,000-shipment bench (1.5e5

@@ -20,9 +20,10 @@ per cent at 1,000-10,000 shipments (bench/plan_bench.py) even where the plan is 
 small instances (tests, a week of a desk's shipments) are solved to optimality.
 
 Phases (optimizer.plan_model.solve_mip): greedy plan -> LP relaxation -> rounding -> pool local
-search -> branch-and-bound hinted with the best plan so far (skipped above 60,000 binaries, where
-it found nothing better within two minutes). A time limit always returns the best feasible plan,
-never worse than greedy.
+search -> branch-and-bound hinted with the best plan so far for a share of the time (its root cuts
+lift the bound; skipped above 60,000 binaries, where HiGHS overran its limit at the root) ->
+large-neighbourhood search (optimizer.plan_lns) for the rest. A time limit always returns the best
+feasible plan, never worse than greedy.
 """
 
 from __future__ import annotations
