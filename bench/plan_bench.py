@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from optimizer.native_output import native_stdout_to_stderr  # noqa: E402
 from optimizer.network import load_network  # noqa: E402
 from optimizer.plan_demand import generate_demand, with_rail_capacity  # noqa: E402
 from optimizer.planning import PlanSettings, plan, plan_to_dict  # noqa: E402
@@ -32,7 +33,8 @@ def run_once(n: int, seed: int, time_limit: float) -> dict:
     tight = with_rail_capacity(net, teu)
     shipments = generate_demand(net, n, weeks=8, seed=seed)
     t0 = time.perf_counter()
-    p = plan(tight, shipments, PlanSettings(time_limit_s=time_limit))
+    with native_stdout_to_stderr():  # HiGHS's stray printf lines would break the JSON lines
+        p = plan(tight, shipments, PlanSettings(time_limit_s=time_limit))
     wall = time.perf_counter() - t0
     doc = plan_to_dict(tight, p, options=False)
     rail = [r for r in doc["capacity_use"] if r["unit"] == "teu" and r["service"].startswith("CRE_")]

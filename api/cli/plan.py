@@ -17,6 +17,7 @@ from api.cli.app import app
 from api.cli.common import console, err_console, errors_as_exit, fail, print_json, progress_bar
 from optimizer.errors import InvalidInput
 from optimizer.model import Capacity
+from optimizer.native_output import native_stdout_to_stderr
 from optimizer.network import load_network
 from optimizer.planning import PlanSettings, plan, plan_to_dict
 from optimizer.replan import Change, replan
@@ -63,7 +64,7 @@ def plan_cmd(
             fail(f"no valid shipment in {shipments.name}: {first}{more}")
         settings = PlanSettings(horizon_days=horizon_days, time_limit_s=time_limit, carbon_price_per_t=carbon_price,
                                 late_per_day=late_per_day)
-        with progress_bar("planning", enabled=not as_json) as progress:
+        with progress_bar("planning", enabled=not as_json) as progress, native_stdout_to_stderr():
             if replan_from is not None:
                 prev_doc = json.loads(replan_from.read_text(encoding="utf-8"))
                 previous = {sid: a["plan"]["key"] for sid, a in prev_doc.get("assignments", {}).items()}
