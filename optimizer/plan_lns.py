@@ -28,7 +28,7 @@ import math
 import random
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from optimizer.plan_model import Assignment, Choice, PlanProblem, Pool, Resource, evaluate
@@ -198,8 +198,12 @@ def improve_lns(
     sub_time_s: float = 1.0,
     sub_gap: float = 25.0,
     workers: int = 2,
+    on_improve: Callable[[float, float], None] | None = None,
 ) -> tuple[Assignment, LnsStats]:
     """Improve a feasible ``assignment`` by re-solving neighbourhoods with HiGHS; never returns worse.
+
+    ``on_improve(elapsed share of the budget, objective)`` is called after each accepted change
+    (progress for long-running jobs).
 
     ``workers`` sub-MIPs run at once in threads (HiGHS releases the GIL): each is built from the
     incumbent of its start, and its result is merged into the incumbent of its end and accepted
@@ -274,6 +278,8 @@ def improve_lns(
                     stats.accepted += 1
                     stats.by_rule[rule] = stats.by_rule.get(rule, 0) + 1
                     stats.objective = ev.objective
+                    if on_improve is not None:
+                        on_improve(min(1.0, (time.perf_counter() - t0) / max(time_budget_s, 1e-9)), ev.objective)
     stats.time_s = round(time.perf_counter() - t0, 3)
     return best, stats
 

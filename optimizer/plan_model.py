@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -235,6 +236,7 @@ def solve_mip(
     mip_share: float = 0.3,
     lns: bool = True,
     lns_workers: int = 2,
+    progress: Callable[[float, str], None] | None = None,
 ) -> MipResult:
     """Solve the MIP with HiGHS (MathOpt), hinted with ``hint``; never worse than a feasible hint.
 
@@ -242,6 +244,7 @@ def solve_mip(
     it (it proves the bound: HiGHS's root cuts close much of the LP's box-rounding gap on small
     instances) and large-neighbourhood search (optimizer.plan_lns) the rest, from the best plan so
     far. Above ``mip_max_binaries`` branch-and-bound is skipped and LNS gets all of it.
+    ``progress(fraction of the time limit, message)`` reports the phases and LNS improvements.
     """
     from ortools.math_opt.python import mathopt
 
@@ -315,6 +318,10 @@ def solve_mip(
     def deadline() -> float:
         return time_limit_s - (time.perf_counter() - t0)
 
+    def report(message: str) -> None:
+        if progress is not None:
+            progress(min(1.0, (time.perf_counter() - t0) / max(time_limit_s, 1e-9)), message)
+
     phases: dict[str, float] = {"build": round(time.perf_counter() - t0, 3)}
     objectives: dict[str, float] = {}
 
@@ -333,6 +340,7 @@ def solve_mip(
     n_binaries = sum(len(row) for row in x_vars)
     lp_share = 0.5 if n_binaries <= mip_max_binaries else 0.85  # no branch-and-bound after it: LP may use more
     if lp_phase and deadline() > 2.0:
+        report("LP relaxation (HiGHS)")
         t_lp = time.perf_counter()
         for v in all_vars:
             v.integer = False
@@ -382,6 +390,7 @@ def solve_mip(
     run_lns = lns and best is not None and bool(problem.choices)
     if deadline() > min_mip_s and n_binaries <= mip_max_binaries:
         # 10 % of the remaining time is kept back: HiGHS overruns its limit by its last node/presolve
+        report("branch-and-bound (HiGHS)")
         share = mip_share if run_lns else 0.9
         params = mathopt.SolveParameters(time_limit=timedelta(seconds=max(min_mip_s, share * deadline())),
                                          relative_gap_tolerance=relative_gap)
@@ -408,8 +417,13 @@ def solve_mip(
         # Phase 3: large-neighbourhood search from the best plan (the whole remaining time)
         from optimizer.plan_lns import improve_lns
 
+        def on_improve(_share: float, objective: float) -> None:
+            report(f"improving the plan (LNS): objective {objective:,.0f}")
+
+        report("improving the plan (LNS)")
         t_lns = time.perf_counter()
-        improved, stats = improve_lns(problem, best[1], time_budget_s=deadline() - 0.5, lp=lp_x, workers=lns_workers)
+        improved, stats = improve_lns(problem, best[1], time_budget_s=deadline() - 0.5, lp=lp_x, workers=lns_workers,
+                                      on_improve=on_improve)
         ev = evaluate(problem, improved)
         objectives["lns"] = round(ev.objective, 2)
         phases["lns"] = round(time.perf_counter() - t_lns, 3)

@@ -216,7 +216,8 @@ def plan(
     # stop at relative_gap of the plan's real cost (freight + lateness + carbon; the greedy cost bounds it)
     g_totals = _totals(cands, g_assign, g_eval, settings)
     mip = solve_mip(problem, time_limit_s=remaining, relative_gap=settings.relative_gap, hint=g_assign,
-                    absolute_gap=settings.relative_gap * 0.5 * max(g_totals.total, 1.0))
+                    absolute_gap=settings.relative_gap * 0.5 * max(g_totals.total, 1.0),
+                    progress=lambda f, m: progress(0.5 + 0.49 * f, m))
     if any(a is None for a in mip.assignment):
         # repair: place what a time-limited incumbent left out where space remains (never worse)
         repaired = greedy(problem, order, start=mip.assignment)

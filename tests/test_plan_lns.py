@@ -103,3 +103,16 @@ def test_solve_mip_reports_the_lns_phase_on_large_models() -> None:
     assert res.objective <= evaluate(problem, g).objective + 1e-6
     assert res.objective >= res.bound - 1e-6
     assert evaluate(problem, res.assignment).feasible
+
+
+def test_progress_reports_phases_and_improvements() -> None:
+    """A long plan (API job) reports its phases and each LNS improvement, in time order."""
+    problem = weekly_problem(random.Random(5), 120, departures=6, teu=4)
+    g = greedy(problem, list(range(120)))
+    seen: list[tuple[float, str]] = []
+    solve_mip(problem, time_limit_s=6, hint=g, mip_max_binaries=0, progress=lambda f, m: seen.append((f, m)))
+    messages = [m for _, m in seen]
+    assert messages[0].startswith("LP relaxation")
+    assert "improving the plan (LNS)" in messages
+    assert all(0.0 <= f <= 1.0 for f, _ in seen)
+    assert [f for f, _ in seen] == sorted(f for f, _ in seen)
