@@ -221,34 +221,20 @@ def evaluate(problem: PlanProblem, assignment: Assignment) -> Evaluation:
 
 
 # --- MIP --------------------------------------------------------------------------------------
-def solve_mip(
-    problem: PlanProblem,
-    *,
-    time_limit_s: float = 60.0,
-    relative_gap: float = 0.005,
-    hint: Assignment | None = None,
-    strengthen: bool = True,
-    lp_phase: bool = True,
-    improve_s: float = 20.0,
-    min_mip_s: float = 1.0,
-    absolute_gap: float | None = None,
-    mip_max_binaries: float = 60_000,
-    mip_share: float = 0.3,
-    lns: bool = True,
-    lns_workers: int = 2,
-    progress: Callable[[float, str], None] | None = None,
-) -> MipResult:
-    """Solve the MIP with HiGHS (MathOpt), hinted with ``hint``; never worse than a feasible hint.
+@dataclass
+class MipModel:
+    """The MathOpt model of a :class:`PlanProblem` and its variables (x per item and choice, u per item, n per pool and box type)."""
 
-    With ``lns`` the time left after the LP phase is split: branch-and-bound gets ``mip_share`` of
-    it (it proves the bound: HiGHS's root cuts close much of the LP's box-rounding gap on small
-    instances) and large-neighbourhood search (optimizer.plan_lns) the rest, from the best plan so
-    far. Above ``mip_max_binaries`` branch-and-bound is skipped and LNS gets all of it.
-    ``progress(fraction of the time limit, message)`` reports the phases and LNS improvements.
-    """
+    model: object
+    x: list[list[object]]
+    u: list[object]
+    n: list[list[object]]
+
+
+def build_model(problem: PlanProblem, *, strengthen: bool = True) -> MipModel:
+    """The MIP of the module docstring as a MathOpt model (HiGHS solves it in solve_mip and optimizer.plan_bound)."""
     from ortools.math_opt.python import mathopt
 
-    t0 = time.perf_counter()
     m = mathopt.Model(name="cbec-plan")
     res_rows = [m.add_linear_constraint(lb=-math.inf, ub=r.capacity, name=f"cap[{r.key}]") for r in problem.resources]
     pool_kg = [m.add_linear_constraint(lb=-math.inf, ub=-p.base_kg) for p in problem.pools]
@@ -313,6 +299,47 @@ def solve_mip(
             row.append(v)
         x_vars.append(row)
     m.minimize(mathopt.fast_sum(c * v for v, c in obj_terms) + constant)
+    return MipModel(m, x_vars, u_vars, n_vars)
+
+
+def solve_mip(
+    problem: PlanProblem,
+    *,
+    time_limit_s: float = 60.0,
+    relative_gap: float = 0.005,
+    hint: Assignment | None = None,
+    strengthen: bool = True,
+    lp_phase: bool = True,
+    improve_s: float = 20.0,
+    min_mip_s: float = 1.0,
+    absolute_gap: float | None = None,
+    mip_max_binaries: float = 60_000,
+    mip_share: float = 0.3,
+    lns: bool = True,
+    lns_workers: int = 2,
+    progress: Callable[[float, str], None] | None = None,
+    root_bound_min_s: float = 40.0,
+) -> MipResult:
+    """Solve the MIP with HiGHS (MathOpt), hinted with ``hint``; never worse than a feasible hint.
+
+    With ``lns`` the time left after the LP phase is split: branch-and-bound gets ``mip_share`` of
+    it (it proves the bound: HiGHS's root cuts close much of the LP's box-rounding gap on small
+    instances) and large-neighbourhood search (optimizer.plan_lns) the rest, from the best plan so
+    far. Above ``mip_max_binaries`` branch-and-bound is skipped and LNS gets all of it.
+    ``progress(fraction of the time limit, message)`` reports the phases and LNS improvements.
+    When branch-and-bound is skipped and at least ``root_bound_min_s`` are given, HiGHS's root cut
+    loop runs meanwhile in a child process (optimizer.plan_bound) to lift the LP bound.
+    """
+    from ortools.math_opt.python import mathopt
+
+    t0 = time.perf_counter()
+    root = None
+    if lns and time_limit_s >= root_bound_min_s and sum(len(c) for c in problem.choices) > mip_max_binaries:
+        from optimizer.plan_bound import RootBound
+
+        root = RootBound.start(problem, time_limit_s)  # its model build and root LP overlap with ours
+    built = build_model(problem, strengthen=strengthen)
+    m, x_vars, u_vars, n_vars = built.model, built.x, built.u, built.n
     all_vars = [v for row in x_vars for v in row] + [v for row in n_vars for v in row]
 
     def deadline() -> float:
@@ -430,6 +457,11 @@ def solve_mip(
         phases["lns_rounds"] = stats.rounds
         if ev.feasible and ev.objective < best[0] - 1e-6:
             best = (ev.objective, improved, ev.boxes, "lns")
+    if root is not None:
+        root_bound = root.stop()
+        if math.isfinite(root_bound):
+            objectives["root_bound"] = round(root_bound, 2)
+            bound = max(bound, root_bound)
     elapsed = time.perf_counter() - t0
     if best is None:
         ev = evaluate(problem, [None] * len(problem.choices))

@@ -1,0 +1,44 @@
+"""The root-bound child process: HiGHS log parsing, a valid bound, and its use by solve_mip."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from optimizer.plan_bound import RootBound, parse_bound
+from optimizer.plan_greedy import greedy
+from optimizer.plan_model import solve_mip
+from tests.plan_problems import weekly_problem
+
+
+def test_parse_bound_reads_the_best_bound_column() -> None:
+    assert parse_bound("         0       0         0   0.00%   19742049.0581   20656353.64036     4.43%     2071    428      5     24966    16.2s") == 19742049.0581
+    assert parse_bound(" L       0       0         0   0.00%   2100015.171347  2176694.812051     3.52%     7441   1157    323     27269    19.5s") == 2100015.171347
+    assert parse_bound("        60       0         1   0.00%   2.1e6   2155192.749682     2.53%     4636    506    169    179899   135.2s") == 2.1e6
+    assert parse_bound("         0       0         0   0.00%   -inf            inf                  inf        0      0      0         0     0.0s") is None
+    assert parse_bound("Presolving model") is None
+    assert parse_bound("   11693 rows") is None
+
+
+def test_root_bound_is_valid_and_the_child_ends() -> None:
+    problem = weekly_problem(random.Random(2), 16, departures=3, teu=4)
+    exact = solve_mip(problem, time_limit_s=30, relative_gap=1e-9, lns=False)
+    assert exact.status == "optimal"
+    rb = RootBound.start(problem, 30.0)
+    rb.process.wait(timeout=60)  # a small root finishes on its own
+    bound = rb.stop()
+    assert math.isfinite(bound)
+    assert bound <= exact.objective + 1e-6
+    assert rb.process.returncode is not None
+
+
+def test_solve_mip_lifts_the_lp_bound_with_the_root_child_when_branch_and_bound_is_skipped() -> None:
+    problem = weekly_problem(random.Random(7), 150, departures=6, teu=4)
+    g = greedy(problem, list(range(150)))
+    res = solve_mip(problem, time_limit_s=10, hint=g, mip_max_binaries=0, root_bound_min_s=0.0)
+    assert "root_bound" in res.objectives
+    assert res.bound >= res.objectives["lp_bound"] - 1e-6
+    assert res.bound <= res.objective + 1e-6
+    assert res.bound == pytest.approx(max(res.objectives["lp_bound"], res.objectives["root_bound"]))
