@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from optimizer.plan_model import PlanProblem
 
@@ -61,8 +62,11 @@ class RootBound:
 
         The child ends itself ``time_limit_s`` after it starts even if nobody stops it.
         """
+        # the child imports this package from where the parent found it (installed or a source tree)
+        root = str(Path(__file__).resolve().parent.parent)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH", "")]))}
         proc = subprocess.Popen([sys.executable, "-m", "optimizer.plan_bound", f"{time_limit_s:.1f}"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
         rb = cls(proc, stall_s)
         rb._reader = threading.Thread(target=rb._read, args=(pickle.dumps(problem, protocol=pickle.HIGHEST_PROTOCOL),),
                                       name="root-bound", daemon=True)
