@@ -38,7 +38,7 @@ __all__ = ["LnsStats", "improve_lns", "subproblem"]
 
 @dataclass
 class LnsStats:
-    """What the search did: rounds, accepted improvements and the objective after each accepted one."""
+    """What the search did: sub-MIPs solved, improvements accepted (per seeding rule), objectives before and after."""
 
     rounds: int = 0
     accepted: int = 0
@@ -51,6 +51,8 @@ class LnsStats:
 
 @dataclass
 class Subproblem:
+    """A neighbourhood as a problem of its own: its items, and the incumbent's choices as the hint."""
+
     problem: PlanProblem
     items: list[int]  # sub item -> original item
     hint: Assignment
@@ -173,7 +175,7 @@ class _Neighbourhoods:
                 return None
             p = rng.choices([p for _, p in waste], weights=[w for w, _ in waste])[0]
             return [self.n_res + p], []
-        if rule == "pair":  # a pool with spare space and one that shares shipments' choices with it
+        if rule == "pair":  # an open pool and another pool that one of its candidate shipments could use
             open_pools = [p for p in range(len(problem.pools)) if any(boxes[p])]
             if not open_pools:
                 return None
