@@ -128,18 +128,22 @@ class _State:
             if pool.teu_resource is not None:
                 self.on_res.setdefault(pool.teu_resource, []).append(p)
         for i, a in enumerate(assignment):
-            if a is None:
-                continue
-            ch = problem.choices[i][a]
-            for r, amount in ch.use:
-                self.fixed[r] += amount
-            for p, kg, m3 in ch.pool_use:
-                self.kg[p] += kg
-                self.m3[p] += m3
-                self.members[p].add(i)
+            if a is not None:
+                self._load(i, a, 1.0)
         ev = evaluate(problem, assignment)
         self.box_cost = list(ev.box_cost)
         self.box_teu = [sum(n * b.teu for n, b in zip(c, pool.boxes, strict=True)) for c, pool in zip(ev.boxes, problem.pools, strict=True)]
+
+    def _load(self, i: int, c: int, sign: float) -> list[int]:
+        """Add (sign 1) or remove (sign -1) item i's choice c from the uses and pool loads; its pools."""
+        ch = self.problem.choices[i][c]
+        for r, amount in ch.use:
+            self.fixed[r] += sign * amount
+        for p, kg, m3 in ch.pool_use:
+            self.kg[p] += sign * kg
+            self.m3[p] += sign * m3
+            (self.members[p].add if sign > 0 else self.members[p].discard)(i)
+        return [p for p, _, _ in ch.pool_use]
 
     def _pool_price(self, p: int, kg: float, m3: float, extra_fixed: float = 0.0) -> tuple[float, int] | None:
         pool = self.problem.pools[p]
@@ -183,23 +187,9 @@ class _State:
         old = self.assignment[i]
         touched: set[int] = set()
         if old is not None:
-            ch = self.problem.choices[i][old]
-            for r, amount in ch.use:
-                self.fixed[r] -= amount
-            for p, kg, m3 in ch.pool_use:
-                self.kg[p] -= kg
-                self.m3[p] -= m3
-                self.members[p].discard(i)
-                touched.add(p)
+            touched.update(self._load(i, old, -1.0))
         if c is not None:
-            ch = self.problem.choices[i][c]
-            for r, amount in ch.use:
-                self.fixed[r] += amount
-            for p, kg, m3 in ch.pool_use:
-                self.kg[p] += kg
-                self.m3[p] += m3
-                self.members[p].add(i)
-                touched.add(p)
+            touched.update(self._load(i, c, 1.0))
         self.assignment[i] = c
         for p in touched:
             price = self._pool_price(p, max(0.0, self.kg[p]), max(0.0, self.m3[p]))

@@ -200,11 +200,11 @@ def improve_lns(
     sub_time_s: float = 1.0,
     sub_gap: float = 25.0,
     workers: int = 2,
-    on_improve: Callable[[float, float], None] | None = None,
+    on_improve: Callable[[float], None] | None = None,
 ) -> tuple[Assignment, LnsStats]:
     """Improve a feasible ``assignment`` by re-solving neighbourhoods with HiGHS; never returns worse.
 
-    ``on_improve(elapsed share of the budget, objective)`` is called after each accepted change
+    ``on_improve(objective)`` is called after each accepted change
     (progress for long-running jobs).
 
     ``workers`` sub-MIPs run at once in threads (HiGHS releases the GIL): each is built from the
@@ -223,7 +223,6 @@ def improve_lns(
     if not ev.feasible:
         return list(assignment), stats
     best = list(assignment)
-    pool_m3 = _pool_m3(problem, best)
     rules = ["unplaced", "pool", "pair", "lp"]
     counter = 0
     sizes = {"size": size}
@@ -236,7 +235,7 @@ def improve_lns(
         for _ in range(2 * len(rules)):
             rule = rules[counter % len(rules)]
             counter += 1
-            seeded = hood.seed(rule, best, ev.boxes, pool_m3)
+            seeded = hood.seed(rule, best, ev.boxes, ev.pool_m3)
             if seeded is not None:
                 free = hood.grow(seeded[0], seeded[1], sizes["size"])
                 return rule, subproblem(problem, best, free, ev.boxes)
@@ -276,22 +275,10 @@ def improve_lns(
                 cev = evaluate(problem, cand)
                 if cev.feasible and cev.objective < ev.objective - 1e-6:
                     best, ev = cand, cev
-                    pool_m3 = _pool_m3(problem, best)
                     stats.accepted += 1
                     stats.by_rule[rule] = stats.by_rule.get(rule, 0) + 1
                     stats.objective = ev.objective
                     if on_improve is not None:
-                        on_improve(min(1.0, (time.perf_counter() - t0) / max(time_budget_s, 1e-9)), ev.objective)
+                        on_improve(ev.objective)
     stats.time_s = round(time.perf_counter() - t0, 3)
     return best, stats
-
-
-def _pool_m3(problem: PlanProblem, assignment: Assignment) -> list[float]:
-    m3 = [p.base_m3 for p in problem.pools]
-    for i, a in enumerate(assignment):
-        if a is not None:
-            for p, _, v in problem.choices[i][a].pool_use:
-                m3[p] += v
-    return m3
-
-

@@ -83,6 +83,7 @@ class Evaluation:
     box_cost: list[float]  # per pool
     used: list[float]  # per resource, including pool boxes
     violations: list[str] = field(default_factory=list)
+    pool_m3: list[float] = field(default_factory=list)  # per pool: cargo m³ (base load included)
 
 
 @dataclass
@@ -217,7 +218,7 @@ def evaluate(problem: PlanProblem, assignment: Assignment) -> Evaluation:
     for r, res in enumerate(problem.resources):
         if used[r] > res.capacity + 1e-6 and not any(v.startswith(res.key) for v in violations):
             violations.append(f"{res.key}: {used[r]:.6g} > {res.capacity:.6g}")
-    return Evaluation(objective, not violations, boxes, box_cost, used, violations)
+    return Evaluation(objective, not violations, boxes, box_cost, used, violations, pool_m3)
 
 
 # --- MIP --------------------------------------------------------------------------------------
@@ -333,8 +334,9 @@ def solve_mip(
     from ortools.math_opt.python import mathopt
 
     t0 = time.perf_counter()
+    n_binaries = sum(len(c) for c in problem.choices)
     root = None
-    if lns and time_limit_s >= root_bound_min_s and sum(len(c) for c in problem.choices) > mip_max_binaries:
+    if lns and time_limit_s >= root_bound_min_s and n_binaries > mip_max_binaries:
         from optimizer.plan_bound import RootBound
 
         root = RootBound.start(problem, time_limit_s)  # its model build and root LP overlap with ours
@@ -364,7 +366,6 @@ def solve_mip(
     # Phase 1: LP relaxation. Its value is a valid lower bound; rounding it (each shipment to its
     # largest LP choice, boxes rounded up, overflow repaired) gives a consolidation-aware plan
     # that the myopic greedy cannot find, and a much better start for branch-and-bound.
-    n_binaries = sum(len(row) for row in x_vars)
     lp_share = 0.5 if n_binaries <= mip_max_binaries else 0.85  # no branch-and-bound after it: LP may use more
     if lp_phase and deadline() > 2.0:
         report("LP relaxation (HiGHS)")
@@ -444,13 +445,10 @@ def solve_mip(
         # Phase 3: large-neighbourhood search from the best plan (the whole remaining time)
         from optimizer.plan_lns import improve_lns
 
-        def on_improve(_share: float, objective: float) -> None:
-            report(f"improving the plan (LNS): objective {objective:,.0f}")
-
         report("improving the plan (LNS)")
         t_lns = time.perf_counter()
         improved, stats = improve_lns(problem, best[1], time_budget_s=deadline() - 0.5, lp=lp_x, workers=lns_workers,
-                                      on_improve=on_improve)
+                                      on_improve=lambda obj: report(f"improving the plan (LNS): objective {obj:,.0f}"))
         ev = evaluate(problem, improved)
         objectives["lns"] = round(ev.objective, 2)
         phases["lns"] = round(time.perf_counter() - t_lns, 3)
