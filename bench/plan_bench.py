@@ -46,6 +46,7 @@ def run_once(n: int, seed: int, time_limit: float) -> dict:
         "greedy_unassigned": doc["baseline"]["greedy_unassigned"], "consolidated": doc["summary"]["consolidated"],
         "full_rail_departures": sum(1 for r in rail if r["utilisation"] >= 0.95), "rail_departures_used": len(rail),
         "plan_from": doc["solver"]["plan_from"], "solver_status": doc["solver"]["status"],
+        "phases_s": doc["solver"]["phases_s"], "phase_objectives": doc["solver"]["phase_objectives"],
     }
 
 
