@@ -24,6 +24,8 @@ number of boxes), and the shipment pays only the per-shipment charges plus a CFS
 
 from __future__ import annotations
 
+import functools
+
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -122,7 +124,9 @@ class ShipmentCandidates:
     code: str | None = None  # no_route | customs | due_date | horizon
 
 
+@functools.lru_cache(maxsize=65536)  # a few thousand departures, asked for ~40 times each
 def dep_key(service_id: str, minute: int) -> str:
+    """The key of ``service_id``'s departure at ``minute`` (as in quotes and capacity reports)."""
     return f"{service_id}@{from_minutes(minute).strftime('%Y-%m-%dT%H:%MZ')}"
 
 
@@ -164,8 +168,8 @@ class CandidateGenerator:
         # re-plan regenerates every unaffected option with the same key (re-timing skips cancellations)
         return QuoteRequest(s.origin, s.destination, s.cargo, s.ready, horizon_days=self.settings.horizon_days + 30)
 
-    def _search_structures(self, req: QuoteRequest) -> list[Structure]:
-        _, labels = search(self.net, req)
+    def _search_structures(self, req: QuoteRequest, legs: dict | None = None) -> list[Structure]:
+        _, labels = search(self.net, req, legs=legs)
         out = []
         for lab in sorted(labels, key=lambda lb: (lb.cost, lb.time)):
             steps: list[Step] = []
@@ -185,12 +189,13 @@ class CandidateGenerator:
             # Route structures hardly depend on the ready time (every route is re-timed on several
             # departures anyway), so one search per lane and size bucket serves all its shipments.
             req = self._request(s)
-            found = self._search_structures(req)
+            legs: dict = {}  # the same cargo in every search of the lane: price each service once
+            found = self._search_structures(req, legs)
             merged = list(found)
             for st in found[:2]:  # second-best routes: the lane without the cheapest routes' main services
                 main = st[self.main_step(st)].service
                 alt = replace(req, exclude_services=frozenset({main}))
-                merged.extend(x for x in self._search_structures(alt) if x not in merged)
+                merged.extend(x for x in self._search_structures(alt, legs) if x not in merged)
             found = self._structures[lane] = merged[: self.settings.max_structures]
         return found
 

@@ -46,13 +46,14 @@ EPS = 1e-6
 class Costing:
     """Per-request step costs, shared by the label search and the brute-force reference."""
 
-    def __init__(self, net: Network, req: QuoteRequest, *, ignore_class: bool = False) -> None:
+    def __init__(self, net: Network, req: QuoteRequest, *, ignore_class: bool = False,
+                 legs: dict[str, LegPrice] | None = None) -> None:
         self.net = net
         self.req = req
         self.cargo: Cargo = req.cargo
         self.tonnes = req.cargo.weight_kg / 1000.0
         self.ignore_class = ignore_class
-        self._legs: dict[str, LegPrice] = {}
+        self._legs: dict[str, LegPrice] = {} if legs is None else legs  # service id -> price of this cargo
         self._arrive: dict[str, tuple[int, float]] = {}
         self._clear: dict[str, tuple[int, float] | None] = {}
         self.ready = to_minutes(req.ready)
@@ -129,9 +130,13 @@ class _Label:
         return (self.time, self.cost, self.co2)
 
 
-def search(net: Network, req: QuoteRequest, *, ignore_class: bool = False) -> tuple[Costing, list[_Label]]:
-    """The non-dominated destination labels (no customs/input checks; see :func:`quote`)."""
-    cost = Costing(net, req, ignore_class=ignore_class)
+def search(net: Network, req: QuoteRequest, *, ignore_class: bool = False,
+           legs: dict[str, LegPrice] | None = None) -> tuple[Costing, list[_Label]]:
+    """The non-dominated destination labels (no customs/input checks; see :func:`quote`).
+
+    ``legs`` (service id -> price) is a leg-price cache shared by searches for the same cargo.
+    """
+    cost = Costing(net, req, ignore_class=ignore_class, legs=legs)
     dest = req.destination
     need_clear = cost.dest_needs_clearance
     bags: dict[tuple[str, bool], list[_Label]] = {}
