@@ -16,7 +16,7 @@ as adaptive LNS does, measured no better here):
 - a pool whose last box is partly filled (its cargo may fit elsewhere, or others may fill it),
 - an open pool together with another pool that some of its shipments could use instead,
 - a shipment whose incumbent choice differs from the LP relaxation's (RINS: where the LP sees a
-  better arrangement).
+  better arrangement), drawn with weight = what it pays over its LP choice.
 
 The size adapts: it grows while sub-MIPs are solved to optimality and shrinks when they hit their
 time limit.
@@ -179,13 +179,24 @@ class _Neighbourhoods:
             open_pools = [p for p in range(len(problem.pools)) if any(boxes[p])]
             if not open_pools:
                 return None
-            p = rng.choice(open_pools)
+            p = rng.choice(open_pools)  # uniform: weighting by spare box space measured worse
             i = rng.choice(self.row_items[self.n_res + p])
             others = [row for row in self.item_rows[i] if row >= self.n_res and row != self.n_res + p]
             return ([self.n_res + p, rng.choice(others)] if others else [self.n_res + p]), []
         if rule == "lp" and self.lp_choice is not None:
             items = [i for i, a in enumerate(assignment) if self.lp_choice[i] != a and problem.choices[i]]
-            return ([], [rng.choice(items)]) if items else None
+            if not items:
+                return None
+            # weighted by what the shipment pays over its LP choice: the costly deviations first
+            # (10,000 shipments, 60 s from the same start, 3 seeds: 19.983 M against 20.010 M
+            # drawn uniformly; squared weights, drawing this rule 3x as often or adding a rule
+            # weighted by cost over the cheapest choice measured no better)
+            w = []
+            for i in items:
+                a, c = assignment[i], self.lp_choice[i]
+                cur = problem.unassigned_cost[i] if a is None else problem.choices[i][a].cost
+                w.append(max(1.0, cur - (problem.choices[i][c].cost if c is not None else 0.0)))
+            return [], [rng.choices(items, weights=w)[0]]
         return None
 
 

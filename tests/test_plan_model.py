@@ -173,3 +173,18 @@ def test_link_weights_hold_for_every_mix_that_holds_the_item() -> None:
                          and sum(n * b.max_m3 for n, b in zip(counts, pool.boxes)) >= m3)
                 if holds:
                     assert sum(n * x for n, x in zip(counts, w)) >= 1.0 - 1e-9, (kg, m3, counts, w)
+
+
+def test_model_with_constant_items_and_fixed_pool_cargo_matches_exhaustive_search() -> None:
+    """Items without choices (a constant in the objective) and a pool's fixed base load (LNS
+    sub-problems) reach the batch-built model as an objective offset and a base box row."""
+    problem = random_problem(random.Random(42), items=4)
+    problem.pools[1] = Pool("D2#general", 1, (B40,), base_kg=3000.0, base_m3=50.0)
+    problem.choices.append([])  # no option at all: pays its unassigned cost whatever the plan
+    problem.unassigned_cost.append(777.0)
+    expected = brute_force(problem)
+    res = solve_mip(problem, time_limit_s=20, relative_gap=1e-9, hint=greedy(problem, list(range(5))))
+    assert res.objective == pytest.approx(expected, abs=1e-3)
+    assert res.objectives["lp_bound"] <= expected + 1e-6
+    only_constant = PlanProblem([], [], [[]], [123.0])
+    assert solve_mip(only_constant, time_limit_s=5).objective == pytest.approx(123.0)
