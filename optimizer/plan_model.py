@@ -377,7 +377,6 @@ def solve_mip(
     lns_workers: int = 2,
     progress: Callable[[float, str], None] | None = None,
     root_bound_min_s: float = 40.0,
-    highs_options: dict[str, float | int | bool | str] | None = None,
 ) -> MipResult:
     """Solve the MIP with HiGHS (MathOpt), hinted with ``hint``; never worse than a feasible hint.
 
@@ -483,8 +482,6 @@ def solve_mip(
         if absolute_gap is not None:  # gap against the real cost, not against penalties in the objective
             params.relative_gap_tolerance = 0.0
             params.absolute_gap_tolerance = absolute_gap
-        if highs_options:
-            params.highs = _highs_proto(highs_options)
         result = mathopt.solve(m, mathopt.SolverType.HIGHS, params=params, model_params=model_params)
         status = result.termination.reason.name.lower()
         dual = result.termination.objective_bounds.dual_bound
@@ -533,23 +530,6 @@ def solve_mip(
     if source != "mip" and status == "optimal":
         status = "optimal"  # the MIP proved optimality of an equal-valued plan
     return MipResult(assignment, boxes, objective, bound, max(0.0, gap), status, elapsed, used_hint, source, phases, objectives)
-
-
-def _highs_proto(options: dict[str, float | int | bool | str]):
-    """HiGHS's own options (name -> value) as MathOpt's HighsOptionsProto."""
-    from ortools.math_opt.solvers import highs_pb2
-
-    proto = highs_pb2.HighsOptionsProto()
-    for name, value in options.items():
-        if isinstance(value, bool):
-            proto.bool_options[name] = value
-        elif isinstance(value, int):
-            proto.int_options[name] = value
-        elif isinstance(value, float):
-            proto.double_options[name] = value
-        else:
-            proto.string_options[name] = str(value)
-    return proto
 
 
 def round_lp(problem: PlanProblem, x: list[list[float]]) -> Assignment:
