@@ -25,7 +25,6 @@ number of boxes), and the shipment pays only the per-shipment charges plus a CFS
 from __future__ import annotations
 
 import functools
-
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
