@@ -20,6 +20,12 @@ as adaptive LNS does, measured no better here):
 
 The size adapts: it grows while sub-MIPs are solved to optimality and shrinks when they hit their
 time limit.
+
+Every ``ls_every_s`` seconds, and once more at the end, the pool local search
+(:func:`optimizer.plan_greedy.improve`) runs on the incumbent in the main thread while the workers'
+sub-MIPs go on: each batch of LNS changes opens cheap box-emptying and spare-space moves that a
+single-item search finds far faster than a sub-MIP (10,000 shipments, 60 s from the same start,
+3 seeds: 19.977 M with it every 20 s, against 19.983 M without).
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from optimizer.plan_model import Assignment, Choice, PlanProblem, Pool, Resource, evaluate
+from optimizer.plan_model import Assignment, Choice, Evaluation, PlanProblem, Pool, Resource, evaluate
 
 __all__ = ["LnsStats", "improve_lns", "subproblem"]
 
@@ -211,6 +217,8 @@ def improve_lns(
     sub_time_s: float = 1.0,
     sub_gap: float = 25.0,
     workers: int = 2,
+    ls_every_s: float = 20.0,
+    final_ls_s: float = 3.0,
     on_improve: Callable[[float], None] | None = None,
 ) -> tuple[Assignment, LnsStats]:
     """Improve a feasible ``assignment`` by re-solving neighbourhoods with HiGHS; never returns worse.
@@ -220,10 +228,13 @@ def improve_lns(
 
     ``workers`` sub-MIPs run at once in threads (HiGHS releases the GIL): each is built from the
     incumbent of its start, and its result is merged into the incumbent of its end and accepted
-    only when the whole plan, re-evaluated exactly, is feasible and cheaper.
+    only when the whole plan, re-evaluated exactly, is feasible and cheaper. The pool local search
+    runs every ``ls_every_s`` seconds and in the last ``final_ls_s`` seconds (at most a tenth of
+    the budget; 0 turns either off).
     """
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
+    from optimizer.plan_greedy import improve
     from optimizer.plan_model import solve_mip
 
     t0 = time.perf_counter()
@@ -234,12 +245,25 @@ def improve_lns(
     if not ev.feasible:
         return list(assignment), stats
     best = list(assignment)
+    final_ls_s = min(final_ls_s, 0.1 * time_budget_s)  # short searches keep most of their time for sub-MIPs
     rules = ["unplaced", "pool", "pair", "lp"]
     counter = 0
     sizes = {"size": size}
 
     def left() -> float:
         return time_budget_s - (time.perf_counter() - t0)
+
+    def accept(cand: Assignment, cev: Evaluation, rule: str) -> bool:
+        nonlocal best, ev
+        if not (cev.feasible and cev.objective < ev.objective - 1e-6):
+            return False
+        best, ev = cand, cev
+        stats.accepted += 1
+        stats.by_rule[rule] = stats.by_rule.get(rule, 0) + 1
+        stats.objective = ev.objective
+        if on_improve is not None:
+            on_improve(ev.objective)
+        return True
 
     def next_job() -> tuple[str, Subproblem] | None:
         nonlocal counter
@@ -258,38 +282,51 @@ def improve_lns(
         return solve_mip(sub.problem, time_limit_s=limit, hint=sub.hint, absolute_gap=sub_gap,
                          lp_phase=False, improve_s=0.0, min_mip_s=0.1, mip_max_binaries=math.inf, lns=False)
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        running: dict[object, tuple[str, Subproblem]] = {}
+    def merge(start: Assignment, items: Sequence[int], result: Sequence[int | None], rule: str) -> None:
+        # a job's changes, made against the incumbent of its start, applied to the incumbent of now
+        cand = list(best)
+        changed = False
+        for i, a in zip(items, result, strict=True):
+            if a != start[i]:
+                cand[i] = a
+                changed = True
+        if changed:
+            accept(cand, evaluate(problem, cand), rule)
+
+    # the local search is pure Python: it runs in a thread of its own, so that the sub-MIPs (which
+    # release the GIL) go on meanwhile and its changes merge like theirs
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, ThreadPoolExecutor(max_workers=1) as ls_pool:
+        running: dict[object, tuple[str, Subproblem | None, Assignment]] = {}
+        last_ls = time.perf_counter()
         while True:
-            while len(running) < max(1, workers) and left() > 0.3:
+            while sum(1 for _, sub, _ in running.values() if sub is not None) < max(1, workers) and left() > final_ls_s + 0.3:
                 job = next_job()
                 if job is None:
                     break
-                running[pool.submit(run, job[1], min(sub_time_s, max(0.2, left())))] = job
+                running[pool.submit(run, job[1], min(sub_time_s, max(0.2, left())))] = (job[0], job[1], best)
+            if ls_every_s > 0 and time.perf_counter() - last_ls > ls_every_s and left() > final_ls_s + 5.0:
+                running[ls_pool.submit(improve, problem, best, time_budget_s=min(5.0, left() - final_ls_s - 1.0))] = ("local_search", None, best)
+                last_ls = math.inf  # the next one starts after this one ends
             if not running:
                 break
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for fut in done:
-                rule, sub = running.pop(fut)
+                rule, sub, start = running.pop(fut)
                 res = fut.result()
+                if sub is None:
+                    merge(start, range(len(start)), res, rule)
+                    last_ls = time.perf_counter()
+                    continue
                 stats.rounds += 1
                 if res.status == "optimal":
                     stats.optimal_subproblems += 1
                     sizes["size"] = min(int(sizes["size"] * 1.1) + 1, 1500)
                 else:
                     sizes["size"] = max(30, int(sizes["size"] * 0.9))
-                if res.source != "mip":
-                    continue
-                cand = list(best)
-                for i, a in zip(sub.items, res.assignment, strict=True):
-                    cand[i] = a
-                cev = evaluate(problem, cand)
-                if cev.feasible and cev.objective < ev.objective - 1e-6:
-                    best, ev = cand, cev
-                    stats.accepted += 1
-                    stats.by_rule[rule] = stats.by_rule.get(rule, 0) + 1
-                    stats.objective = ev.objective
-                    if on_improve is not None:
-                        on_improve(ev.objective)
+                if res.source == "mip":
+                    merge(start, sub.items, res.assignment, rule)
+    if final_ls_s > 0 and left() > 0.2:
+        cand = improve(problem, best, time_budget_s=left())
+        accept(cand, evaluate(problem, cand), "local_search")
     stats.time_s = round(time.perf_counter() - t0, 3)
     return best, stats

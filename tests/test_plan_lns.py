@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from optimizer.plan_greedy import greedy
+from optimizer.plan_greedy import greedy, improve
 from optimizer.plan_lns import improve_lns, subproblem
 from optimizer.plan_model import evaluate, solve_mip
 from tests.plan_problems import weekly_problem
@@ -93,3 +93,18 @@ def test_progress_reports_phases_and_improvements() -> None:
     assert "improving the plan (LNS)" in messages
     assert all(0.0 <= f <= 1.0 for f, _ in seen)
     assert [f for f, _ in seen] == sorted(f for f, _ in seen)
+
+
+def test_local_search_runs_beside_the_sub_mips_and_its_moves_are_kept() -> None:
+    """The pool local search runs in its own thread during LNS (and once at the end); with sub-MIPs
+    that cannot finish, what the plan gains is the local search's, and never worse than it alone."""
+    problem = weekly_problem(random.Random(1), 60, departures=4, teu=8)
+    start = greedy(problem, list(range(60)))
+    alone = evaluate(problem, improve(problem, start, time_budget_s=5.0)).objective
+    assert alone < evaluate(problem, start).objective - 1e-6  # the search has something to find here
+    improved, stats = improve_lns(problem, start, time_budget_s=3.0, size=15, sub_time_s=0.0, ls_every_s=0.5)
+    ev = evaluate(problem, improved)
+    assert ev.feasible
+    assert stats.by_rule.get("local_search", 0) >= 1
+    assert set(stats.by_rule) == {"local_search"}
+    assert ev.objective <= alone + 1e-6
