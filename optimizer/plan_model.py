@@ -84,6 +84,8 @@ class Evaluation:
     used: list[float]  # per resource, including pool boxes
     violations: list[str] = field(default_factory=list)
     pool_m3: list[float] = field(default_factory=list)  # per pool: cargo m³ (base load included)
+    pool_kg: list[float] = field(default_factory=list)  # per pool: cargo kg (base load included)
+    item_use: list[float] = field(default_factory=list)  # per resource: what the items use (``used`` without boxes)
 
 
 @dataclass
@@ -196,6 +198,7 @@ def evaluate(problem: PlanProblem, assignment: Assignment) -> Evaluation:
             pool_kg[p] += kg
             pool_m3[p] += m3
     violations: list[str] = []
+    item_use = list(used)
     boxes: list[tuple[int, ...]] = [tuple(0 for _ in p.boxes) for p in problem.pools]
     box_cost = [0.0] * len(problem.pools)
     by_resource: dict[int | None, list[int]] = {}
@@ -218,7 +221,7 @@ def evaluate(problem: PlanProblem, assignment: Assignment) -> Evaluation:
     for r, res in enumerate(problem.resources):
         if used[r] > res.capacity + 1e-6 and not any(v.startswith(res.key) for v in violations):
             violations.append(f"{res.key}: {used[r]:.6g} > {res.capacity:.6g}")
-    return Evaluation(objective, not violations, boxes, box_cost, used, violations, pool_m3)
+    return Evaluation(objective, not violations, boxes, box_cost, used, violations, pool_m3, pool_kg, item_use)
 
 
 # --- MIP --------------------------------------------------------------------------------------

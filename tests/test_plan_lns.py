@@ -33,6 +33,23 @@ def test_subproblem_objective_differs_by_a_constant(seed: int) -> None:
             assert w.objective == pytest.approx(s.objective + const, abs=1e-6)
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_subproblem_from_the_plans_evaluation_equals_the_full_pass(seed: int) -> None:
+    """The fast path (fixed loads = plan totals less the free items) builds the same sub-problem."""
+    rng = random.Random(seed)
+    problem = weekly_problem(rng, 50)
+    base = greedy(problem, list(range(50)))
+    ev = evaluate(problem, base)
+    free = rng.sample(range(50), 15)
+    slow, fast = subproblem(problem, base, free, ev.boxes), subproblem(problem, base, free, ev.boxes, ev)
+    assert [r.key for r in fast.problem.resources] == [r.key for r in slow.problem.resources]
+    assert [r.capacity for r in fast.problem.resources] == pytest.approx([r.capacity for r in slow.problem.resources], abs=1e-9)
+    assert [(p.key, p.teu_resource) for p in fast.problem.pools] == [(p.key, p.teu_resource) for p in slow.problem.pools]
+    assert [v for p in fast.problem.pools for v in (p.base_kg, p.base_m3)] == pytest.approx(
+        [v for p in slow.problem.pools for v in (p.base_kg, p.base_m3)], abs=1e-9)
+    assert fast.problem.choices == slow.problem.choices and fast.hint == slow.hint
+
+
 def test_subproblem_keeps_fixed_cargo_in_its_pools() -> None:
     problem = weekly_problem(random.Random(3), 30)
     base = greedy(problem, list(range(30)))
