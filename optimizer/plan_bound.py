@@ -5,7 +5,9 @@ root node's cutting planes lift that bound (+0.2 % at 10,000 shipments: MIR and 
 the box rows), but at that size HiGHS checks its time limit only between cut rounds and can run
 minutes past it. So the root runs in a child process while the parent improves the plan: the
 child streams HiGHS's best bound from its log as it rises, and the parent reads the latest value
-and stops the child when it is done (or when the bound has not moved for ``stall_s``).
+and stops the child when it is done (or when the bound has not moved for ``stall_s``). The child
+first solves the LP once and adds the most violated residual-capacity cuts of the consolidation
+pools (optimizer.plan_cuts), so that HiGHS's root starts from a stronger relaxation.
 
     bound = RootBound.start(problem)      # child: build the MIP, root node only, no heuristics
     ...                                   # the parent works on the plan meanwhile
@@ -50,14 +52,14 @@ class RootBound:
     """A child process running HiGHS's root node on a plan problem, and the best bound it reported."""
 
     process: subprocess.Popen
-    stall_s: float = 15.0
+    stall_s: float = 12.0
     best: float = -math.inf
     lines: int = 0
     _last: float = field(default_factory=time.perf_counter)
     _reader: threading.Thread | None = None
 
     @classmethod
-    def start(cls, problem: PlanProblem, time_limit_s: float, *, stall_s: float = 15.0) -> RootBound:
+    def start(cls, problem: PlanProblem, time_limit_s: float, *, stall_s: float = 12.0) -> RootBound:
         """Start the child on ``problem`` (pickled to its stdin) and a thread reading its bounds.
 
         The child ends itself ``time_limit_s`` after it starts even if nobody stops it.
@@ -116,6 +118,7 @@ def _child() -> None:
     from ortools.math_opt.python import mathopt
     from ortools.math_opt.solvers import highs_pb2
 
+    from optimizer.plan_cuts import add_pool_cuts, pool_cuts
     from optimizer.plan_model import build_model
 
     limit = float(sys.argv[1]) if len(sys.argv) > 1 else 600.0
@@ -125,6 +128,22 @@ def _child() -> None:
     killer.start()
     problem: PlanProblem = pickle.load(sys.stdin.buffer)
     built = build_model(problem)
+    started = time.perf_counter()
+    # one round of pool cuts on the LP first: HiGHS's root then starts from a stronger relaxation
+    # and its own cuts reach further (10,000 shipments: 19.769 M after its fifth round, against
+    # 19.762 M without; a second round added 1,000 more for another LP solve)
+    all_vars = [v for row in built.x for v in row] + [v for row in built.n for v in row]
+    for v in all_vars:
+        v.integer = False
+    lp = mathopt.solve(built.model, mathopt.SolverType.HIGHS,
+                       params=mathopt.SolveParameters(time_limit=timedelta(seconds=max(1.0, 0.3 * limit))))
+    for v in all_vars:
+        v.integer = True
+    if lp.termination.reason == mathopt.TerminationReason.OPTIMAL:
+        vals = lp.variable_values()
+        add_pool_cuts(built, pool_cuts(problem, [[vals[v] for v in row] for row in built.x],
+                                       [[vals[v] for v in row] for row in built.n]))
+    limit = max(1.0, limit - (time.perf_counter() - started))
 
     def on_log(lines: list[str]) -> None:
         for line in lines:
@@ -134,7 +153,12 @@ def _child() -> None:
                 sys.stdout.flush()
 
     params = mathopt.SolveParameters(node_limit=1, time_limit=timedelta(seconds=limit),
-                                     highs=highs_pb2.HighsOptionsProto(double_options={"mip_heuristic_effort": 0.0}))
+                                     highs=highs_pb2.HighsOptionsProto(double_options={
+                                         "mip_heuristic_effort": 0.0,
+                                         # a progress line after every cut round, not every 5 s: the
+                                         # bound of the last round before HiGHS waits for its
+                                         # analytic centre (tens of seconds) reaches the parent
+                                         "mip_min_logging_interval": 0.0}))
     result = mathopt.solve(built.model, mathopt.SolverType.HIGHS, params=params, msg_cb=on_log)
     dual = result.termination.objective_bounds.dual_bound
     if math.isfinite(dual):

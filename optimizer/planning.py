@@ -25,7 +25,7 @@ Phases (optimizer.plan_model.solve_mip): greedy plan -> LP relaxation -> roundin
 search -> branch-and-bound hinted with the best plan so far for a share of the time (its root cuts
 lift the bound; skipped above 60,000 binaries, where HiGHS overran its limit at the root, and
 replaced by the root cut loop in a child process, optimizer.plan_bound) -> large-neighbourhood
-search (optimizer.plan_lns) for the rest. A time limit always returns the best feasible plan, never
+search (optimizer.plan_lns, with the pool local search re-run beside it) for the rest. A time limit always returns the best feasible plan, never
 worse than greedy.
 """
 
