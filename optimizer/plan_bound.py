@@ -56,6 +56,8 @@ class RootBound:
     best: float = -math.inf
     lines: int = 0
     _last: float = field(default_factory=time.perf_counter)
+    _gap: float = 0.0  # time between the last two rises of the bound (one cut round)
+    _rises: int = 0
     _reader: threading.Thread | None = None
 
     @classmethod
@@ -89,16 +91,20 @@ class RootBound:
             if len(parts) == 2 and parts[0] == b"BOUND":
                 value = float(parts[1])
                 if value > self.best + 1e-9:
-                    self.best = value
-                    self._last = time.perf_counter()
+                    now = time.perf_counter()
+                    if self._rises:
+                        self._gap = now - self._last
+                    self.best, self._last, self._rises = value, now, self._rises + 1
                 self.lines += 1
 
     def _watch(self) -> None:
-        # the cut loop at 10,000 shipments goes quiet for minutes after its productive rounds:
-        # give the core back to the plan search once the bound has stopped rising
+        # the cut loop at 10,000 shipments goes quiet for minutes after its productive rounds (HiGHS
+        # waits for its analytic centre): give the core back to the plan search once the bound has
+        # not risen for three times its last round (rounds take 2-4 s there), or stall_s
         while self.process.poll() is None:
             time.sleep(0.5)
-            if self.lines and time.perf_counter() - self._last > self.stall_s:
+            limit = min(self.stall_s, max(4.0, 3.0 * self._gap)) if self._rises >= 3 else self.stall_s
+            if self.lines and time.perf_counter() - self._last > limit:
                 self.process.kill()
                 return
 

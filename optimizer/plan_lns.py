@@ -304,15 +304,21 @@ def improve_lns(
                          lp_phase=False, improve_s=0.0, min_mip_s=0.1, mip_max_binaries=math.inf, lns=False)
 
     def merge(start: Assignment, items: Sequence[int], result: Sequence[int | None], rule: str) -> None:
-        # a job's changes, made against the incumbent of its start, applied to the incumbent of now
+        # a job's changes, made against the incumbent of its start, applied to the incumbent of now;
+        # if other jobs changed its items meanwhile and that mix is no better, its own result whole
         cand = list(best)
-        changed = False
+        changed = overlap = False
         for i, a in zip(items, result, strict=True):
             if a != start[i]:
                 cand[i] = a
                 changed = True
-        if changed:
-            accept(cand, evaluate(problem, cand), rule)
+            overlap = overlap or best[i] != start[i]
+        if not changed or accept(cand, evaluate(problem, cand), rule) or not overlap:
+            return
+        cand = list(best)
+        for i, a in zip(items, result, strict=True):
+            cand[i] = a
+        accept(cand, evaluate(problem, cand), rule)
 
     # the local search is pure Python: it runs in a thread of its own, so that the sub-MIPs (which
     # release the GIL) go on meanwhile and its changes merge like theirs
