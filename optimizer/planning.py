@@ -17,8 +17,9 @@ share which boxes on which train) that a myopic greedy cannot. CP-SAT would need
 coefficient scaled to integers and has no LP bound of this quality on such large assignment
 models. The LP bound is weak on box rounding: it pays boxes per m³ and may spread a shipment over
 several departures so that each of their pools opens a fraction of a box. HiGHS's root cuts lift
-it by ~2 % at 1,000 shipments (4 TEU per departure) but by only ~0.2 % at 10,000 (40 TEU), so the
-proven gap is under 1 % at 1,000 and about 1.1 % at 10,000 in two minutes (bench/plan_bench.py);
+it by ~2 % at 1,000 shipments (4 TEU per departure) but by only ~0.26 % at 10,000 (40 TEU, with
+one round of residual-capacity cuts on the pools first, optimizer.plan_cuts), so the proven gap is
+under 1 % at 1,000 and about 1.03 % at 10,000 in two minutes (bench/plan_bench.py);
 small instances (tests, a week of a desk's shipments) are solved to optimality.
 
 Phases (optimizer.plan_model.solve_mip): greedy plan -> LP relaxation -> rounding -> pool local
