@@ -125,7 +125,7 @@ def _child() -> None:
     from ortools.math_opt.solvers import highs_pb2
 
     from optimizer.plan_cuts import add_pool_cuts, pool_cuts
-    from optimizer.plan_model import build_model
+    from optimizer.plan_model import build_model, solve_relaxation
 
     limit = float(sys.argv[1]) if len(sys.argv) > 1 else 600.0
     # HiGHS may overrun its own limit at the root: the process ends itself regardless
@@ -138,13 +138,7 @@ def _child() -> None:
     # one round of pool cuts on the LP first: HiGHS's root then starts from a stronger relaxation
     # and its own cuts reach further (10,000 shipments: 19.769 M after its fifth round, against
     # 19.762 M without; a second round added 1,000 more for another LP solve)
-    all_vars = [v for row in built.x for v in row] + [v for row in built.n for v in row]
-    for v in all_vars:
-        v.integer = False
-    lp = mathopt.solve(built.model, mathopt.SolverType.HIGHS,
-                       params=mathopt.SolveParameters(time_limit=timedelta(seconds=max(1.0, 0.3 * limit))))
-    for v in all_vars:
-        v.integer = True
+    lp = solve_relaxation(built, max(1.0, 0.3 * limit))
     if lp.termination.reason == mathopt.TerminationReason.OPTIMAL:
         vals = lp.variable_values()
         add_pool_cuts(built, pool_cuts(problem, [[vals[v] for v in row] for row in built.x],

@@ -34,7 +34,6 @@ class PoolCut:
     terms: tuple[tuple[int, int, float], ...]  # (item, choice, coefficient)
     r: float
     rhs: float
-    violation: float  # at the point it was separated from, in units of one box
 
 
 def _members(problem: PlanProblem) -> list[list[tuple[int, list[int], float, float]]]:
@@ -88,12 +87,12 @@ def pool_cuts(problem: PlanProblem, x: Sequence[Sequence[float]], n: Sequence[Se
                     best = (violation, j, k, r)
             if best is None:
                 continue
-            violation, j, k, r = best
+            _, j, k, r = best
             chosen = shares[: j + 1]
             a_s = sum(t[dim] for t in chosen)
             # sum_S a_i y_i - r N <= a(S) - r k
             terms = tuple((t[1], c, t[dim]) for t in chosen for c in t[2])
-            cuts.append(PoolCut(p, terms, r, a_s - r * k, violation))
+            cuts.append(PoolCut(p, terms, r, a_s - r * k))
     return cuts
 
 

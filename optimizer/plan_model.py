@@ -363,6 +363,21 @@ def build_model(problem: PlanProblem, *, strengthen: bool = True) -> MipModel:
                     [[var[c] for c in row] for row in n_cols])
 
 
+def solve_relaxation(built: MipModel, time_limit_s: float | None = None):
+    """Solve the LP relaxation of ``built`` with HiGHS (integrality lifted for the solve, then restored)."""
+    from ortools.math_opt.python import mathopt
+
+    int_vars = [v for row in built.x for v in row] + [v for row in built.n for v in row]
+    for v in int_vars:
+        v.integer = False
+    try:
+        params = mathopt.SolveParameters(time_limit=timedelta(seconds=time_limit_s)) if time_limit_s is not None else None
+        return mathopt.solve(built.model, mathopt.SolverType.HIGHS, params=params)
+    finally:
+        for v in int_vars:
+            v.integer = True
+
+
 def solve_mip(
     problem: PlanProblem,
     *,
@@ -402,7 +417,6 @@ def solve_mip(
         root = RootBound.start(problem, time_limit_s)  # its model build and root LP overlap with ours
     built = build_model(problem, strengthen=strengthen)
     m, x_vars, u_vars, n_vars = built.model, built.x, built.u, built.n
-    all_vars = [v for row in x_vars for v in row] + [v for row in n_vars for v in row]
 
     def deadline() -> float:
         return time_limit_s - (time.perf_counter() - t0)
@@ -430,12 +444,7 @@ def solve_mip(
     if lp_phase and deadline() > 2.0:
         report("LP relaxation (HiGHS)")
         t_lp = time.perf_counter()
-        for v in all_vars:
-            v.integer = False
-        lp = mathopt.solve(m, mathopt.SolverType.HIGHS,
-                           params=mathopt.SolveParameters(time_limit=timedelta(seconds=max(1.0, lp_share * deadline()))))
-        for v in all_vars:
-            v.integer = True
+        lp = solve_relaxation(built, max(1.0, lp_share * deadline()))
         phases["lp"] = round(time.perf_counter() - t_lp, 3)
         if lp.termination.reason == mathopt.TerminationReason.OPTIMAL:
             t_r = time.perf_counter()

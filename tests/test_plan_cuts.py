@@ -8,17 +8,13 @@ import random
 import pytest
 
 from optimizer.plan_cuts import pool_cuts
-from optimizer.plan_model import PlanProblem, build_model, evaluate
+from optimizer.plan_model import PlanProblem, build_model, evaluate, solve_relaxation
 from tests.plan_problems import weekly_problem
 
 
 def _lp_point(problem: PlanProblem) -> tuple[list[list[float]], list[list[float]], float]:
-    from ortools.math_opt.python import mathopt
-
     built = build_model(problem)
-    for v in [v for row in built.x for v in row] + [v for row in built.n for v in row]:
-        v.integer = False
-    res = mathopt.solve(built.model, mathopt.SolverType.HIGHS)
+    res = solve_relaxation(built)
     vals = res.variable_values()
     return [[vals[v] for v in row] for row in built.x], [[vals[v] for v in row] for row in built.n], res.objective_value()
 
@@ -51,8 +47,6 @@ def test_cuts_hold_for_every_integer_plan_and_cut_off_the_lp_point(seed: int) ->
 
 
 def test_cuts_lift_the_lp_bound_and_keep_the_optimum() -> None:
-    from ortools.math_opt.python import mathopt
-
     from optimizer.plan_cuts import add_pool_cuts
     from optimizer.plan_model import solve_mip
 
@@ -60,9 +54,7 @@ def test_cuts_lift_the_lp_bound_and_keep_the_optimum() -> None:
     x, n, lp = _lp_point(problem)
     built = build_model(problem)
     add_pool_cuts(built, pool_cuts(problem, x, n))
-    for v in [v for row in built.x for v in row] + [v for row in built.n for v in row]:
-        v.integer = False
-    lifted = mathopt.solve(built.model, mathopt.SolverType.HIGHS).objective_value()
+    lifted = solve_relaxation(built).objective_value()
     exact = solve_mip(problem, time_limit_s=30, relative_gap=1e-9, lns=False)
     assert exact.status == "optimal"
     assert lp < lifted <= exact.objective + 1e-6
