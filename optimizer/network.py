@@ -31,6 +31,11 @@ from optimizer.model import ContainerType, CustomsModeInfo, Departure, EmissionF
 from optimizer.schedule import DepartureTable, make_departure
 from optimizer.timeutil import to_minutes
 
+def _rebuild_network(nodes, services, factors, containers, customs, currency, as_of, co2e_method, circuity, data_dir) -> "Network":
+    return Network(nodes, services, factors, containers, customs, currency=currency, as_of=as_of, co2e_method=co2e_method,
+                   circuity=circuity, data_dir=data_dir)
+
+
 DATA_FILES = ("nodes.csv", "services.yaml", "tariffs.yaml", "parameters.yaml")
 
 
@@ -69,6 +74,12 @@ class Network:
         self._out = {k: tuple(v) for k, v in out.items()}
         self._in = {k: tuple(v) for k, v in into.items()}
         self._tables: dict[str, DepartureTable] = {}
+
+    def __reduce__(self) -> tuple:
+        # picklable for worker processes (optimizer.plan_candidates_parallel); schedules are rebuilt there
+        return (_rebuild_network, (dict(self.nodes), dict(self.services), dict(self.emission_factors), dict(self.containers),
+                                   dict(self.customs_modes), self.currency, self.as_of, self.co2e_method, dict(self.circuity),
+                                   self.data_dir))
 
     # --- lookup -------------------------------------------------------------------------------
     def node(self, node_id: str, field: str = "node") -> Node:

@@ -61,6 +61,7 @@ class PlanSettings:
     relative_gap: float = 0.005  # stop when the proven gap is below this (the target is 1 %)
     lcl_bucket_m3: float = 15.0  # size buckets for route search: LCL-sized below this and 8 t
     lcl_bucket_kg: float = 8000.0
+    workers: int = 2  # processes generating candidates of large batches (1: this process only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,10 +180,14 @@ class CandidateGenerator:
             out.append(tuple(reversed(steps)))
         return out
 
-    def structures(self, s: Shipment) -> list[Structure]:
+    def lane(self, s: Shipment) -> tuple:
+        """Shipments of one lane share their route search: origin, destination, class, customs mode, size bucket."""
         cargo = s.cargo
         bucket = cargo.volume_m3 < self.settings.lcl_bucket_m3 and cargo.weight_kg < self.settings.lcl_bucket_kg
-        lane = (s.origin, s.destination, cargo.cargo_class, cargo.customs_mode, bucket)
+        return (s.origin, s.destination, cargo.cargo_class, cargo.customs_mode, bucket)
+
+    def structures(self, s: Shipment) -> list[Structure]:
+        lane = self.lane(s)
         found = self._structures.get(lane)
         if found is None:
             # Route structures hardly depend on the ready time (every route is re-timed on several
@@ -269,9 +274,10 @@ class CandidateGenerator:
         return self.capacity_override.get(key, s.capacity)
 
     def _resource(self, key: str, service: str, departure: str, unit: str, capacity: float) -> str:
-        if key not in self.resources:
-            self.resources[key] = ResourceInfo(key, service, departure, unit, capacity)
-        return key
+        info = self.resources.get(key)
+        if info is None:
+            info = self.resources[key] = ResourceInfo(key, service, departure, unit, capacity)
+        return info.key  # one string object per key: candidates share it (memory, and pickling to workers)
 
     def box_types(self, s: Service, cargo_class: str) -> tuple[BoxType, ...]:
         t = s.tariff
@@ -295,7 +301,7 @@ class CandidateGenerator:
             if cap.teu is not None:
                 teu = self._resource(f"{dkey}|teu", s.id, dkey, "teu", float(cap.teu))
             self.pools[key] = PoolInfo(key, dkey, s.id, cargo_class, teu, self.box_types(s, cargo_class))
-        return key
+        return self.pools[key].key
 
     def consolidable(self, s: Service) -> bool:
         t = s.tariff

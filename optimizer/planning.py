@@ -49,6 +49,7 @@ from optimizer.plan_candidates import (
     dep_key,
     unassigned_penalty,
 )
+from optimizer.plan_candidates_parallel import generate_candidates
 from optimizer.plan_greedy import greedy
 from optimizer.plan_model import Assignment, Choice, Evaluation, MipResult, PlanProblem, Pool, Resource, evaluate, solve_mip
 from optimizer.quote import Costing
@@ -167,8 +168,9 @@ def build_problem(
             row.append(Choice(cost, tuple((ri(k), a) for k, a in c.use), tuple((pi(k), kg, m3) for k, kg, m3 in c.pools)))
         choices.append(row)
         penalties.append(unassigned_penalty(settings, sc.candidates) + (change_penalty if prev is not None else 0.0))
-    for info in gen.pools.values():  # pools need their TEU row even if no candidate used it directly
-        if info.key in pool_index and info.teu_resource is not None:
+    for key in list(pool_index):  # pools need their TEU row even if no candidate used it directly
+        info = gen.pools[key]
+        if info.teu_resource is not None:
             ri(info.teu_resource)
     resource_keys = list(res_index)
     pool_keys = list(pool_index)
@@ -200,12 +202,10 @@ def plan(
     progress = progress or (lambda f, m="": None)
     t0 = time.perf_counter()
     gen = generator or CandidateGenerator(net, settings)
-    cands: list[ShipmentCandidates] = []
     n = max(1, len(shipments))
-    for k, s in enumerate(shipments):
-        cands.append(gen.candidates(s))
-        if k % 250 == 0:
-            progress(0.4 * k / n, f"candidate options {k}/{len(shipments)}")
+    # large batches: half of the lanes in a worker process (optimizer.plan_candidates_parallel)
+    cands = generate_candidates(gen, shipments, workers=settings.workers,
+                                progress=lambda k: progress(0.4 * k / n, f"candidate options {k}/{len(shipments)}"))
     t1 = time.perf_counter()
     problem, res_keys, pool_keys = build_problem(cands, gen, settings, previous, change_penalty)
     order = sorted(range(len(shipments)), key=lambda i: (shipments[i].ready, shipments[i].due, shipments[i].id))
