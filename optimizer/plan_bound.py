@@ -32,7 +32,7 @@ from pathlib import Path
 
 from optimizer.plan_model import PlanProblem
 
-__all__ = ["RootBound", "parse_bound"]
+__all__ = ["RootBound", "parse_bound", "stall_limit"]
 
 # a HiGHS MIP progress line: [source letter] nodes queue leaves explored% best_bound best_sol gap% ...
 _LINE = re.compile(r"^\s*[A-Za-z]?\s+\d+\s+\d+\s+\d+\s+[\d.]+%\s+(-?\d[\d.]*(?:[eE][+-]?\d+)?|-?inf)\s+")
@@ -47,12 +47,26 @@ def parse_bound(line: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def stall_limit(rises: int, round_s: float, stall_s: float) -> float | None:
+    """Seconds without a rise of the bound after which the child is stopped; None: not yet.
+
+    The cut loop at 10,000 shipments goes quiet for a minute after its productive rounds (HiGHS
+    waits for its analytic centre): the core goes back to the plan search once the bound has not
+    risen for three times its last round (``round_s``: rounds take 3-5 s there), at most
+    ``stall_s``. Never before the first cut round (the third rise, after presolve's and the root
+    LP's): on a loaded machine the root LP alone took over 12 s, and stopping there lost the cuts.
+    """
+    if rises < 3:
+        return None
+    return min(stall_s, max(4.0, 3.0 * round_s))
+
+
 @dataclass
 class RootBound:
     """A child process running HiGHS's root node on a plan problem, and the best bound it reported."""
 
     process: subprocess.Popen
-    stall_s: float = 12.0
+    stall_s: float = 20.0
     best: float = -math.inf
     lines: int = 0
     _last: float = field(default_factory=time.perf_counter)
@@ -61,7 +75,7 @@ class RootBound:
     _reader: threading.Thread | None = None
 
     @classmethod
-    def start(cls, problem: PlanProblem, time_limit_s: float, *, stall_s: float = 12.0) -> RootBound:
+    def start(cls, problem: PlanProblem, time_limit_s: float, *, stall_s: float = 20.0) -> RootBound:
         """Start the child on ``problem`` (pickled to its stdin) and a thread reading its bounds.
 
         The child ends itself ``time_limit_s`` after it starts even if nobody stops it.
@@ -98,13 +112,10 @@ class RootBound:
                 self.lines += 1
 
     def _watch(self) -> None:
-        # the cut loop at 10,000 shipments goes quiet for minutes after its productive rounds (HiGHS
-        # waits for its analytic centre): give the core back to the plan search once the bound has
-        # not risen for three times its last round (rounds take 2-4 s there), or stall_s
         while self.process.poll() is None:
             time.sleep(0.5)
-            limit = min(self.stall_s, max(4.0, 3.0 * self._gap)) if self._rises >= 3 else self.stall_s
-            if self.lines and time.perf_counter() - self._last > limit:
+            limit = stall_limit(self._rises, self._gap, self.stall_s)
+            if limit is not None and time.perf_counter() - self._last > limit:
                 self.process.kill()
                 return
 

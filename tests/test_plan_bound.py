@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from optimizer.plan_bound import RootBound, parse_bound
+from optimizer.plan_bound import RootBound, parse_bound, stall_limit
 from optimizer.plan_greedy import greedy
 from optimizer.plan_model import solve_mip
 from tests.plan_problems import weekly_problem
@@ -20,6 +20,16 @@ def test_parse_bound_reads_the_best_bound_column() -> None:
     assert parse_bound("         0       0         0   0.00%   -inf            inf                  inf        0      0      0         0     0.0s") is None
     assert parse_bound("Presolving model") is None
     assert parse_bound("   11693 rows") is None
+
+
+def test_the_child_is_never_stopped_before_its_first_cut_round() -> None:
+    # presolve's bound and the root LP's: however long the root LP takes (a loaded machine), wait
+    assert stall_limit(0, 0.0, 20.0) is None
+    assert stall_limit(2, 30.0, 20.0) is None
+    # then three times the last round, within [4 s, stall_s]
+    assert stall_limit(3, 3.0, 20.0) == 9.0
+    assert stall_limit(5, 0.5, 20.0) == 4.0
+    assert stall_limit(4, 12.0, 20.0) == 20.0
 
 
 def test_root_bound_is_valid_and_the_child_ends() -> None:
