@@ -202,7 +202,9 @@ def improve(problem: PlanProblem, assignment: Assignment, *, time_budget_s: floa
     its smallest shipments to their best other choice when that lowers the objective.
 
     Rounding an LP leaves one partly filled box in most pools; this move removes such boxes where
-    the cargo has a cheaper home (another departure's spare box space, or own LCL).
+    the cargo has a cheaper home (another departure's spare box space, or own LCL). Two more moves
+    follow each pass: shipments into spare box space (:func:`_fill_spare_space`) and single
+    shipments whose leaving saves a box to their cheapest other choice (:func:`_relocate`).
     """
     import time
 
@@ -260,6 +262,8 @@ def improve(problem: PlanProblem, assignment: Assignment, *, time_budget_s: floa
                 st.apply(i, old[i])
         if time.perf_counter() < t_end and _fill_spare_space(st, users, t_end):
             improved = True
+        if time.perf_counter() < t_end and _relocate(st, t_end):
+            improved = True
     result = st.assignment
     ev = evaluate(problem, result)
     return result if ev.feasible and ev.objective < base - 1e-6 else list(assignment)
@@ -296,4 +300,39 @@ def _fill_spare_space(st: _State, users: list[list[tuple[int, int, float]]], t_e
                 spare -= m3
             elif old is not None:
                 st.apply(i, old)
+    return moved_any
+
+
+def _relocate(st: _State, t_end: float) -> bool:
+    """Move single pooled shipments whose leaving saves boxes to their cheapest other choice, where
+    that lowers the objective. True if anything moved.
+
+    Only shipments whose removal re-prices one of their pools are tried: for the others a move
+    needs a cheaper choice with room, which :func:`_fill_spare_space` covers (trying every
+    shipment took twice as long for the same gain: 10,000 shipments, a 60-s LNS plan, −9.8 k in
+    5.4 s with this filter and with the box-emptying move before it, against −7.6 k without
+    this move).
+    """
+    import time
+
+    problem = st.problem
+    moved_any = False
+    for i, a in enumerate(st.assignment):
+        if a is None or not problem.choices[i][a].pool_use:
+            continue
+        if i % 64 == 0 and time.perf_counter() > t_end:
+            break
+        ch = problem.choices[i][a]
+        rem = st.delta_remove(i)
+        if rem > problem.unassigned_cost[i] - ch.cost - 1e-6:
+            continue  # no box saved by its leaving
+        st.apply(i, None)
+        best_c, best_d = a, -rem  # back where it was
+        for c in range(len(problem.choices[i])):
+            if c != a:
+                d = st.delta_add(i, c)
+                if d is not None and d < best_d - 1e-6:
+                    best_c, best_d = c, d
+        st.apply(i, best_c)
+        moved_any = moved_any or best_c != a
     return moved_any

@@ -8,7 +8,7 @@ import pytest
 
 from optimizer.plan_greedy import greedy, improve
 from optimizer.plan_lns import improve_lns, subproblem
-from optimizer.plan_model import evaluate, solve_mip
+from optimizer.plan_model import BoxType, Choice, PlanProblem, Pool, evaluate, solve_mip
 from tests.plan_problems import weekly_problem
 
 @pytest.mark.parametrize("seed", range(5))
@@ -125,3 +125,20 @@ def test_local_search_runs_beside_the_sub_mips_and_its_moves_are_kept() -> None:
     assert stats.by_rule.get("local_search", 0) >= 1
     assert set(stats.by_rule) == {"local_search"}
     assert ev.objective <= alone + 1e-6
+
+
+def test_local_search_moves_the_one_shipment_whose_leaving_saves_a_box() -> None:
+    """75 m³ in one pool buys two 40HQ; sending the 30 m³ shipment by its own LCL saves a box. The
+    box-emptying move drops the 5 m³ shipment first (then both, which costs more): only the single
+    relocation finds it."""
+    box = BoxType("40HQ", 5000.0, 26000.0, 66.0, 2)
+    pools = [Pool("D0#general", None, (box,))]
+    own = {"A": 9000.0, "B": 2000.0, "C": 6000.0}
+    m3 = {"A": 40.0, "B": 30.0, "C": 5.0}
+    choices = [[Choice(100.0, (), ((0, 1000.0, m3[k]),)), Choice(own[k])] for k in "ABC"]
+    problem = PlanProblem([], pools, choices, [50_000.0] * 3)
+    start = [0, 0, 0]
+    assert evaluate(problem, start).objective == 10_300.0
+    best = improve(problem, start, time_budget_s=5.0)
+    assert best == [0, 1, 0]
+    assert evaluate(problem, best).objective == 7_200.0
