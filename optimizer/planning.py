@@ -19,9 +19,10 @@ models. The LP bound is weak on box rounding: it pays boxes per m³ and may spre
 several departures so that each of their pools opens a fraction of a box. HiGHS's root cuts lift
 it by ~2 % at 1,000 shipments (4 TEU per departure) but by only ~0.26 % at 10,000 (40 TEU, with
 one round of residual-capacity cuts on the pools first, optimizer.plan_cuts), so the proven gap is
-under 1 % at 1,000 and about 1.03 % at 10,000 in two minutes (bench/plan_bench.py);
+under 1 % at 1,000 and 1.03-1.11 % at 10,000 in two minutes (bench/plan_bench.py, by the machine's load);
 small instances (tests, a week of a desk's shipments) are solved to optimality.
 
+Candidates of large batches are generated on both cores (optimizer.plan_candidates_parallel).
 Phases (optimizer.plan_model.solve_mip): greedy plan -> LP relaxation -> rounding -> pool local
 search -> branch-and-bound hinted with the best plan so far for a share of the time (its root cuts
 lift the bound; skipped above 60,000 binaries, where HiGHS overran its limit at the root, and

@@ -191,11 +191,16 @@ def to_pyvrp(p: RoutingProblem):
                        [np.asarray(p.duration, dtype=np.int64)])
 
 
-def solve_routing(p: RoutingProblem, time_limit: float = 5.0, seed: int = 1, progress=None) -> RoutingResult:
+def solve_routing(p: RoutingProblem, time_limit: float = 5.0, seed: int = 1, progress=None,
+                  max_iterations: int | None = None) -> RoutingResult:
     """Solve ``p`` within ``time_limit`` seconds; raises NoRoute when no feasible plan is found, saying which
-    constraint the best plan still breaks (windows, capacities, fleet limit)."""
+    constraint the best plan still breaks (windows, capacities, fleet limit).
+
+    ``max_iterations`` also stops the search after that many iterations: with a time limit it
+    does not reach, the plan is the same on every machine for one ``seed`` (tests).
+    """
     from pyvrp import SolveParams, solve
-    from pyvrp.stop import MaxRuntime
+    from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
     if not math.isfinite(time_limit) or time_limit <= 0:
         raise InvalidInput(f"time limit must be a positive number of seconds (got {time_limit})", field="time_limit")
@@ -203,7 +208,10 @@ def solve_routing(p: RoutingProblem, time_limit: float = 5.0, seed: int = 1, pro
     data = to_pyvrp(p)
     t0 = time.perf_counter()
     # PyVRP 0.11's penalty manager has no upper cap, so fine cost units (1e-5 USD) need no tuning
-    res = solve(data, stop=MaxRuntime(time_limit), seed=seed, display=False, params=SolveParams())
+    stop = MaxRuntime(time_limit)
+    if max_iterations is not None:
+        stop = MultipleCriteria([MaxIterations(max_iterations), stop])
+    res = solve(data, stop=stop, seed=seed, display=False, params=SolveParams())
     elapsed = time.perf_counter() - t0
     if progress:
         progress(1.0, "done")

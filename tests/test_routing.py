@@ -65,7 +65,9 @@ def check_pickups(stops_csv: Path, depot: tuple[float, float], result: dict, fle
 @pytest.mark.parametrize("name, max_gap_pct", [("C101", 0.5), ("R101", 3.0), ("RC201", 3.0)])
 def test_solomon_feasible_and_close(name, max_gap_pct):
     path = BENCH / f"{name}.vrp"
-    res = solve_routing(read_vrplib(path), time_limit=2.0)
+    # an iteration limit, not a time limit: the same plan on a fast or a loaded machine (2 s once
+    # gave R101 3.4 % on a slow CI machine; 300 iterations take 1-3 s each here)
+    res = solve_routing(read_vrplib(path), time_limit=60.0, max_iterations=300)
     distance = check_solomon(path, [r.stops for r in res.routes])
     assert distance == pytest.approx(res.distance, abs=1e-6)
     best = read_sol_cost(BENCH / f"{name}.sol")
