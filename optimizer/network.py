@@ -31,7 +31,9 @@ from optimizer.model import ContainerType, CustomsModeInfo, Departure, EmissionF
 from optimizer.schedule import DepartureTable, make_departure
 from optimizer.timeutil import to_minutes
 
+
 def _rebuild_network(nodes, services, factors, containers, customs, currency, as_of, co2e_method, circuity, data_dir) -> "Network":
+    """Network.__reduce__'s constructor: the arguments of Network() in order (keywords are not picklable there)."""
     return Network(nodes, services, factors, containers, customs, currency=currency, as_of=as_of, co2e_method=co2e_method,
                    circuity=circuity, data_dir=data_dir)
 
