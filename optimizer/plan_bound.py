@@ -68,7 +68,6 @@ class RootBound:
     process: subprocess.Popen
     stall_s: float = 20.0
     best: float = -math.inf
-    lines: int = 0
     _last: float = field(default_factory=time.perf_counter)
     _gap: float = 0.0  # time between the last two rises of the bound (one cut round)
     _rises: int = 0
@@ -109,7 +108,6 @@ class RootBound:
                     if self._rises:
                         self._gap = now - self._last
                     self.best, self._last, self._rises = value, now, self._rises + 1
-                self.lines += 1
 
     def _watch(self) -> None:
         while self.process.poll() is None:

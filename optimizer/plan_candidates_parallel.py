@@ -58,9 +58,9 @@ def generate_candidates(
     Below ``min_shipments`` (a worker's start-up and the transfer cost ~1 s) or with ``workers``
     < 2 everything runs here. ``progress(k)`` is called as shipments of this process's half are done.
     """
-    out: list[ShipmentCandidates | None] = [None] * len(shipments)
     if workers < 2 or len(shipments) < min_shipments:
         return [_one(gen, s, k, progress) for k, s in enumerate(shipments)]
+    out: list[ShipmentCandidates | None] = [None] * len(shipments)
     mine, theirs = split_lanes(gen, shipments, 2)
     worker = _Worker.start(gen, [shipments[i] for i in theirs])
     for k, i in enumerate(mine):
