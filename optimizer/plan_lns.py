@@ -241,11 +241,13 @@ def improve_lns(
     ls_every_s: float = 20.0,
     final_ls_s: float = 3.0,
     on_improve: Callable[[float], None] | None = None,
+    stop: Callable[[float], bool] | None = None,
 ) -> tuple[Assignment, LnsStats]:
     """Improve a feasible ``assignment`` by re-solving neighbourhoods with HiGHS; never returns worse.
 
     ``on_improve(objective)`` is called after each accepted change
-    (progress for long-running jobs).
+    (progress for long-running jobs). The search ends early once ``stop(objective)`` is true (the
+    plan is proven close enough to a bound found meanwhile).
 
     ``workers`` sub-MIPs run at once in threads (HiGHS releases the GIL): each is built from the
     incumbent of its start, and its result is merged into the incumbent of its end and accepted
@@ -273,6 +275,9 @@ def improve_lns(
 
     def left() -> float:
         return time_budget_s - (time.perf_counter() - t0)
+
+    def stopped() -> bool:
+        return stop is not None and stop(ev.objective)
 
     def accept(cand: Assignment, cev: Evaluation, rule: str) -> bool:
         nonlocal best, ev
@@ -326,12 +331,13 @@ def improve_lns(
         running: dict[object, tuple[str, Subproblem | None, Assignment]] = {}
         last_ls = ls_started = time.perf_counter()
         while True:
-            while sum(1 for _, sub, _ in running.values() if sub is not None) < max(1, workers) and left() > final_ls_s + 0.3:
+            while sum(1 for _, sub, _ in running.values() if sub is not None) < max(1, workers) and left() > final_ls_s + 0.3 \
+                    and not stopped():
                 job = next_job()
                 if job is None:
                     break
                 running[pool.submit(run, job[1], min(sub_time_s, max(0.2, left())))] = (job[0], job[1], best)
-            if ls_every_s > 0 and time.perf_counter() - last_ls > ls_every_s and left() > final_ls_s + 5.0:
+            if ls_every_s > 0 and time.perf_counter() - last_ls > ls_every_s and left() > final_ls_s + 5.0 and not stopped():
                 running[ls_pool.submit(improve, problem, best, time_budget_s=min(5.0, left() - final_ls_s - 1.0))] = ("local_search", None, best)
                 ls_started, last_ls = time.perf_counter(), math.inf  # the next one starts after this one ends
             if not running:
@@ -355,7 +361,7 @@ def improve_lns(
                     sizes["size"] = max(30, int(sizes["size"] * 0.9))
                 if res.source == "mip":
                     merge(start, sub.items, res.assignment, rule)
-    if final_ls_s > 0 and left() > 0.2:
+    if final_ls_s > 0 and left() > 0.2 and not stopped():
         cand = improve(problem, best, time_budget_s=left())
         accept(cand, evaluate(problem, cand), "local_search")
     stats.time_s = round(time.perf_counter() - t0, 3)

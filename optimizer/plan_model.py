@@ -395,6 +395,7 @@ def solve_mip(
     lns_workers: int = 2,
     progress: Callable[[float, str], None] | None = None,
     root_bound_min_s: float = 40.0,
+    root_child_min_binaries: float = 2_500,
 ) -> MipResult:
     """Solve the MIP with HiGHS (MathOpt), hinted with ``hint``; never worse than a feasible hint.
 
@@ -403,18 +404,26 @@ def solve_mip(
     instances) and large-neighbourhood search (optimizer.plan_lns) the rest, from the best plan so
     far. Above ``mip_max_binaries`` branch-and-bound is skipped and LNS gets all of it.
     ``progress(fraction of the time limit, message)`` reports the phases and LNS improvements.
-    When branch-and-bound is skipped and at least ``root_bound_min_s`` are given, HiGHS's root cut
-    loop runs meanwhile in a child process (optimizer.plan_bound) to lift the LP bound.
+
+    Above ``root_child_min_binaries``, when at least ``root_bound_min_s`` are given, HiGHS's root
+    cut loop runs instead in a child process (optimizer.plan_bound) beside the whole LNS: at that
+    size branch-and-bound's bound is its root's (1,000 shipments: 2.1001 M after 34 s, 2.1008 M
+    after 120 s), and LNS does better with the time (gap 0.93 % against 1.14 % in 115 s; 300
+    shipments in 58 s: 0.88 % against 1.19 %), and stops as soon as the bound proves its plan (200
+    shipments: within 0.25 % after 7 s, where branch-and-bound + LNS ran the whole 58 s). Below it
+    branch-and-bound proves small plans outright (100 shipments: 1.5 s).
     """
     from ortools.math_opt.python import mathopt
 
     t0 = time.perf_counter()
     n_binaries = sum(len(c) for c in problem.choices)
     root = None
-    if lns and time_limit_s >= root_bound_min_s and n_binaries > mip_max_binaries:
+    if lns and time_limit_s >= root_bound_min_s and n_binaries > root_child_min_binaries:
         from optimizer.plan_bound import RootBound
 
-        root = RootBound.start(problem, time_limit_s)  # its model build and root LP overlap with ours
+        # its model build and root LP overlap with ours; the pool cuts help HiGHS only on the largest
+        root = RootBound.start(problem, time_limit_s, pool_cuts=n_binaries > mip_max_binaries)
+    branch_and_bound = root is None and n_binaries <= mip_max_binaries
     built = build_model(problem, strengthen=strengthen)
     m, x_vars, u_vars, n_vars = built.model, built.x, built.u, built.n
 
@@ -440,7 +449,7 @@ def solve_mip(
     # Phase 1: LP relaxation. Its value is a valid lower bound; rounding it (each shipment to its
     # largest LP choice, boxes rounded up, overflow repaired) gives a consolidation-aware plan
     # that the myopic greedy cannot find, and a much better start for branch-and-bound.
-    lp_share = 0.5 if n_binaries <= mip_max_binaries else 0.85  # no branch-and-bound after it: LP may use more
+    lp_share = 0.5 if branch_and_bound else 0.85  # no branch-and-bound after it: LP may use more
     if lp_phase and deadline() > 2.0:
         report("LP relaxation (HiGHS)")
         t_lp = time.perf_counter()
@@ -485,7 +494,7 @@ def solve_mip(
     # binaries) HiGHS found nothing better than the rounded LP in two minutes and overran its time
     # limit in presolve; the LP bound still gives the reported gap.
     run_lns = lns and best is not None and bool(problem.choices)
-    if deadline() > min_mip_s and n_binaries <= mip_max_binaries:
+    if deadline() > min_mip_s and branch_and_bound:
         # 10 % of the remaining time is kept back: HiGHS overruns its limit by its last node/presolve
         report("branch-and-bound (HiGHS)")
         share = mip_share if run_lns else 0.9
@@ -516,8 +525,12 @@ def solve_mip(
 
         report("improving the plan (LNS)")
         t_lns = time.perf_counter()
+        def close_enough(obj: float) -> bool:  # the root child's bound proves the plan meanwhile
+            return root is not None and obj - root.best <= max(relative_gap * abs(obj), absolute_gap or 0.0)
+
         improved, stats = improve_lns(problem, best[1], time_budget_s=deadline() - 0.5, lp=lp_x, workers=lns_workers,
-                                      on_improve=lambda obj: report(f"improving the plan (LNS): objective {obj:,.0f}"))
+                                      on_improve=lambda obj: report(f"improving the plan (LNS): objective {obj:,.0f}"),
+                                      stop=close_enough)
         ev = evaluate(problem, improved)
         objectives["lns"] = round(ev.objective, 2)
         phases["lns"] = round(time.perf_counter() - t_lns, 3)

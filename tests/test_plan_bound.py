@@ -47,8 +47,32 @@ def test_root_bound_is_valid_and_the_child_ends() -> None:
 def test_solve_mip_lifts_the_lp_bound_with_the_root_child_when_branch_and_bound_is_skipped() -> None:
     problem = weekly_problem(random.Random(7), 150, departures=6, teu=4)
     g = greedy(problem, list(range(150)))
-    res = solve_mip(problem, time_limit_s=10, hint=g, mip_max_binaries=0, root_bound_min_s=0.0)
+    res = solve_mip(problem, time_limit_s=10, hint=g, mip_max_binaries=0, root_bound_min_s=0.0, root_child_min_binaries=0)
     assert "root_bound" in res.objectives
     assert res.bound >= res.objectives["lp_bound"] - 1e-6
     assert res.bound <= res.objective + 1e-6
     assert res.bound == pytest.approx(max(res.objectives["lp_bound"], res.objectives["root_bound"]))
+
+
+def test_mid_sized_problems_get_the_root_child_instead_of_branch_and_bound_and_stop_when_proven() -> None:
+    # between root_child_min_binaries and mip_max_binaries: the root runs beside LNS (without the
+    # pool cuts), no branch-and-bound in-process, and LNS ends as soon as the bound proves the plan
+    problem = weekly_problem(random.Random(3), 40, departures=3, teu=4)
+    g = greedy(problem, list(range(40)))
+    res = solve_mip(problem, time_limit_s=30, hint=g, relative_gap=0.05, root_bound_min_s=0.0, root_child_min_binaries=0)
+    assert "mip" not in res.phases_s
+    assert "root_bound" in res.objectives
+    assert res.bound <= res.objective + 1e-6
+    assert res.gap <= 0.05 + 1e-9
+    assert res.time_s < 25  # stopped on the proof, not on the time limit
+
+
+def test_the_child_without_pool_cuts_reports_a_valid_bound() -> None:
+    problem = weekly_problem(random.Random(2), 16, departures=3, teu=4)
+    exact = solve_mip(problem, time_limit_s=30, relative_gap=1e-9, lns=False)
+    rb = RootBound.start(problem, 30.0, pool_cuts=False)
+    rb.process.wait(timeout=60)
+    assert "--no-pool-cuts" in rb.process.args
+    bound = rb.stop()
+    assert math.isfinite(bound)
+    assert bound <= exact.objective + 1e-6
