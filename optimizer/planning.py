@@ -19,16 +19,18 @@ models. The LP bound is weak on box rounding: it pays boxes per m³ and may spre
 several departures so that each of their pools opens a fraction of a box. HiGHS's root cuts lift
 it by ~2 % at 1,000 shipments (4 TEU per departure) but by only ~0.26 % at 10,000 (40 TEU, with
 one round of residual-capacity cuts on the pools first, optimizer.plan_cuts), so the proven gap is
-under 1 % at 1,000 and 1.03-1.11 % at 10,000 in two minutes (bench/plan_bench.py, by the machine's load);
-small instances (tests, a week of a desk's shipments) are solved to optimality.
+0.92-0.94 % at both sizes in two minutes (bench/plan_bench.py; 1.1 % at 10,000 on a day the machine
+ran 20 % slower); small instances (tests, a week of a desk's shipments) are solved to optimality.
 
 Candidates of large batches are generated on both cores (optimizer.plan_candidates_parallel).
 Phases (optimizer.plan_model.solve_mip): greedy plan -> LP relaxation -> rounding -> pool local
-search -> branch-and-bound hinted with the best plan so far for a share of the time (its root cuts
-lift the bound; skipped above 60,000 binaries, where HiGHS overran its limit at the root, and
-replaced by the root cut loop in a child process, optimizer.plan_bound) -> large-neighbourhood
-search (optimizer.plan_lns, with the pool local search re-run beside it) for the rest. A time limit always returns the best feasible plan, never
-worse than greedy.
+search -> large-neighbourhood search (optimizer.plan_lns, with the pool local search re-run beside
+it) for the rest of the time, while HiGHS's root cut loop lifts the bound in a child process
+(optimizer.plan_bound; at this size branch-and-bound's bound is its root's, and the tree does not
+move it) and LNS stops once that bound proves its plan. Small problems (up to 2,500 binaries) and
+short time limits get branch-and-bound hinted with the best plan so far for a share of the time
+instead, which proves small plans optimal. A time limit always returns the best feasible plan,
+never worse than greedy.
 """
 
 from __future__ import annotations
