@@ -494,6 +494,8 @@ def solve_mip(
     # binaries) HiGHS found nothing better than the rounded LP in two minutes and overran its time
     # limit in presolve; the LP bound still gives the reported gap.
     run_lns = lns and best is not None and bool(problem.choices)
+    # with the root child, branch-and-bound only if there is no plan for LNS to start from
+    branch_and_bound = branch_and_bound or (best is None and n_binaries <= mip_max_binaries)
     if deadline() > min_mip_s and branch_and_bound:
         # 10 % of the remaining time is kept back: HiGHS overruns its limit by its last node/presolve
         report("branch-and-bound (HiGHS)")

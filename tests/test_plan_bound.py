@@ -76,3 +76,11 @@ def test_the_child_without_pool_cuts_reports_a_valid_bound() -> None:
     bound = rb.stop()
     assert math.isfinite(bound)
     assert bound <= exact.objective + 1e-6
+
+
+def test_without_a_plan_for_lns_branch_and_bound_still_runs_beside_the_root_child() -> None:
+    # no hint and no LP phase: LNS has nothing to start from, so branch-and-bound finds the plan
+    problem = weekly_problem(random.Random(2), 16, departures=3, teu=4)
+    res = solve_mip(problem, time_limit_s=10, lp_phase=False, root_bound_min_s=0.0, root_child_min_binaries=0)
+    assert res.source == "mip"
+    assert all(a is not None for a in res.assignment)
