@@ -423,7 +423,6 @@ def solve_mip(
 
         # its model build and root LP overlap with ours; the pool cuts help HiGHS only on the largest
         root = RootBound.start(problem, time_limit_s, pool_cuts=n_binaries > mip_max_binaries)
-    branch_and_bound = root is None and n_binaries <= mip_max_binaries
     built = build_model(problem, strengthen=strengthen)
     m, x_vars, u_vars, n_vars = built.model, built.x, built.u, built.n
 
@@ -449,7 +448,7 @@ def solve_mip(
     # Phase 1: LP relaxation. Its value is a valid lower bound; rounding it (each shipment to its
     # largest LP choice, boxes rounded up, overflow repaired) gives a consolidation-aware plan
     # that the myopic greedy cannot find, and a much better start for branch-and-bound.
-    lp_share = 0.5 if branch_and_bound else 0.85  # no branch-and-bound after it: LP may use more
+    lp_share = 0.5 if root is None and n_binaries <= mip_max_binaries else 0.85  # no branch-and-bound after it: LP may use more
     if lp_phase and deadline() > 2.0:
         report("LP relaxation (HiGHS)")
         t_lp = time.perf_counter()
@@ -494,8 +493,8 @@ def solve_mip(
     # binaries) HiGHS found nothing better than the rounded LP in two minutes and overran its time
     # limit in presolve; the LP bound still gives the reported gap.
     run_lns = lns and best is not None and bool(problem.choices)
-    # with the root child, branch-and-bound only if there is no plan for LNS to start from
-    branch_and_bound = branch_and_bound or (best is None and n_binaries <= mip_max_binaries)
+    # beside the root child, branch-and-bound only if there is no plan for LNS to start from
+    branch_and_bound = n_binaries <= mip_max_binaries and (root is None or best is None)
     if deadline() > min_mip_s and branch_and_bound:
         # 10 % of the remaining time is kept back: HiGHS overruns its limit by its last node/presolve
         report("branch-and-bound (HiGHS)")
