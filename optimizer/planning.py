@@ -27,9 +27,9 @@ Phases (optimizer.plan_model.solve_mip): greedy plan -> LP relaxation -> roundin
 search -> large-neighbourhood search (optimizer.plan_lns, with the pool local search re-run beside
 it) for the rest of the time, while HiGHS's root cut loop lifts the bound in a child process
 (optimizer.plan_bound; at this size branch-and-bound's bound is its root's, and the tree does not
-move it) and LNS stops once that bound proves its plan. Small problems (up to 2,500 binaries) and
-short time limits get branch-and-bound hinted with the best plan so far for a share of the time
-instead, which proves small plans optimal. A time limit always returns the best feasible plan,
+move it); LNS stops once a bound proves its plan. Problems up to 7,500 binaries (~500 shipments)
+and short time limits get branch-and-bound hinted with the best plan so far for a share of the
+time instead, which proves small plans optimal. A time limit always returns the best feasible plan,
 never worse than greedy.
 """
 
