@@ -520,16 +520,20 @@ def solve_mip(
             if ev.feasible and (best is None or ev.objective < best[0] - 1e-6):
                 best = (ev.objective, assignment, ev.boxes, "mip")
         phases["mip"] = round(time.perf_counter() - t_mip, 3)
-    proven = best is not None and math.isfinite(bound) and best[0] - bound <= max(relative_gap * abs(best[0]), absolute_gap or 0.0)
+
+    def within_tolerance(obj: float, proof: float) -> bool:  # HiGHS's own stopping rule (set above)
+        return math.isfinite(proof) and obj - proof <= (absolute_gap if absolute_gap is not None else relative_gap * abs(obj))
+
+    proven = best is not None and within_tolerance(best[0], bound)
     if run_lns and best is not None and not proven and deadline() > 1.0:
         # Phase 3: large-neighbourhood search from the best plan (the whole remaining time)
         from optimizer.plan_lns import improve_lns
 
         report("improving the plan (LNS)")
         t_lns = time.perf_counter()
+
         def close_enough(obj: float) -> bool:  # a bound proves the plan: branch-and-bound's, or the root child's meanwhile
-            proof = max(bound, root.best) if root is not None else bound
-            return obj - proof <= max(relative_gap * abs(obj), absolute_gap or 0.0)
+            return within_tolerance(obj, max(bound, root.best) if root is not None else bound)
 
         improved, stats = improve_lns(problem, best[1], time_budget_s=deadline() - 0.5, lp=lp_x, workers=lns_workers,
                                       on_improve=lambda obj: report(f"improving the plan (LNS): objective {obj:,.0f}"),
@@ -555,7 +559,7 @@ def solve_mip(
         bound = -math.inf
     bound = min(bound, objective)
     gap = (objective - bound) / max(abs(objective), 1.0) if math.isfinite(bound) else math.inf
-    if math.isfinite(bound) and objective - bound <= max(relative_gap * abs(objective), absolute_gap or 0.0):
+    if within_tolerance(objective, bound):
         status = "optimal"  # proven within the stopping tolerance, whichever phase found the plan and the bound
     return MipResult(assignment, boxes, objective, bound, max(0.0, gap), status, elapsed, used_hint, source, phases, objectives)
 

@@ -84,3 +84,14 @@ def test_without_a_plan_for_lns_branch_and_bound_still_runs_beside_the_root_chil
     res = solve_mip(problem, time_limit_s=10, lp_phase=False, root_bound_min_s=0.0, root_child_min_binaries=0)
     assert res.source == "mip"
     assert all(a is not None for a in res.assignment)
+
+
+def test_optimal_means_within_the_absolute_gap_when_one_is_given() -> None:
+    # LNS sub-MIPs pass a small absolute gap and grow their neighbourhoods on "optimal": a plan within
+    # the (default) relative gap but not the absolute one must stay "feasible"
+    problem = weekly_problem(random.Random(7), 150, departures=6, teu=4)
+    res = solve_mip(problem, time_limit_s=10, lns=False, mip_max_binaries=0, relative_gap=0.5, absolute_gap=1e-9)
+    assert 0 < res.gap < 0.5
+    assert res.status == "feasible"
+    loose = solve_mip(problem, time_limit_s=10, lns=False, mip_max_binaries=0, relative_gap=0.5)
+    assert loose.status == "optimal"  # within the relative gap, no absolute one given
