@@ -408,8 +408,8 @@ def solve_mip(
     Above ``root_child_min_binaries``, when at least ``root_bound_min_s`` are given, HiGHS's root
     cut loop runs instead in a child process (optimizer.plan_bound) beside the whole LNS: at that
     size branch-and-bound's bound is its root's (1,000 shipments: 2.1001 M after 34 s, 2.1008 M
-    after 120 s), and LNS does better with the time (bench, tight rail: gap 0.92 % against 1.14 %
-    in 115 s; with the default capacities equal). Below it (~500 shipments) the two were equal
+    after 120 s), and LNS does better with the time (bench, tight rail: gap 0.87-1.08 % against
+    1.11-1.16 % in 115 s; with the default capacities equal). Below it (~500 shipments) the two were equal
     within noise, and branch-and-bound proves small plans outright (100 shipments: 1.5 s).
     LNS stops as soon as a bound (branch-and-bound's or the child's) proves its plan within the
     tolerance; the status is then ``optimal``.

@@ -19,7 +19,7 @@ models. The LP bound is weak on box rounding: it pays boxes per m³ and may spre
 several departures so that each of their pools opens a fraction of a box. HiGHS's root cuts lift
 it by ~2 % at 1,000 shipments (4 TEU per departure) but by only ~0.26 % at 10,000 (40 TEU, with
 one round of residual-capacity cuts on the pools first, optimizer.plan_cuts), so the proven gap is
-0.92-0.94 % at both sizes in two minutes (bench/plan_bench.py; 1.1 % at 10,000 on a day the machine
+0.9-1.0 % at both sizes in two minutes (bench/plan_bench.py; 1.1 % at 10,000 on a day the machine
 ran 20 % slower); small instances (tests, a week of a desk's shipments) are solved to optimality.
 
 Candidates of large batches are generated on both cores (optimizer.plan_candidates_parallel).
