@@ -7,9 +7,10 @@ minutes past it. So the root runs in a child process while the parent improves t
 child streams HiGHS's best bound from its log as it rises, and the parent reads the latest value
 and stops the child when it is done (or when the bound has not moved for ``stall_s``). The child
 first solves the LP once and adds the most violated residual-capacity cuts of the consolidation
-pools (optimizer.plan_cuts), so that HiGHS's root starts from a stronger relaxation.
+pools (optimizer.plan_cuts), so that HiGHS's root starts from a stronger relaxation (unless
+``pool_cuts=False``: on mid-sized problems they held HiGHS's own cuts back).
 
-    bound = RootBound.start(problem)      # child: build the MIP, root node only, no heuristics
+    bound = RootBound.start(problem, 110.0)  # child: build the MIP, root node only, no heuristics
     ...                                   # the parent works on the plan meanwhile
     best = bound.stop()                   # best proven bound seen, or -inf
 
