@@ -15,7 +15,7 @@ from api import problems
 from api.jobs import JobRunner
 from api.routers import health, jobs, pickups, plans, quotes, shipments, simulations, telemetry, warehouses_design, warehouses_status, web
 from api.routers import network as network_routes
-from optimizer.config import Settings, get_settings
+from optimizer.settings import Settings, get_settings
 from optimizer.network import Network, load_network
 
 API_DESCRIPTION = """

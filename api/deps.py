@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import HTTPException, Request, Response
 
 from api.jobs import Job, JobRunner
-from optimizer.config import Settings
+from optimizer.settings import Settings
 from optimizer.network import Network
 
 

@@ -38,10 +38,10 @@ from iot_ingest.db import open_db  # noqa: E402
 from iot_ingest.milestones import save_shipment  # noqa: E402
 from iot_ingest.pipeline import Pipeline  # noqa: E402
 from iot_ingest.registry import bind_device  # noqa: E402
-from iot_ingest.testing import MosquittoProcess, Publisher, mosquitto_binary  # noqa: E402
+from tests.support.ingest_testing import MosquittoProcess, Publisher, mosquitto_binary  # noqa: E402
 from optimizer.network import load_network  # noqa: E402
-from optimizer.quote import build_request, quote  # noqa: E402
-from optimizer.serialize import option_to_dict  # noqa: E402
+from optimizer.quotes.quote import build_request, quote  # noqa: E402
+from optimizer.network.serialize import option_to_dict  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", 40000))
 RUNS = int(os.environ.get("BENCH_RUNS", 5))

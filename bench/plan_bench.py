@@ -1,6 +1,6 @@
 """Batch-planning benchmark: generated weekly demand over 8 weeks with tight rail capacity.
 
-Runs the planner (LP rounding + HiGHS MIP, see optimizer/planning.py) and, in the same run, the
+Runs the planner (LP rounding + HiGHS MIP, see optimizer/planning/planner.py) and, in the same run, the
 greedy first-come-first-served baseline, on 1,000 and 10,000 shipments (reproducible seed). Rail
 departures get ``4 TEU per 1,000 shipments`` of allocation (40 TEU for 10,000: about half a block
 train), which makes the cheap trains oversubscribed. Prints one line per run and, last, one JSON
@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from optimizer.native_output import native_stdout_to_stderr  # noqa: E402
+from optimizer.planning.native_output import native_stdout_to_stderr  # noqa: E402
 from optimizer.network import load_network  # noqa: E402
-from optimizer.plan_demand import generate_demand, with_rail_capacity  # noqa: E402
-from optimizer.planning import PlanSettings, plan, plan_to_dict  # noqa: E402
+from tests.support.plan_demand import generate_demand, with_rail_capacity  # noqa: E402
+from optimizer.planning.planner import PlanSettings, plan, plan_to_dict  # noqa: E402
 
 
 def run_once(n: int, seed: int, time_limit: float) -> dict:

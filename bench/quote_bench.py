@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from optimizer.bruteforce import brute_force_vectors  # noqa: E402
+from tests.support.bruteforce import brute_force_vectors  # noqa: E402
 from optimizer.errors import CbecError  # noqa: E402
-from optimizer.model import NodeKind  # noqa: E402
+from optimizer.network.model import NodeKind  # noqa: E402
 from optimizer.network import load_network  # noqa: E402
-from optimizer.quote import build_request, quote, search  # noqa: E402
+from optimizer.quotes.quote import build_request, quote, search  # noqa: E402
 
 
 def make_queries(net, n: int, seed: int):

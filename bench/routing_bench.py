@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from optimizer.routing import solve_routing  # noqa: E402
-from optimizer.vrplib_io import read_sol_cost, read_vrplib  # noqa: E402
+from optimizer.pickups.vrptw import solve_routing  # noqa: E402
+from optimizer.pickups.vrplib_reader import read_sol_cost, read_vrplib  # noqa: E402
 from tests.solomon_check import check_solomon as check  # noqa: E402
 
 BENCH = next((d for d in (ROOT.parent / "shared" / "bench" / "solomon", Path("/work/shared/bench/solomon")) if d.is_dir()),

@@ -94,7 +94,7 @@ def pool_time(doc: dict, n: int, workers: int) -> tuple[float, float]:
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["simulation.runner"])
     from simulation import routing
-    from simulation.routing import route_table
+    from simulation.route_choice import route_table
     from simulation.runner import scenario_network
 
     routing._CACHE.clear()  # the parent quotes afresh for every pool, as a new `cbec simulate` would

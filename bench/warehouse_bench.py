@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from optimizer.facility import DesignOptions, solve_design  # noqa: E402
-from optimizer.orlib import read_capopt, read_orlib_cap  # noqa: E402
+from optimizer.warehouses.facility import DesignOptions, solve_design  # noqa: E402
+from optimizer.warehouses.orlib import read_capopt, read_orlib_cap  # noqa: E402
 
 BENCH = next((d for d in (ROOT.parent / "shared" / "bench" / "orlib-cap", Path("/work/shared/bench/orlib-cap")) if d.is_dir()),
              ROOT.parent / "shared" / "bench" / "orlib-cap")

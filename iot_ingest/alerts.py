@@ -17,7 +17,7 @@ from functools import lru_cache
 from iot_ingest.handlers.base import Context, DeviceState
 from iot_ingest.reading import Reading
 from iot_ingest.registry import Device
-from optimizer.model import NodeKind
+from optimizer.network.model import NodeKind
 from optimizer.network import Network
 
 MIN_MS = 60_000

@@ -7,12 +7,13 @@ opened. Hot-path writes use the DBAPI ``executemany`` directly (one transaction 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS = Path(str(files("iot_ingest") / "migrations"))  # package data, in a wheel too
 
 
 def normalise_url(url: str) -> str:
@@ -58,7 +59,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 def open_db(url: str | None = None, *, migrate: bool = True) -> Database:
     """Open (and by default migrate to head) the database at ``url`` (default ``CBEC_DATABASE_URL``)."""
     if url is None:
-        from optimizer.config import get_settings
+        from optimizer.settings import get_settings
 
         url = get_settings().database_url
     url = normalise_url(url)

@@ -1,6 +1,6 @@
 """Shipments, their milestones and their ETA.
 
-A shipment is created from a quote: the chosen :class:`~optimizer.model.Option` is stored as
+A shipment is created from a quote: the chosen :class:`~optimizer.network.model.Option` is stored as
 ``option_to_dict`` (the one JSON shape for options) and flattened into milestones, one per node the
 cargo passes: the first leg's origin, every ``via`` stop (border stations), every leg's end.
 
@@ -25,9 +25,9 @@ from iot_ingest import tables as t
 from iot_ingest.db import Database, bump_epoch
 from optimizer.errors import InvalidInput
 from optimizer.network import Network
-from optimizer.quote import build_request, quote
-from optimizer.serialize import option_to_dict
-from optimizer.timeutil import from_minutes, local_iso, to_minutes
+from optimizer.quotes.quote import build_request, quote
+from optimizer.network.serialize import option_to_dict
+from optimizer.network.timeutil import from_minutes, local_iso, to_minutes
 
 MS_H = 3_600_000
 
@@ -59,7 +59,7 @@ def milestones_from_option(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @dataclass(slots=True)
-class Shipment:
+class TrackedShipment:
     """A shipment under way (mutable inside one ingest batch)."""
 
     shipment_id: str
@@ -75,7 +75,7 @@ class Shipment:
     updated_ms: int
 
     @classmethod
-    def from_row(cls, r) -> "Shipment":
+    def from_row(cls, r) -> "TrackedShipment":
         m = r._mapping
         return cls(m["shipment_id"], m["origin"], m["destination"], m["status"], json.loads(m["option_json"]),
                    json.loads(m["milestones_json"]), m["eta_p50_ms"], m["eta_p90_ms"], m["last_seen_ms"],
@@ -201,7 +201,7 @@ class Shipment:
 def create_shipment(db: Database, net: Network, shipment_id: str, origin: str, destination: str, weight_kg: float,
                     volume_m3: float, ready: str, *, option: int | None = None, tag: str | None = None,
                     cargo_class: str = "general", customs_mode: str | None = None,
-                    include_planned: bool = False) -> Shipment:
+                    include_planned: bool = False) -> TrackedShipment:
     """Quote the shipment and store the chosen option (``option`` 1-based index or a ``tag``; default the first)."""
     if not shipment_id or len(shipment_id) > 64:
         raise InvalidInput(f"bad shipment id {shipment_id!r}", field="id")
@@ -222,12 +222,12 @@ def create_shipment(db: Database, net: Network, shipment_id: str, origin: str, d
     return save_shipment(db, net, shipment_id, option_to_dict(net, opt))
 
 
-def save_shipment(db: Database, net: Network, shipment_id: str, option_doc: dict[str, Any]) -> Shipment:
+def save_shipment(db: Database, net: Network, shipment_id: str, option_doc: dict[str, Any]) -> TrackedShipment:
     """Store a shipment following an option dict (as produced by ``option_to_dict``)."""
     now = int(time.time() * 1000)
     if not option_doc.get("legs"):
         raise InvalidInput("the option has no legs", field="option")
-    s = Shipment(shipment_id, option_doc["origin"], option_doc["destination"], "planned", option_doc,
+    s = TrackedShipment(shipment_id, option_doc["origin"], option_doc["destination"], "planned", option_doc,
                  milestones_from_option(option_doc), None, None, None, now, now)
     s.recompute_eta(net)
     with db.engine.begin() as conn:
@@ -238,11 +238,11 @@ def save_shipment(db: Database, net: Network, shipment_id: str, option_doc: dict
     return s
 
 
-def get_shipment(db: Database, shipment_id: str) -> Shipment:
+def get_shipment(db: Database, shipment_id: str) -> TrackedShipment:
     from iot_ingest.registry import UnknownShipment
 
     with db.engine.connect() as conn:
         r = conn.execute(select(t.shipments).where(t.shipments.c.shipment_id == shipment_id)).first()
     if r is None:
         raise UnknownShipment(f"unknown shipment '{shipment_id}'", field="shipment")
-    return Shipment.from_row(r)
+    return TrackedShipment.from_row(r)

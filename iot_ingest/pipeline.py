@@ -34,7 +34,7 @@ from iot_ingest.geofence import GeofenceIndex
 from iot_ingest.handlers import Context, DeviceState, Handler, default_chain
 from iot_ingest.handlers.store import write
 from iot_ingest.reading import Reading
-from iot_ingest.milestones import Shipment
+from iot_ingest.milestones import TrackedShipment
 from iot_ingest.registry import Device
 from optimizer.network import Network, load_network
 
@@ -73,7 +73,7 @@ class Pipeline:
         self._epoch: int | None = None
         self._registry: dict[str, Device | None] = {}
         self._states: dict[str, DeviceState] = {}
-        self._shipments: dict[str, Shipment | None] = {}
+        self._shipments: dict[str, TrackedShipment | None] = {}
         self._written: dict[str, tuple] = {}
 
     def _drop_cache(self) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import delete, insert, select
 from iot_ingest import tables as t
 from iot_ingest.db import Database, bump_epoch
 from optimizer.errors import InvalidInput
-from optimizer.model import NodeKind
+from optimizer.network.model import NodeKind
 from optimizer.network import Network
 
 _DEFAULT_SENSOR_RANGE = (2.0, 25.0)  # °C, ambient storage of general goods [A]; set per device for cold chain

@@ -11,7 +11,7 @@ from iot_ingest.consumer import Consumer, parse_mqtt_url
 from iot_ingest.db import Database, open_db
 from iot_ingest.pipeline import Pipeline
 from iot_ingest.retention import prune
-from optimizer.config import get_settings
+from optimizer.settings import get_settings
 from optimizer.network import Network, load_network
 
 log = logging.getLogger("iot_ingest")

@@ -16,7 +16,7 @@ from iot_ingest.db import Database
 from iot_ingest.milestones import get_shipment, iso_utc
 from iot_ingest.registry import UnknownDevice, UnknownShipment
 from optimizer.errors import InvalidInput
-from optimizer.model import NodeKind
+from optimizer.network.model import NodeKind
 from optimizer.network import Network
 
 PALLET_POSITION_M3 = 1.44  # one EUR pallet position (1.2 x 0.8 m footprint, 1.5 m high) [A]

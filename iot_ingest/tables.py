@@ -38,7 +38,7 @@ shipments = Table(
     Column("shipment_id", ID, primary_key=True),
     Column("origin", ID, nullable=False), Column("destination", ID, nullable=False),
     Column("status", String(32), nullable=False),
-    Column("option_json", Text, nullable=False),  # optimizer.serialize.option_to_dict of the chosen option
+    Column("option_json", Text, nullable=False),  # optimizer.network.serialize.option_to_dict of the chosen option
     Column("milestones_json", Text, nullable=False),
     Column("eta_p50_ms", BigInteger), Column("eta_p90_ms", BigInteger),
     Column("last_seen_ms", BigInteger),

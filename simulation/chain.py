@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 import simpy
 
-from optimizer.model import Mode, NodeKind, Service, TransitTime
+from optimizer.network.model import Mode, NodeKind, Service, TransitTime
 from optimizer.network import Network
-from optimizer.timeutil import to_minutes, zone
-from simulation.routing import Route, Router, start_utc
+from optimizer.network.timeutil import to_minutes, zone
+from simulation.route_choice import Route, Router, start_utc
 from simulation.scenario import BorderClosure, CancelledDeparture, Congestion, Scenario, slot_share
 from simulation.stations import Level, Station, Streams
 
@@ -210,7 +210,7 @@ class ChainModel:
     def _table(self, s: Service) -> DepartureTable:
         t = self.tables.get(s.id)
         if t is None:
-            from optimizer.timeutil import from_minutes
+            from optimizer.network.timeutil import from_minutes
 
             lo, hi = self.t0_min - 7 * 1440, self.t0_min + int((self.end / 24.0 + 60) * 1440)
             mins = self.net.departure_table(s).between(lo, hi)

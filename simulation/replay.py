@@ -25,9 +25,9 @@ from urllib.parse import urlparse
 
 from optimizer.errors import InvalidInput
 from optimizer.network import Network
-from optimizer.timeutil import zone
+from optimizer.network.timeutil import zone
 from simulation.chain import ChainModel
-from simulation.routing import start_utc
+from simulation.route_choice import start_utc
 from simulation.scenario import Scenario
 from simulation.stations import Streams
 

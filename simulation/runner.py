@@ -25,7 +25,7 @@ _NETS: dict[str, Network] = {}
 
 def scenario_network(sc: Scenario, data_dir: str | None = None) -> Network:
     """The scenario's network variant, cached per process (workers run many replications)."""
-    from simulation.routing import network_key
+    from simulation.route_choice import network_key
 
     key = f"{data_dir}|{network_key(sc)}|{sorted((k, v.capacity_m3) for k, v in sc.warehouses.items())}"
     net = _NETS.get(key)
@@ -40,10 +40,10 @@ def replicate(doc: dict[str, Any], replication: int, data_dir: str | None = None
               routes: list | None = None) -> dict[str, Any]:
     """One replication: the task every executor runs. Returns the replication result (no SimPy objects).
 
-    ``routes`` (from :func:`simulation.routing.route_table`) spares each worker the ~250 quotes of a
+    ``routes`` (from :func:`simulation.route_choice.route_table`) spares each worker the ~250 quotes of a
     cold route cache; without it the worker quotes them itself, with identical results.
     """
-    from simulation.routing import install
+    from simulation.route_choice import install
 
     install(routes)
     sc = parse_scenario(doc, doc.get("name", "scenario"))
@@ -69,7 +69,7 @@ def run_replications(
     ``scheduler`` (default ``CBEC_DASK_SCHEDULER``) selects a Dask cluster; otherwise ``workers``
     processes (default: one per core; 1 runs in this process).
     """
-    from optimizer.config import get_settings
+    from optimizer.settings import get_settings
 
     n = replications or sc.replications
     doc = sc.to_doc()
@@ -97,7 +97,7 @@ def run_replications(
 
 
 def _routes(sc: Scenario, data_dir: str | None) -> list:
-    from simulation.routing import route_table
+    from simulation.route_choice import route_table
 
     return route_table(scenario_network(sc, data_dir), sc)
 

@@ -20,6 +20,7 @@ import dataclasses
 import re
 import datetime as _dt
 from datetime import date
+from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -27,10 +28,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from optimizer.errors import InvalidInput
-from optimizer.model import Capacity, Mode, NodeKind, Schedule
+from optimizer.network.model import Capacity, Mode, NodeKind, Schedule
 from optimizer.network import Network
 
-BUNDLED_DIR = Path(__file__).resolve().parent / "scenarios"
+BUNDLED_DIR = Path(str(files("simulation") / "scenarios"))  # package data, in a wheel too
 
 CustomsCode = Literal["9610", "1210", "9710", "9810"]
 CargoClassName = Literal["general", "lithium_batteries", "dangerous_goods", "temperature_controlled"]

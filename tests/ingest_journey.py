@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from iot_ingest.milestones import Shipment
+from iot_ingest.milestones import TrackedShipment
 
 H = 3_600_000
 
@@ -14,7 +14,7 @@ def ready_date(days_ago: int = 30) -> str:
     return (datetime.now(UTC) - timedelta(days=days_ago)).date().isoformat()
 
 
-def journey(net, shp: Shipment, delay_h: dict[str, float] | None = None) -> list[tuple[str, float, float, int]]:
+def journey(net, shp: TrackedShipment, delay_h: dict[str, float] | None = None) -> list[tuple[str, float, float, int]]:
     """(label, lat, lon, ts_ms) fixes: outside -> inside each stop at its planned time (+ delay) -> outside."""
     delay_h = delay_h or {}
     pts = []

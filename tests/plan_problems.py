@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from optimizer.plan_model import BoxType, Choice, PlanProblem, Pool, Resource
+from optimizer.planning.problem import BoxType, Choice, PlanProblem, Pool, Resource
 
 B40 = BoxType("40HQ", 5150.0, 26000.0, 66.0, 2)
 B20 = BoxType("20GP", 3550.0, 21000.0, 28.0, 1)

@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from api.cli.app import app
 from optimizer.errors import DataError, InvalidInput, NoRoute, UnknownNode
-from optimizer.facility import DesignOptions, FacilityProblem, lagrangian_reduce, solve_design
-from optimizer.orlib import parse_orlib_cap, read_capopt, read_orlib_cap
-from optimizer.warehouse_design import (
+from optimizer.warehouses.facility import DesignOptions, FacilityProblem, lagrangian_reduce, solve_design
+from optimizer.warehouses.orlib import parse_orlib_cap, read_capopt, read_orlib_cap
+from optimizer.warehouses.design import (
     DEFAULT_DEMAND,
     DesignSettings,
     delivery_days,

@@ -29,7 +29,7 @@ from iot_ingest.milestones import create_shipment
 from iot_ingest.pipeline import Pipeline
 from iot_ingest.registry import bind_device
 from iot_ingest.status import track
-from iot_ingest.testing import MosquittoProcess, PgSchema, Publisher, mosquitto_binary, mosquitto_pub, pg_available, system_broker_available
+from tests.support.ingest_testing import MosquittoProcess, PgSchema, Publisher, mosquitto_binary, mosquitto_pub, pg_available, system_broker_available
 from tests.ingest_journey import journey, position, ready_date
 
 NOW = int(time.time())

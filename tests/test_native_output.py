@@ -7,7 +7,7 @@ import sys
 
 SCRIPT = """
 import os, sys
-from optimizer.native_output import native_stdout_to_stderr
+from optimizer.planning.native_output import native_stdout_to_stderr
 print("before", flush=True)
 with native_stdout_to_stderr():
     os.write(1, b"native chatter\\n")
@@ -23,7 +23,7 @@ def test_native_writes_leave_stdout_clean() -> None:
 
 
 def test_captured_stdout_is_left_alone(capsys) -> None:
-    from optimizer.native_output import native_stdout_to_stderr
+    from optimizer.planning.native_output import native_stdout_to_stderr
 
     with native_stdout_to_stderr():
         print("inside")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from optimizer.config import BUNDLED_DATA_DIR
+from optimizer.settings import BUNDLED_DATA_DIR
 from optimizer.errors import DataError
-from optimizer.model import Mode, NodeKind
+from optimizer.network.model import Mode, NodeKind
 from optimizer.network import load_network_from
 
 REQUIRED_NODES = """MY_CITY MY_HTZ MY_ETDZ MY_CBZ MY_RAILPORT CTU TFU CKG KMG KWE NNG XIY CD_RAILPORT CQ_RAILPORT
@@ -52,7 +52,7 @@ def test_services_cover_all_modes_and_corridors(net):
 
 
 def test_distances_are_route_lengths_not_shorter_than_geodesic(net):
-    from optimizer.geo import geodesic_km
+    from optimizer.network.geo import geodesic_km
 
     for s in net.services.values():
         a, b = net.node(s.origin), net.node(s.destination)

@@ -7,9 +7,9 @@ import random
 
 import pytest
 
-from optimizer.plan_bound import RootBound, parse_bound, stall_limit
-from optimizer.plan_greedy import greedy
-from optimizer.plan_model import solve_mip
+from optimizer.planning.bound import RootBound, parse_bound, stall_limit
+from optimizer.planning.greedy import greedy
+from optimizer.planning.problem import solve_mip
 from tests.plan_problems import weekly_problem
 
 

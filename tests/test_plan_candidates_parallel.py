@@ -8,10 +8,10 @@ import sys
 import pytest
 
 from optimizer.network import Network
-from optimizer.plan_candidates import CandidateGenerator, PlanSettings
-from optimizer.plan_candidates_parallel import generate_candidates, split_lanes
-from optimizer.plan_demand import generate_demand, with_rail_capacity
-from optimizer.planning import build_problem
+from optimizer.planning.candidates import CandidateGenerator, PlanSettings
+from optimizer.planning.candidates_parallel import generate_candidates, split_lanes
+from tests.support.plan_demand import generate_demand, with_rail_capacity
+from optimizer.planning.planner import build_problem
 
 
 def _rows(cands):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from optimizer.errors import DataError
-from optimizer.shipments_csv import read_shipments_csv, read_shipments_text
+from optimizer.planning.shipments import read_shipments_csv, read_shipments_text
 
 HEADER = "id,origin,destination,weight_kg,volume_m3,ready_date,due_date,pieces,cargo_class,customs_mode\n"
 GOOD = "A1,MY_HTZ,WH_LODZ,1800,9,2026-10-05,2026-11-05,20,general,9810\n"

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from optimizer.plan_cuts import pool_cuts
-from optimizer.plan_model import PlanProblem, build_model, evaluate, solve_relaxation
+from optimizer.planning.cuts import pool_cuts
+from optimizer.planning.problem import PlanProblem, build_model, evaluate, solve_relaxation
 from tests.plan_problems import weekly_problem
 
 
@@ -47,8 +47,8 @@ def test_cuts_hold_for_every_integer_plan_and_cut_off_the_lp_point(seed: int) ->
 
 
 def test_cuts_lift_the_lp_bound_and_keep_the_optimum() -> None:
-    from optimizer.plan_cuts import add_pool_cuts
-    from optimizer.plan_model import solve_mip
+    from optimizer.planning.cuts import add_pool_cuts
+    from optimizer.planning.problem import solve_mip
 
     problem = weekly_problem(random.Random(7), 40, departures=4, teu=6)
     x, n, lp = _lp_point(problem)

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from optimizer.plan_greedy import greedy, improve
-from optimizer.plan_lns import improve_lns, subproblem
-from optimizer.plan_model import BoxType, Choice, PlanProblem, Pool, evaluate, solve_mip
+from optimizer.planning.greedy import greedy, improve
+from optimizer.planning.lns import improve_lns, subproblem
+from optimizer.planning.problem import BoxType, Choice, PlanProblem, Pool, evaluate, solve_mip
 from tests.plan_problems import weekly_problem
 
 @pytest.mark.parametrize("seed", range(5))

@@ -7,10 +7,10 @@ import random
 
 import pytest
 
-from optimizer.plan_demand import generate_demand, with_rail_capacity
-from optimizer.plan_greedy import greedy
-from optimizer.plan_model import BoxType, Choice, PlanProblem, Pool, Resource, box_mixes, evaluate, link_weights, solve_mip
-from optimizer.planning import PlanSettings, capacity_use, plan, plan_to_dict
+from tests.support.plan_demand import generate_demand, with_rail_capacity
+from optimizer.planning.greedy import greedy
+from optimizer.planning.problem import BoxType, Choice, PlanProblem, Pool, Resource, box_mixes, evaluate, link_weights, solve_mip
+from optimizer.planning.planner import PlanSettings, capacity_use, plan, plan_to_dict
 
 B40 = BoxType("40HQ", 5150.0, 26000.0, 66.0, 2)
 B20 = BoxType("20GP", 3550.0, 21000.0, 28.0, 1)
@@ -125,7 +125,7 @@ def test_every_shipment_assigned_or_listed_with_reason(tight_plan) -> None:
 def test_full_departures_are_named_as_binding(net) -> None:
     import dataclasses
 
-    from optimizer.model import Capacity, Cargo, CargoClass
+    from optimizer.network.model import Capacity, Cargo, CargoClass
 
     # every scheduled departure takes one 40HQ (2 TEU) and no air cargo: 20 t lots compete for slots
     services = {k: (dataclasses.replace(s, capacity=Capacity(teu=2, kg=1000.0, m3=5.0)) if not s.schedule.continuous else s)

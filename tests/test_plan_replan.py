@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from optimizer.model import Capacity
-from optimizer.plan_demand import generate_demand
-from optimizer.planning import PlanSettings, plan, plan_to_dict
-from optimizer.replan import Change, replan
+from optimizer.network.model import Capacity
+from tests.support.plan_demand import generate_demand
+from optimizer.planning.planner import PlanSettings, plan, plan_to_dict
+from optimizer.planning.replan import Change, replan
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 
 from optimizer.errors import InvalidInput, NoRoute, UnknownNode
-from optimizer.model import Mode
-from optimizer.quote import build_request, dominates, option_vector, quote
-from optimizer.timeutil import to_minutes
+from optimizer.network.model import Mode
+from optimizer.quotes.quote import build_request, dominates, option_vector, quote
+from optimizer.network.timeutil import to_minutes
 
 
 def _q(net, dest="LODZ", **kw):
@@ -151,9 +151,9 @@ def test_concurrent_quotes_on_a_fresh_network_match_serial():
     """API worker threads share one Network whose departure tables grow lazily."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from optimizer.config import BUNDLED_DATA_DIR
+    from optimizer.settings import BUNDLED_DATA_DIR
     from optimizer.network import load_network_from
-    from optimizer.quote import build_request
+    from optimizer.quotes.quote import build_request
 
     fresh = load_network_from(BUNDLED_DATA_DIR)
     dests = ["LODZ", "DUISBURG", "WH_SYDNEY", "BANGKOK", "MOSCOW", "TASHKENT", "WH_DUBAI", "HAMBURG"] * 3

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from optimizer.bruteforce import brute_force_vectors
-from optimizer.model import (
+from tests.support.bruteforce import brute_force_vectors
+from optimizer.network.model import (
     Capacity,
     Cargo,
     CargoClass,
@@ -27,7 +27,7 @@ from optimizer.model import (
     TransitTime,
 )
 from optimizer.network import Network
-from optimizer.quote import search
+from optimizer.quotes.quote import search
 
 P = Provenance("test", "2026-01-01")
 CLASSES = [c.value for c in CargoClass]

@@ -10,10 +10,10 @@ from typer.testing import CliRunner
 
 from api.cli.app import app
 from optimizer.errors import DataError, InvalidInput, NoRoute, UnknownNode
-from optimizer.geo import geodesic_km
-from optimizer.pickups import DEFAULT_FLEET, SAMPLE_STOPS, Vehicle, build_problem, load_stops, parse_stops
-from optimizer.routing import solve_routing
-from optimizer.vrplib_io import read_sol_cost, read_vrplib
+from optimizer.network.geo import geodesic_km
+from optimizer.pickups.stops import DEFAULT_FLEET, SAMPLE_STOPS, Vehicle, build_problem, load_stops, parse_stops
+from optimizer.pickups.vrptw import solve_routing
+from optimizer.pickups.vrplib_reader import read_sol_cost, read_vrplib
 
 from benchdata import shared_bench  # noqa: E402
 

@@ -8,7 +8,7 @@ import pytest
 from simulation.chain import ChainModel
 from simulation.compare import compare, paired_differences
 from simulation.kpis import t_interval
-from simulation.routing import Router
+from simulation.route_choice import Router
 from simulation.runner import run_replications, scenario_network, simulate
 from simulation.scenario import load_scenario, parse_scenario
 

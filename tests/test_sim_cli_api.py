@@ -79,7 +79,7 @@ def test_api_simulation_job(tmp_path):
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from optimizer.config import Settings
+    from optimizer.settings import Settings
 
     with TestClient(create_app(settings=Settings(var_dir=tmp_path))) as client:
         r = client.post("/v1/simulations", json={"scenario": "baseline", "replications": 2, "horizon_days": 45,

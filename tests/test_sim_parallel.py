@@ -23,7 +23,7 @@ def test_dask_cluster_matches_serial(cluster, monkeypatch):
     serial = run_replications(sc, 3, workers=1)
     # the environment variable selects Dask, as in production
     monkeypatch.setenv("CBEC_DASK_SCHEDULER", cluster.scheduler_address)
-    from optimizer.config import get_settings
+    from optimizer.settings import get_settings
 
     get_settings.cache_clear()
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from simulation.kpis import t_interval, t_ppf
-from simulation.verify import check_station, erlang_c_wait, pollaczek_khinchine_wait
+from tests.support.sim_verify import check_station, erlang_c_wait, pollaczek_khinchine_wait
 
 
 def test_oracles_closed_forms():

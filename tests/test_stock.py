@@ -8,8 +8,8 @@ import pytest
 import simpy
 
 from optimizer.errors import InvalidInput
-from optimizer.model import TransitTime
-from optimizer.stock import StockInput, lead_time_moments, normal_loss, stock_policy
+from optimizer.network.model import TransitTime
+from optimizer.warehouses.stock import StockInput, lead_time_moments, normal_loss, stock_policy
 
 
 def test_normal_loss_values():

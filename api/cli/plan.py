@@ -16,12 +16,12 @@ from rich.table import Table
 from api.cli.app import app
 from api.cli.common import console, err_console, errors_as_exit, fail, print_json, progress_bar
 from optimizer.errors import InvalidInput
-from optimizer.model import Capacity
-from optimizer.native_output import native_stdout_to_stderr
+from optimizer.network.model import Capacity
+from optimizer.planning.native_output import native_stdout_to_stderr
 from optimizer.network import load_network
-from optimizer.planning import PlanSettings, plan, plan_to_dict
-from optimizer.replan import Change, replan
-from optimizer.shipments_csv import read_shipments_csv
+from optimizer.planning.planner import PlanSettings, plan, plan_to_dict
+from optimizer.planning.replan import Change, replan
+from optimizer.planning.shipments import read_shipments_csv
 
 
 def _pairs(values: list[str], flag: str) -> dict[str, float]:

@@ -10,10 +10,10 @@ from rich.table import Table
 
 from api.cli.app import warehouses_app
 from api.cli.common import console, errors_as_exit, print_json, progress_bar
-from optimizer.facility import DesignOptions
+from optimizer.warehouses.facility import DesignOptions
 from optimizer.network import load_network
-from optimizer.orlib import read_capopt, read_orlib_cap
-from optimizer.warehouse_design import (
+from optimizer.warehouses.orlib import read_capopt, read_orlib_cap
+from optimizer.warehouses.design import (
     DEFAULT_DEMAND,
     DesignSettings,
     design_network,
@@ -22,7 +22,7 @@ from optimizer.warehouse_design import (
     position_stock,
     with_settings,
 )
-from optimizer.facility import solve_design
+from optimizer.warehouses.facility import solve_design
 
 SolverOpt = Annotated[str, typer.Option("--solver", help="MIP solver through OR-Tools: SCIP | HIGHS | CBC")]
 MethodOpt = Annotated[str, typer.Option("--method", help="auto | reduce (Lagrangian site elimination + strong MIP) | strong | plain")]

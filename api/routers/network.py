@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from api.deps import get_network
-from optimizer.geojson import network_geojson_dict
+from optimizer.network.geojson import network_geojson_dict
 from optimizer.network import Network
 
 router = APIRouter(prefix="/v1", tags=["network"])

@@ -16,8 +16,8 @@ from api.deps import get_jobs, get_network, job_or_404, start_job
 from api.jobs import JobRunner
 from optimizer.errors import DataError
 from optimizer.network import Network
-from optimizer.pickups import DEFAULT_FLEET, Vehicle, build_problem, parse_stops
-from optimizer.routing import check_problem, solve_routing
+from optimizer.pickups.stops import DEFAULT_FLEET, Vehicle, build_problem, parse_stops
+from optimizer.pickups.vrptw import check_problem, solve_routing
 
 router = APIRouter(prefix="/v1", tags=["pickups"])
 INLINE_MAX_STOPS = 40

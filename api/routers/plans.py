@@ -17,11 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import get_jobs, get_network, job_or_404, start_job
 from api.jobs import JobRunner
 from optimizer.errors import DataError
-from optimizer.model import Capacity
+from optimizer.network.model import Capacity
 from optimizer.network import Network
-from optimizer.planning import PlanSettings, plan, plan_to_dict
-from optimizer.replan import Change, replan
-from optimizer.shipments_csv import ShipmentsLoad, read_rows, read_shipments_text
+from optimizer.planning.planner import PlanSettings, plan, plan_to_dict
+from optimizer.planning.replan import Change, replan
+from optimizer.planning.shipments import ShipmentsLoad, read_rows, read_shipments_text
 
 router = APIRouter(prefix="/v1", tags=["plans"])
 

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Depends
 from api.deps import get_network
 from api.schemas import QuoteIn, QuoteOut
 from optimizer.network import Network
-from optimizer.quote import build_request, quote
-from optimizer.serialize import quote_to_dict
+from optimizer.quotes.quote import build_request, quote
+from optimizer.network.serialize import quote_to_dict
 
 router = APIRouter(prefix="/v1", tags=["quotes"])
 

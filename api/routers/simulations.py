@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import get_jobs, get_network, get_settings_dep, job_or_404
 from api.jobs import Job, JobRunner
-from optimizer.config import Settings
+from optimizer.settings import Settings
 from optimizer.errors import InvalidInput
 from optimizer.network import Network
 

@@ -15,10 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import get_jobs, get_network, job_or_404, start_job
 from api.jobs import JobRunner
-from optimizer.facility import DesignOptions, solve_design
+from optimizer.warehouses.facility import DesignOptions, solve_design
 from optimizer.network import Network
-from optimizer.orlib import parse_orlib_cap
-from optimizer.warehouse_design import (
+from optimizer.warehouses.orlib import parse_orlib_cap
+from optimizer.warehouses.design import (
     DEFAULT_DEMAND,
     DesignSettings,
     design_network,

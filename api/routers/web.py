@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from importlib.resources import files
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 router = APIRouter(include_in_schema=False)
-_PAGE = Path(__file__).resolve().parent.parent / "web" / "index.html"
+_PAGE = files("api") / "web" / "index.html"  # package data, in a wheel too
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from iot_ingest import tables as t
 from iot_ingest.db import Database
-from iot_ingest.milestones import Shipment
+from iot_ingest.milestones import TrackedShipment
 from iot_ingest.reading import Reading
 from iot_ingest.registry import Device
 from optimizer.network import Network
@@ -70,7 +70,7 @@ class Context:
     messages: list[tuple[str, bytes, int]]  # (topic, payload, received_ms) of the batch, for dead letters
     states: dict[str, DeviceState] = field(default_factory=dict)
     dirty: set[str] = field(default_factory=set)
-    shipments: dict[str, Shipment | None] = field(default_factory=dict)
+    shipments: dict[str, TrackedShipment | None] = field(default_factory=dict)
     dirty_shipments: set[str] = field(default_factory=set)
     dead: list[tuple[int, str]] = field(default_factory=list)  # (message index, reason)
     quarantined: list[Reading] = field(default_factory=list)
@@ -95,10 +95,10 @@ class Context:
             if d not in self.states:
                 self.states[d] = DeviceState(d)
 
-    def shipment(self, shipment_id: str) -> Shipment | None:
+    def shipment(self, shipment_id: str) -> TrackedShipment | None:
         if shipment_id not in self.shipments:
             r = self.conn.execute(select(t.shipments).where(t.shipments.c.shipment_id == shipment_id)).first()
-            self.shipments[shipment_id] = Shipment.from_row(r) if r is not None else None
+            self.shipments[shipment_id] = TrackedShipment.from_row(r) if r is not None else None
         return self.shipments[shipment_id]
 
     def open_alert(self, device: Device, kind: str, started_ms: int, value: float | None, detail: str) -> None:

@@ -21,7 +21,7 @@ def run() -> None:
             context.run_migrations()
         return
     from iot_ingest.db import normalise_url
-    from optimizer.config import get_settings
+    from optimizer.settings import get_settings
 
     engine = create_engine(normalise_url(config.get_main_option("sqlalchemy.url") or get_settings().database_url))
     with engine.begin() as conn:

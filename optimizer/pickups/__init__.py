@@ -1,0 +1,1 @@
+"""First- and last-mile routing (VRPTW with PyVRP) and its instance readers."""

@@ -1,0 +1,1 @@
+"""Batch plans against real capacities: shipments and candidates -> problem (data) -> solve -> plan."""

@@ -1,0 +1,1 @@
+"""Exact multi-criteria route quotes over the network: search, pricing of legs, customs rules."""

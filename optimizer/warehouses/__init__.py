@@ -1,0 +1,1 @@
+"""Shared overseas warehouses: facility location, network design and stock policies."""
