@@ -1,12 +1,26 @@
-"""Shared dependencies of the routers: the network model, the job runner, settings."""
+"""Shared dependencies of the routers, as ``Annotated`` aliases: ``def f(net: NetworkDep, jobs: JobsDep)``.
+
+The network, job runner and settings live on ``app.state`` (set by :func:`api.app.create_app`); the
+ingest database and pipeline are opened on first use and shared with the MQTT consumer under
+``cbec serve``.
+"""
 
 from __future__ import annotations
 
-from fastapi import HTTPException, Request, Response
+import threading
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, Response
 
 from api.jobs import Job, JobRunner
-from optimizer.settings import Settings
+from iot_ingest.db import Database, open_db
+from iot_ingest.pipeline import Pipeline
 from optimizer.network import Network
+from optimizer.network.progress import ProgressFn
+from optimizer.settings import Settings
+
+_ingest_lock = threading.Lock()
 
 
 def get_network(request: Request) -> Network:
@@ -21,7 +35,36 @@ def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def start_job(jobs: JobRunner, kind: str, fn, response: Response, location: str, inline: bool = False) -> dict:
+def get_ingest_db(request: Request) -> Database:
+    """The ingest database (``app.state.ingest_db``, opened on first use from CBEC_DATABASE_URL)."""
+    with _ingest_lock:
+        db = getattr(request.app.state, "ingest_db", None)
+        if db is None:
+            pipe = getattr(request.app.state, "ingest_pipeline", None)
+            db = pipe.db if pipe is not None else open_db(request.app.state.settings.database_url)
+            request.app.state.ingest_db = db
+        return db
+
+
+def get_pipeline(request: Request, db: Annotated[Database, Depends(get_ingest_db)],
+                 net: Annotated[Network, Depends(get_network)]) -> Pipeline:
+    """The pipeline shared with the MQTT consumer under `cbec serve` (one writer, one lock)."""
+    with _ingest_lock:
+        pipe = getattr(request.app.state, "ingest_pipeline", None)
+        if pipe is None:
+            pipe = request.app.state.ingest_pipeline = Pipeline(db, net)
+        return pipe
+
+
+NetworkDep = Annotated[Network, Depends(get_network)]
+JobsDep = Annotated[JobRunner, Depends(get_jobs)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+IngestDbDep = Annotated[Database, Depends(get_ingest_db)]
+PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
+
+
+def start_job(jobs: JobRunner, kind: str, fn: Callable[[ProgressFn], Any], response: Response, location: str,
+              inline: bool = False) -> dict[str, Any]:
     """Run ``fn`` as a job: inline (201, finished record) for small requests, else in the background
     (202, the record at once). Either way ``Location`` points at ``{location}/{id}``."""
     if inline:

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from optimizer.errors import CbecError
+from optimizer.network.progress import ProgressFn
 
-ProgressFn = Callable[[float, str], None]
 
 
 @dataclass

@@ -17,8 +17,8 @@ from typing import Any
 from optimizer.network import Network, load_network
 from simulation.chain import ChainModel
 from simulation.scenario import Scenario, build_network, check_against, parse_scenario
+from optimizer.network.progress import ProgressFn
 
-ProgressFn = Callable[[float, str], None]
 
 _NETS: dict[str, Network] = {}
 

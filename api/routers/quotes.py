@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from api.deps import get_network
-from api.schemas import QuoteIn, QuoteOut
+from api.schemas.quotes import QuoteIn, QuoteOut
 from optimizer.network import Network
 from optimizer.quotes.quote import build_request, quote
 from optimizer.network.serialize import quote_to_dict

@@ -7,8 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from api.deps import get_network
-from api.routers.telemetry import get_ingest_db
+from api.deps import get_ingest_db, get_network
 from iot_ingest.db import Database
 from iot_ingest.milestones import create_shipment
 from iot_ingest.status import track, track_geojson

@@ -7,7 +7,7 @@ import threading
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import get_network
+from api.deps import get_network, get_pipeline
 from api.problems import problem
 from iot_ingest.db import Database, open_db
 from iot_ingest.decoders import MAX_PAYLOAD
@@ -19,24 +19,6 @@ _lock = threading.Lock()
 _PROBLEM = {"content": {"application/problem+json": {}}}
 
 
-def get_ingest_db(request: Request) -> Database:
-    """The ingest database (``app.state.ingest_db``, opened on first use from CBEC_DATABASE_URL)."""
-    with _lock:
-        db = getattr(request.app.state, "ingest_db", None)
-        if db is None:
-            pipe = getattr(request.app.state, "ingest_pipeline", None)
-            db = pipe.db if pipe is not None else open_db(request.app.state.settings.database_url)
-            request.app.state.ingest_db = db
-        return db
-
-
-def get_pipeline(request: Request, db: Database = Depends(get_ingest_db), net: Network = Depends(get_network)) -> Pipeline:
-    """The pipeline shared with the MQTT consumer under `cbec serve` (one writer, one lock)."""
-    with _lock:
-        pipe = getattr(request.app.state, "ingest_pipeline", None)
-        if pipe is None:
-            pipe = request.app.state.ingest_pipeline = Pipeline(db, net)
-        return pipe
 
 
 @router.post(

@@ -6,8 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from api.deps import get_network
-from api.routers.telemetry import get_ingest_db
+from api.deps import get_ingest_db, get_network
 from iot_ingest.db import Database
 from iot_ingest.status import warehouse_status
 from optimizer.network import Network

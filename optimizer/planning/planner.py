@@ -60,10 +60,10 @@ from optimizer.network.schedule import make_departure
 from optimizer.network.serialize import option_to_dict
 from optimizer.planning.shipments import Shipment
 from optimizer.network.timeutil import from_minutes, local_iso, to_minutes
+from optimizer.network.progress import ProgressFn
 
 __all__ = ["Plan", "PlanSettings", "plan", "plan_to_dict", "ProgressFn"]
 
-ProgressFn = Callable[[float, str], None]
 
 
 @dataclass

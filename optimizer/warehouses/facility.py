@@ -44,8 +44,8 @@ import numpy as np
 from ortools.linear_solver import pywraplp
 
 from optimizer.errors import InvalidInput, NoRoute
+from optimizer.network.progress import ProgressFn
 
-ProgressFn = Callable[[float, str], None]
 SOLVERS = ("SCIP", "HIGHS", "CBC")
 METHODS = ("auto", "reduce", "strong", "plain")
 AUTO_REDUCE_CELLS = 20_000  # below this many site x customer pairs the plain MIP beats the Lagrangian overhead

@@ -1,0 +1,52 @@
+"""Schemas shared by every resource: RFC 9457 problem details and the job record."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="dotted path of the offending field ('' for the whole body)")
+    message: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem-details body (``application/problem+json``)."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "type": "about:blank", "title": "Unknown node", "status": 404, "instance": "/v1/quotes",
+        "detail": "unknown node 'LDZ' (destination); did you mean LODZ, WH_LODZ?", "field": "destination",
+        "suggestions": ["LODZ", "WH_LODZ"]}]})
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    field: str | None = Field(default=None, description="the input field at fault, where there is one")
+    errors: list[FieldError] | None = Field(default=None, description="every invalid field (422 on validation)")
+
+
+class JobError(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    title: str
+    status: int
+    detail: str
+    field: str | None = None
+
+
+class JobOut(BaseModel):
+    """A background job: status, progress and (once finished) its result or error."""
+
+    id: str
+    kind: str
+    status: Literal["queued", "running", "succeeded", "failed"]
+    progress: float = Field(ge=0, le=1)
+    message: str
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    result: Any = Field(default=None, description="the resource's result once succeeded (shape per kind)")
+    error: JobError | None = None
