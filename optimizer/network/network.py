@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
-from optimizer.errors import UnknownNode
+from optimizer.errors import InvalidInput, UnknownNode
 from optimizer.network.loader import (
     load_nodes,
     load_parameters,
@@ -27,9 +27,10 @@ from optimizer.network.loader import (
     to_customs,
     to_factors,
 )
-from optimizer.network.model import ContainerType, CustomsModeInfo, Departure, EmissionFactor, Node, NodeKind, Service
+from optimizer.network.model import ContainerType, CustomsModeInfo, Departure, EmissionFactor, Node, NodeKind, Service, Status
 from optimizer.network.schedule import DepartureTable, make_departure
 from optimizer.network.timeutil import to_minutes
+from optimizer.settings import get_settings
 
 
 def _rebuild_network(nodes, services, factors, containers, customs, currency, as_of, co2e_method, circuity, data_dir) -> "Network":
@@ -69,12 +70,9 @@ class Network:
         self.circuity = MappingProxyType(dict(circuity))
         self.data_dir = data_dir
         out: dict[str, list[Service]] = {n: [] for n in self.nodes}
-        into: dict[str, list[Service]] = {n: [] for n in self.nodes}
         for s in self.services.values():
             out[s.origin].append(s)
-            into[s.destination].append(s)
         self._out = {k: tuple(v) for k, v in out.items()}
-        self._in = {k: tuple(v) for k, v in into.items()}
         self._tables: dict[str, DepartureTable] = {}
 
     def __reduce__(self) -> tuple:
@@ -95,17 +93,11 @@ class Network:
         try:
             return self.services[service_id]
         except KeyError:
-            from optimizer.errors import InvalidInput
-
             raise InvalidInput(f"unknown service '{service_id}'", field="service") from None
 
     def services_from(self, node_id: str, include_planned: bool = False) -> tuple[Service, ...]:
         out = self._out.get(node_id, ())
         return out if include_planned else tuple(s for s in out if not s.planned)
-
-    def services_into(self, node_id: str, include_planned: bool = False) -> tuple[Service, ...]:
-        into = self._in.get(node_id, ())
-        return into if include_planned else tuple(s for s in into if not s.planned)
 
     def nodes_of_kind(self, *kinds: NodeKind) -> list[Node]:
         return [n for n in self.nodes.values() if n.kind in kinds]
@@ -146,8 +138,6 @@ class Network:
         drop_services: Iterable[str] = (),
     ) -> "Network":
         """A new Network with replaced services/nodes (scenarios, re-planning); this one is unchanged."""
-        from optimizer.network.model import Status
-
         new_nodes = dict(nodes if nodes is not None else self.nodes)
         new_services = dict(services if services is not None else self.services)
         for sid in drop_services:
@@ -198,7 +188,5 @@ def _cached(data_dir: str) -> Network:
 def load_network(data_dir: Path | str | None = None) -> Network:
     """The network in ``data_dir`` (default ``CBEC_DATA_DIR`` or the bundled ``data/``), cached per directory."""
     if data_dir is None:
-        from optimizer.settings import get_settings
-
         data_dir = get_settings().data_dir
     return _cached(str(Path(data_dir).resolve()))
