@@ -9,7 +9,7 @@ import pytest
 
 from optimizer.planning.bound import RootBound, parse_bound, stall_limit
 from optimizer.planning.greedy import greedy
-from optimizer.planning.problem import solve_mip
+from optimizer.planning.solve import SolveParams, solve_mip
 from tests.plan_problems import weekly_problem
 
 
@@ -34,7 +34,7 @@ def test_the_child_is_never_stopped_before_its_first_cut_round() -> None:
 
 def test_root_bound_is_valid_and_the_child_ends() -> None:
     problem = weekly_problem(random.Random(2), 16, departures=3, teu=4)
-    exact = solve_mip(problem, time_limit_s=30, relative_gap=1e-9, lns=False)
+    exact = solve_mip(problem, SolveParams(time_limit_s=30, relative_gap=1e-9, lns=False))
     assert exact.status == "optimal"
     rb = RootBound.start(problem, 30.0)
     rb.process.wait(timeout=60)  # a small root finishes on its own
@@ -47,7 +47,7 @@ def test_root_bound_is_valid_and_the_child_ends() -> None:
 def test_solve_mip_lifts_the_lp_bound_with_the_root_child_when_branch_and_bound_is_skipped() -> None:
     problem = weekly_problem(random.Random(7), 150, departures=6, teu=4)
     g = greedy(problem, list(range(150)))
-    res = solve_mip(problem, time_limit_s=10, hint=g, mip_max_binaries=0, root_bound_min_s=0.0, root_child_min_binaries=0)
+    res = solve_mip(problem, SolveParams(time_limit_s=10, mip_max_binaries=0, root_bound_min_s=0.0, root_child_min_binaries=0), hint=g)
     assert "root_bound" in res.objectives
     assert res.bound >= res.objectives["lp_bound"] - 1e-6
     assert res.bound <= res.objective + 1e-6
@@ -59,7 +59,7 @@ def test_mid_sized_problems_get_the_root_child_instead_of_branch_and_bound_and_s
     # pool cuts), no branch-and-bound in-process, and LNS ends as soon as the bound proves the plan
     problem = weekly_problem(random.Random(3), 40, departures=3, teu=4)
     g = greedy(problem, list(range(40)))
-    res = solve_mip(problem, time_limit_s=30, hint=g, relative_gap=0.01, root_bound_min_s=0.0, root_child_min_binaries=0)
+    res = solve_mip(problem, SolveParams(time_limit_s=30, relative_gap=0.01, root_bound_min_s=0.0, root_child_min_binaries=0), hint=g)
     assert "mip" not in res.phases_s
     assert "root_bound" in res.objectives
     assert res.bound <= res.objective + 1e-6
@@ -69,7 +69,7 @@ def test_mid_sized_problems_get_the_root_child_instead_of_branch_and_bound_and_s
 
 def test_the_child_without_pool_cuts_reports_a_valid_bound() -> None:
     problem = weekly_problem(random.Random(2), 16, departures=3, teu=4)
-    exact = solve_mip(problem, time_limit_s=30, relative_gap=1e-9, lns=False)
+    exact = solve_mip(problem, SolveParams(time_limit_s=30, relative_gap=1e-9, lns=False))
     rb = RootBound.start(problem, 30.0, pool_cuts=False)
     rb.process.wait(timeout=60)
     assert "--no-pool-cuts" in rb.process.args
@@ -81,7 +81,7 @@ def test_the_child_without_pool_cuts_reports_a_valid_bound() -> None:
 def test_without_a_plan_for_lns_branch_and_bound_still_runs_beside_the_root_child() -> None:
     # no hint and no LP phase: LNS has nothing to start from, so branch-and-bound finds the plan
     problem = weekly_problem(random.Random(2), 16, departures=3, teu=4)
-    res = solve_mip(problem, time_limit_s=10, lp_phase=False, root_bound_min_s=0.0, root_child_min_binaries=0)
+    res = solve_mip(problem, SolveParams(time_limit_s=10, lp_phase=False, root_bound_min_s=0.0, root_child_min_binaries=0))
     assert res.source == "mip"
     assert all(a is not None for a in res.assignment)
 
@@ -90,8 +90,8 @@ def test_optimal_means_within_the_absolute_gap_when_one_is_given() -> None:
     # LNS sub-MIPs pass a small absolute gap and grow their neighbourhoods on "optimal": a plan within
     # the (default) relative gap but not the absolute one must stay "feasible"
     problem = weekly_problem(random.Random(7), 150, departures=6, teu=4)
-    res = solve_mip(problem, time_limit_s=10, lns=False, mip_max_binaries=0, relative_gap=0.5, absolute_gap=1e-9)
+    res = solve_mip(problem, SolveParams(time_limit_s=10, lns=False, mip_max_binaries=0, relative_gap=0.5, absolute_gap=1e-9))
     assert 0 < res.gap < 0.5
     assert res.status == "feasible"
-    loose = solve_mip(problem, time_limit_s=10, lns=False, mip_max_binaries=0, relative_gap=0.5)
+    loose = solve_mip(problem, SolveParams(time_limit_s=10, lns=False, mip_max_binaries=0, relative_gap=0.5))
     assert loose.status == "optimal"  # within the relative gap, no absolute one given

@@ -7,8 +7,10 @@ import random
 
 import pytest
 
-from optimizer.planning.cuts import pool_cuts
-from optimizer.planning.problem import PlanProblem, build_model, evaluate, solve_relaxation
+from optimizer.planning.cuts import add_pool_cuts, pool_cuts
+from optimizer.planning.model import build_model, solve_relaxation
+from optimizer.planning.problem import PlanProblem, evaluate
+from optimizer.planning.solve import SolveParams, solve_mip
 from tests.plan_problems import weekly_problem
 
 
@@ -47,14 +49,11 @@ def test_cuts_hold_for_every_integer_plan_and_cut_off_the_lp_point(seed: int) ->
 
 
 def test_cuts_lift_the_lp_bound_and_keep_the_optimum() -> None:
-    from optimizer.planning.cuts import add_pool_cuts
-    from optimizer.planning.problem import solve_mip
-
     problem = weekly_problem(random.Random(7), 40, departures=4, teu=6)
     x, n, lp = _lp_point(problem)
     built = build_model(problem)
     add_pool_cuts(built, pool_cuts(problem, x, n))
     lifted = solve_relaxation(built).objective_value()
-    exact = solve_mip(problem, time_limit_s=30, relative_gap=1e-9, lns=False)
+    exact = solve_mip(problem, SolveParams(time_limit_s=30, relative_gap=1e-9, lns=False))
     assert exact.status == "optimal"
     assert lp < lifted <= exact.objective + 1e-6

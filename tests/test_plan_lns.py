@@ -8,7 +8,8 @@ import pytest
 
 from optimizer.planning.greedy import greedy, improve
 from optimizer.planning.lns import improve_lns, subproblem
-from optimizer.planning.problem import BoxType, Choice, PlanProblem, Pool, evaluate, solve_mip
+from optimizer.planning.problem import BoxType, Choice, PlanProblem, Pool, evaluate
+from optimizer.planning.solve import SolveParams, solve_mip
 from tests.plan_problems import weekly_problem
 
 @pytest.mark.parametrize("seed", range(5))
@@ -81,7 +82,7 @@ def test_lns_never_worse_and_feasible(seed: int) -> None:
 def test_lns_reaches_the_optimum_of_a_small_plan() -> None:
     """Neighbourhoods that cover the whole plan make LNS exact: same value as branch-and-bound."""
     problem = weekly_problem(random.Random(11), 14, departures=3, teu=4)
-    exact = solve_mip(problem, time_limit_s=30, relative_gap=1e-9, lns=False)
+    exact = solve_mip(problem, SolveParams(time_limit_s=30, relative_gap=1e-9, lns=False))
     assert exact.status == "optimal"
     start = greedy(problem, list(range(14)))
     improved, _ = improve_lns(problem, start, time_budget_s=5.0, size=14, sub_time_s=5.0, workers=1)
@@ -92,7 +93,7 @@ def test_solve_mip_reports_the_lns_phase_on_large_models() -> None:
     """Above the branch-and-bound size limit the plan comes from LP rounding then LNS, never worse."""
     problem = weekly_problem(random.Random(5), 120, departures=6, teu=4)
     g = greedy(problem, list(range(120)))
-    res = solve_mip(problem, time_limit_s=8, hint=g, mip_max_binaries=0)
+    res = solve_mip(problem, SolveParams(time_limit_s=8, mip_max_binaries=0), hint=g)
     assert "lns" in res.phases_s
     assert res.objective <= evaluate(problem, g).objective + 1e-6
     assert res.objective >= res.bound - 1e-6
@@ -104,7 +105,7 @@ def test_progress_reports_phases_and_improvements() -> None:
     problem = weekly_problem(random.Random(5), 120, departures=6, teu=4)
     g = greedy(problem, list(range(120)))
     seen: list[tuple[float, str]] = []
-    solve_mip(problem, time_limit_s=6, hint=g, mip_max_binaries=0, progress=lambda f, m: seen.append((f, m)))
+    solve_mip(problem, SolveParams(time_limit_s=6, mip_max_binaries=0), hint=g, progress=lambda f, m: seen.append((f, m)))
     messages = [m for _, m in seen]
     assert messages[0].startswith("LP relaxation")
     assert "improving the plan (LNS)" in messages

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import itertools
 import random
+import subprocess
+import sys
 
 import pytest
 
-from tests.support.plan_demand import generate_demand, with_rail_capacity
 from optimizer.planning.greedy import greedy
-from optimizer.planning.problem import BoxType, Choice, PlanProblem, Pool, Resource, box_mixes, evaluate, link_weights, solve_mip
 from optimizer.planning.planner import PlanSettings, capacity_use, plan, plan_to_dict
+from optimizer.planning.problem import BoxType, Choice, PlanProblem, Pool, Resource, box_mixes, evaluate, link_weights
+from optimizer.planning.solve import SolveParams, solve_mip
+from tests.support.plan_demand import generate_demand, with_rail_capacity
 
 B40 = BoxType("40HQ", 5150.0, 26000.0, 66.0, 2)
 B20 = BoxType("20GP", 3550.0, 21000.0, 28.0, 1)
@@ -50,7 +53,7 @@ def test_mip_equals_exhaustive_search(seed: int) -> None:
     problem = random_problem(random.Random(seed))
     expected = brute_force(problem)
     g = greedy(problem, list(range(len(problem.choices))))
-    res = solve_mip(problem, time_limit_s=20, relative_gap=1e-9, hint=g)
+    res = solve_mip(problem, SolveParams(time_limit_s=20, relative_gap=1e-9), hint=g)
     assert res.objective == pytest.approx(expected, abs=1e-3)
     assert evaluate(problem, res.assignment).feasible
     assert evaluate(problem, g).objective >= res.objective - 1e-6  # the plan is never worse than greedy
@@ -156,7 +159,7 @@ def test_lp_bound_never_exceeds_exhaustive_optimum(seed: int) -> None:
             if ch.pool_use and rng.random() < 0.4:
                 row[k] = Choice(ch.cost, ch.use, tuple((p, kg, rng.uniform(30, 66)) for p, kg, _ in ch.pool_use))
     expected = brute_force(problem)
-    res = solve_mip(problem, time_limit_s=20, relative_gap=1e-9, hint=greedy(problem, list(range(5))))
+    res = solve_mip(problem, SolveParams(time_limit_s=20, relative_gap=1e-9), hint=greedy(problem, list(range(5))))
     assert res.objectives["lp_bound"] <= expected + 1e-6
     assert res.bound <= expected + 1e-6
     assert res.objective == pytest.approx(expected, abs=1e-3)
@@ -183,8 +186,15 @@ def test_model_with_constant_items_and_fixed_pool_cargo_matches_exhaustive_searc
     problem.choices.append([])  # no option at all: pays its unassigned cost whatever the plan
     problem.unassigned_cost.append(777.0)
     expected = brute_force(problem)
-    res = solve_mip(problem, time_limit_s=20, relative_gap=1e-9, hint=greedy(problem, list(range(5))))
+    res = solve_mip(problem, SolveParams(time_limit_s=20, relative_gap=1e-9), hint=greedy(problem, list(range(5))))
     assert res.objective == pytest.approx(expected, abs=1e-3)
     assert res.objectives["lp_bound"] <= expected + 1e-6
     only_constant = PlanProblem([], [], [[]], [123.0])
-    assert solve_mip(only_constant, time_limit_s=5).objective == pytest.approx(123.0)
+    assert solve_mip(only_constant, SolveParams(time_limit_s=5)).objective == pytest.approx(123.0)
+
+
+def test_the_problem_data_imports_no_solver() -> None:
+    """Planning data stays apart from its solver: importing it loads no model, solve phase or OR-Tools."""
+    code = "import sys, optimizer.planning.problem; print(' '.join(sorted(m for m in sys.modules if m.startswith(('optimizer', 'ortools')))))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["optimizer", "optimizer.planning", "optimizer.planning.problem"]

@@ -16,11 +16,11 @@ from rich.table import Table
 from api.cli.app import app
 from api.cli.common import console, err_console, errors_as_exit, fail, print_json, progress_bar
 from optimizer.errors import InvalidInput
+from optimizer.network import load_network
 from optimizer.network.model import Capacity
 from optimizer.planning.native_output import native_stdout_to_stderr
-from optimizer.network import load_network
-from optimizer.planning.planner import PlanSettings, plan, plan_to_dict
-from optimizer.planning.replan import Change, replan
+from optimizer.planning.planner import PlanSettings, plan_to_dict
+from optimizer.planning.replan import Change, plan_or_replan
 from optimizer.planning.shipments import read_shipments_csv
 
 
@@ -64,18 +64,17 @@ def plan_cmd(
             fail(f"no valid shipment in {shipments.name}: {first}{more}")
         settings = PlanSettings(horizon_days=horizon_days, time_limit_s=time_limit, carbon_price_per_t=carbon_price,
                                 late_per_day=late_per_day)
+        previous = change = None
+        if replan_from is not None:
+            prev_doc = json.loads(replan_from.read_text(encoding="utf-8"))
+            previous = {sid: a["plan"]["key"] for sid, a in prev_doc.get("assignments", {}).items()}
+            cuts = {k: Capacity(teu=int(v)) for k, v in _pairs(cut, "--cut").items()}
+            change = Change(cancel=frozenset(cancel), delay_hours=_pairs(delay, "--delay"), capacity=cuts)
+        elif cancel or delay or cut:
+            raise InvalidInput("--cancel/--delay/--cut need --replan-from PLAN.json", field="replan_from")
         with progress_bar("planning", enabled=not as_json) as progress, native_stdout_to_stderr():
-            if replan_from is not None:
-                prev_doc = json.loads(replan_from.read_text(encoding="utf-8"))
-                previous = {sid: a["plan"]["key"] for sid, a in prev_doc.get("assignments", {}).items()}
-                cuts = {k: Capacity(teu=int(v)) for k, v in _pairs(cut, "--cut").items()}
-                change = Change(cancel=frozenset(cancel), delay_hours=_pairs(delay, "--delay"), capacity=cuts)
-                result = replan(net, load.shipments, previous, change, settings, progress=progress)
-            else:
-                if cancel or delay or cut:
-                    raise InvalidInput("--cancel/--delay/--cut need --replan-from PLAN.json", field="replan_from")
-                result = plan(net, load.shipments, settings, progress=progress)
-        result.errors = list(load.errors)
+            result = plan_or_replan(net, load.shipments, settings, previous=previous, change=change, errors=load.errors,
+                                    progress=progress)
         doc = plan_to_dict(net, result)
     if as_json:
         print_json(doc)

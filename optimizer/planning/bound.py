@@ -31,6 +31,8 @@ import time
 from dataclasses import dataclass, field
 
 from optimizer.planning.child import child_env
+from optimizer.planning.cuts import add_pool_cuts, pool_cuts
+from optimizer.planning.model import build_model, solve_relaxation
 from optimizer.planning.problem import PlanProblem
 
 __all__ = ["RootBound", "parse_bound", "stall_limit"]
@@ -134,9 +136,6 @@ def _child() -> None:
 
     from ortools.math_opt.python import mathopt
     from ortools.math_opt.solvers import highs_pb2
-
-    from optimizer.planning.cuts import add_pool_cuts, pool_cuts
-    from optimizer.planning.problem import build_model, solve_relaxation
 
     limit = float(sys.argv[1]) if len(sys.argv) > 1 else 600.0
     with_cuts = "--no-pool-cuts" not in sys.argv[2:]

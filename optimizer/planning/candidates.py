@@ -25,19 +25,17 @@ number of boxes), and the shipment pays only the per-shipment charges plus a CFS
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from optimizer.quotes.customs import check_request
 from optimizer.errors import CbecError
-from optimizer.network.model import Capacity, Mode, NodeKind, QuoteRequest, Service
 from optimizer.network import Network
-from optimizer.planning.problem import BoxType
-from optimizer.quotes.quote import Costing, explain_no_route, search
-from optimizer.network.schedule import make_departure
-from optimizer.planning.shipments import Shipment
+from optimizer.network.model import Capacity, Mode, NodeKind, QuoteRequest, Service
 from optimizer.network.timeutil import from_minutes, zone
+from optimizer.planning.problem import BoxType
+from optimizer.planning.shipments import Shipment
+from optimizer.quotes.customs import check_request
+from optimizer.quotes.quote import Costing, explain_no_route, search
 
 CONSOLIDABLE = (Mode.RAIL, Mode.SEA)
 

@@ -22,8 +22,8 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 
-from optimizer.planning.child import child_env
 from optimizer.planning.candidates import Candidate, CandidateGenerator, PlanSettings, ShipmentCandidates
+from optimizer.planning.child import child_env
 from optimizer.planning.shipments import Shipment
 
 __all__ = ["generate_candidates", "split_lanes"]

@@ -21,7 +21,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from optimizer.planning.problem import MipModel, PlanProblem
+from optimizer.planning.model import MipModel
+from optimizer.planning.problem import PlanProblem
 
 __all__ = ["PoolCut", "add_pool_cuts", "pool_cuts"]
 
@@ -97,7 +98,7 @@ def pool_cuts(problem: PlanProblem, x: Sequence[Sequence[float]], n: Sequence[Se
 
 
 def add_pool_cuts(built: MipModel, cuts: Sequence[PoolCut]) -> None:
-    """Add ``cuts`` as rows of the MathOpt model ``built`` (from optimizer.planning.problem.build_model)."""
+    """Add ``cuts`` as rows of the MathOpt model ``built`` (from optimizer.planning.model.build_model)."""
     from ortools.math_opt.python import mathopt
 
     for cut in cuts:

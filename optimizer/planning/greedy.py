@@ -3,16 +3,22 @@ still-feasible choice.
 
 "Cheapest" is the marginal objective: the choice's own cost plus, for consolidated choices, the
 extra boxes its cargo forces the pool to buy (zero when it fits into boxes already opened). This is
-what a desk quoting shipment by shipment against live space does; the MIP in plan_model sees all
-shipments at once. The greedy plan is also the MIP's hint and its fallback.
+what a desk quoting shipment by shipment against live space does; the MIP (optimizer.planning.model)
+sees all shipments at once. The greedy plan is also the MIP's hint and its fallback.
+
+Below the solver too: :func:`round_lp` turns an LP solution into a plan with the greedy rule, and
+:func:`improve` is the pool local search of the solve's phases and of LNS.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 
-from optimizer.planning.problem import EPS, Assignment, PlanProblem, box_mixes
+from optimizer.planning.problem import EPS, Assignment, PlanProblem, box_mixes, evaluate
+
+__all__ = ["greedy", "improve", "round_lp"]
 
 
 def greedy(problem: PlanProblem, order: Sequence[int], start: Assignment | None = None) -> Assignment:
@@ -30,8 +36,6 @@ def greedy(problem: PlanProblem, order: Sequence[int], start: Assignment | None 
     pool_state = [(0.0, 0, 0.0, 0.0)] * len(pools)
     assignment: Assignment = [None] * len(problem.choices)
     if start is not None:
-        from optimizer.planning.problem import evaluate
-
         ev = evaluate(problem, start)
         used = list(ev.used)
         assignment = list(start)
@@ -110,12 +114,30 @@ def greedy(problem: PlanProblem, order: Sequence[int], start: Assignment | None 
     return assignment
 
 
+def round_lp(problem: PlanProblem, x: list[list[float]]) -> Assignment:
+    """Round an LP solution: each item to its largest choice, then repair overflowing resources.
+
+    Items are placed on their largest LP choice in decreasing LP value while it fits (capacity, and
+    boxes on the departure); items whose choice no longer fits are inserted by the greedy rule.
+    """
+    order = sorted(range(len(problem.choices)), key=lambda i: -max(x[i], default=0.0))
+    prefs: list[list[int]] = []
+    for i, row in enumerate(x):
+        ranked = sorted(range(len(row)), key=lambda c: (-round(row[c], 6), problem.choices[i][c].cost))
+        prefs.append([c for c in ranked if row[c] > 1e-6][:1])
+    # restricted problem: each item may only take its LP-supported choices; the greedy engine
+    # checks capacities and pool boxes exactly
+    restricted = PlanProblem(problem.resources, problem.pools,
+                             [[problem.choices[i][c] for c in prefs[i]] for i in range(len(prefs))], problem.unassigned_cost)
+    part = greedy(restricted, order)
+    start: Assignment = [None if a is None else prefs[i][a] for i, a in enumerate(part)]
+    return greedy(problem, order, start=start)
+
+
 class _State:
     """Incremental plan state for local search: fixed uses, pool loads and their cheapest box mixes."""
 
     def __init__(self, problem: PlanProblem, assignment: Assignment) -> None:
-        from optimizer.planning.problem import evaluate
-
         self.problem = problem
         self.assignment = list(assignment)
         self.caps = [r.capacity for r in problem.resources]
@@ -206,10 +228,6 @@ def improve(problem: PlanProblem, assignment: Assignment, *, time_budget_s: floa
     follow each pass: shipments into spare box space (:func:`_fill_spare_space`) and single
     shipments whose leaving saves a box to their cheapest other choice (:func:`_relocate`).
     """
-    import time
-
-    from optimizer.planning.problem import evaluate
-
     t_end = time.perf_counter() + time_budget_s
     st = _State(problem, assignment)
     base = evaluate(problem, assignment).objective
@@ -272,8 +290,6 @@ def improve(problem: PlanProblem, assignment: Assignment, *, time_budget_s: floa
 def _fill_spare_space(st: _State, users: list[list[tuple[int, int, float]]], t_end: float) -> bool:
     """Move shipments into the unused space of boxes already bought, where that is cheaper for them
     than where they are (their old pool may then need fewer boxes). True if anything moved."""
-    import time
-
     problem = st.problem
     moved_any = False
     for p, pool in enumerate(problem.pools):
@@ -313,8 +329,6 @@ def _relocate(st: _State, t_end: float) -> bool:
     5.4 s with this filter and with the box-emptying move before it, against −7.6 k without
     this move).
     """
-    import time
-
     problem = st.problem
     moved_any = False
     for i, a in enumerate(st.assignment):

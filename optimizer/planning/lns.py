@@ -5,8 +5,9 @@ and LP rounding leaves boxes partly filled and a few shipments unplaced when the
 is taken by others. LNS fixes most of the incumbent and lets HiGHS re-optimise a *neighbourhood*:
 a few hundred shipments that compete for the same departures, pools and warehouse days. The fixed
 shipments stay as constants (reduced capacities, cargo already in a pool), so each sub-MIP is
-small enough to solve, or nearly, in a second or two, and any improvement is exact for the whole
-plan (checked with :func:`optimizer.planning.problem.evaluate` before it is accepted).
+small enough to solve, or nearly, in a second or two (optimizer.planning.branch_and_bound), and any
+improvement is exact for the whole plan (checked with :func:`optimizer.planning.problem.evaluate`
+before it is accepted).
 
 Neighbourhoods grow breadth-first over the rows (resources and pools) the shipments' choices share,
 from a seed chosen by one of these rules, in turn (weighting them by recent savings per second,
@@ -35,8 +36,11 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
+from optimizer.planning.branch_and_bound import branch_and_bound
+from optimizer.planning.greedy import improve
 from optimizer.planning.problem import Assignment, Choice, Evaluation, PlanProblem, Pool, Resource, evaluate
 
 __all__ = ["LnsStats", "improve_lns", "subproblem"]
@@ -255,11 +259,6 @@ def improve_lns(
     runs every ``ls_every_s`` seconds and in the last ``final_ls_s`` seconds (at most a tenth of
     the budget; 0 turns either off).
     """
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-
-    from optimizer.planning.greedy import improve
-    from optimizer.planning.problem import solve_mip
-
     t0 = time.perf_counter()
     rng = random.Random(seed)
     hood = _Neighbourhoods(problem, rng, lp)
@@ -305,8 +304,7 @@ def improve_lns(
     def run(sub: Subproblem, limit: float):
         # proving the last fraction of a per cent costs most of a sub-MIP's time and is not needed:
         # stop within ``sub_gap`` (money) of the sub-problem's optimum
-        return solve_mip(sub.problem, time_limit_s=limit, hint=sub.hint, absolute_gap=sub_gap,
-                         lp_phase=False, improve_s=0.0, min_mip_s=0.1, mip_max_binaries=math.inf, lns=False)
+        return branch_and_bound(sub.problem, time_limit_s=limit, hint=sub.hint, absolute_gap=sub_gap, min_time_s=0.1)
 
     def merge(start: Assignment, items: Sequence[int], result: Sequence[int | None], rule: str) -> None:
         # a job's changes, made against the incumbent of its start, applied to the incumbent of now;

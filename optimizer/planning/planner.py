@@ -23,7 +23,7 @@ one round of residual-capacity cuts on the pools first, optimizer.planning.cuts)
 ran 20 % slower); small instances (tests, a week of a desk's shipments) are solved to optimality.
 
 Candidates of large batches are generated on both cores (optimizer.planning.candidates_parallel).
-Phases (optimizer.planning.problem.solve_mip): greedy plan -> LP relaxation -> rounding -> pool local
+Phases (optimizer.planning.solve.solve_mip): greedy plan -> LP relaxation -> rounding -> pool local
 search -> large-neighbourhood search (optimizer.planning.lns, with the pool local search re-run beside
 it) for the rest of the time, while HiGHS's root cut loop lifts the bound in a child process
 (optimizer.planning.bound; at this size branch-and-bound's bound is its root's, and the tree does not
@@ -37,13 +37,17 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from optimizer.errors import DataError
-from optimizer.network.model import CostLine, Departure, Leg, Option, QuoteRequest, Waypoint
 from optimizer.network import Network
+from optimizer.network.model import CostLine, Departure, Leg, Option, QuoteRequest, Waypoint
+from optimizer.network.progress import ProgressFn
+from optimizer.network.schedule import make_departure
+from optimizer.network.serialize import option_to_dict
+from optimizer.network.timeutil import from_minutes, local_iso, to_minutes
 from optimizer.planning.candidates import (
     Candidate,
     CandidateGenerator,
@@ -54,16 +58,12 @@ from optimizer.planning.candidates import (
 )
 from optimizer.planning.candidates_parallel import generate_candidates
 from optimizer.planning.greedy import greedy
-from optimizer.planning.problem import Assignment, Choice, Evaluation, MipResult, PlanProblem, Pool, Resource, evaluate, solve_mip
-from optimizer.quotes.quote import Costing
-from optimizer.network.schedule import make_departure
-from optimizer.network.serialize import option_to_dict
+from optimizer.planning.problem import Assignment, Choice, Evaluation, PlanProblem, Pool, Resource, evaluate
 from optimizer.planning.shipments import Shipment
-from optimizer.network.timeutil import from_minutes, local_iso, to_minutes
-from optimizer.network.progress import ProgressFn
+from optimizer.planning.solve import MipResult, SolveParams, solve_mip
+from optimizer.quotes.quote import Costing
 
-__all__ = ["Plan", "PlanSettings", "plan", "plan_to_dict", "ProgressFn"]
-
+__all__ = ["Plan", "PlanSettings", "plan", "plan_to_dict"]
 
 
 @dataclass
@@ -220,9 +220,9 @@ def plan(
     remaining = max(2.0, settings.time_limit_s - (t2 - t0))
     # stop at relative_gap of the plan's real cost (freight + lateness + carbon; the greedy cost bounds it)
     g_totals = _totals(cands, g_assign, g_eval, settings)
-    mip = solve_mip(problem, time_limit_s=remaining, relative_gap=settings.relative_gap, hint=g_assign,
-                    absolute_gap=settings.relative_gap * 0.5 * max(g_totals.total, 1.0),
-                    progress=lambda f, m: progress(0.5 + 0.49 * f, m))
+    params = SolveParams(time_limit_s=remaining, relative_gap=settings.relative_gap,
+                         absolute_gap=settings.relative_gap * 0.5 * max(g_totals.total, 1.0))
+    mip = solve_mip(problem, params, hint=g_assign, progress=lambda f, m: progress(0.5 + 0.49 * f, m))
     if any(a is None for a in mip.assignment):
         # repair: place what a time-limited incumbent left out where space remains (never worse)
         repaired = greedy(problem, order, start=mip.assignment)

@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from optimizer.network.model import Capacity
+from optimizer.errors import DataError
 from optimizer.network import Network
+from optimizer.network.model import Capacity
+from optimizer.network.progress import ProgressFn
 from optimizer.planning.candidates import CandidateGenerator, PlanSettings
-from optimizer.planning.planner import Plan, ProgressFn, plan
+from optimizer.planning.planner import Plan, plan
 from optimizer.planning.shipments import Shipment
 
 
@@ -60,3 +62,24 @@ def replan(
     known = {s.id for s in shipments}
     allship = list(shipments) + [s for s in change.add if s.id not in known]
     return plan(net, allship, settings, generator=gen, previous=previous, change_penalty=change_penalty, progress=progress)
+
+
+def plan_or_replan(
+    net: Network,
+    shipments: Sequence[Shipment],
+    settings: PlanSettings | None = None,
+    *,
+    previous: Mapping[str, str] | None = None,
+    change: Change | None = None,
+    errors: Sequence[DataError] = (),
+    progress: ProgressFn | None = None,
+) -> Plan:
+    """What ``cbec plan`` and ``POST /v1/plans`` run: a re-plan when a previous plan or a change is
+    given (an empty change, or no previous plan, when only the other is), else a plan. ``errors``
+    (the bad rows of the input) are reported in the plan."""
+    if previous is not None or change is not None:
+        result = replan(net, shipments, previous or {}, change or Change(), settings, progress=progress)
+    else:
+        result = plan(net, shipments, settings, progress=progress)
+    result.errors = list(errors)
+    return result

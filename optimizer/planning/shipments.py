@@ -20,10 +20,10 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 from optimizer.errors import CbecError, DataError
-from optimizer.network.model import Cargo
 from optimizer.network import Network
-from optimizer.quotes.quote import build_request
+from optimizer.network.model import Cargo
 from optimizer.network.timeutil import to_minutes, zone
+from optimizer.quotes.quote import build_request
 
 REQUIRED = ("id", "origin", "destination", "weight_kg", "volume_m3", "ready_date", "due_date")
 OPTIONAL = ("pieces", "cargo_class", "customs_mode", "value")
@@ -196,18 +196,3 @@ def read_shipments_csv(net: Network, path: str | Path) -> ShipmentsLoad:
     """Read a shipments CSV file (UTF-8, optional BOM); raises FileNotFoundError when absent."""
     path = Path(path)
     return read_shipments_text(net, path.read_text(encoding="utf-8"), path.name)
-
-
-def shipments_to_csv(shipments: Iterable[Shipment], net: Network) -> str:
-    """Write shipments back as CSV (dates local at origin/destination); used by the bench and samples."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(REQUIRED + OPTIONAL)
-    for s in shipments:
-        ready = s.ready.astimezone(zone(net.nodes[s.origin].tz))
-        due = s.due.astimezone(zone(net.nodes[s.destination].tz))
-        w.writerow([s.id, s.origin, s.destination, f"{s.cargo.weight_kg:g}", f"{s.cargo.volume_m3:g}",
-                    ready.date().isoformat(), due.date().isoformat(), s.cargo.pieces, s.cargo.cargo_class.value,
-                    s.cargo.customs_mode.value, "" if s.value is None else f"{s.value:g}"])
-    return buf.getvalue()
-
