@@ -61,6 +61,7 @@ def bare_mmc(horizon: float = 20_000.0, lam: float = 2.4, mu: float = 1.0, c: in
 def chain_year(doc: dict, replication: int) -> tuple[int, float, float]:
     """(events, seconds in env.run, seconds for the whole task) of one simulated year."""
     from simulation.chain import ChainModel
+    from simulation.kpis import replication_result
     from simulation.runner import scenario_network
     from simulation.scenario import parse_scenario
 
@@ -77,7 +78,7 @@ def chain_year(doc: dict, replication: int) -> tuple[int, float, float]:
     env.run(until=m.end)
     run_s = time.perf_counter() - t
     m.events = next(env._eid)
-    m.result()
+    replication_result(m)
     return m.events, run_s, time.perf_counter() - t_all
 
 
@@ -93,11 +94,11 @@ def pool_time(doc: dict, n: int, workers: int) -> tuple[float, float]:
     """(wall seconds, CPU seconds of the busiest worker) for ``n`` replications on a fresh pool."""
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["simulation.runner"])
-    from simulation import routing
+    from simulation import route_choice
     from simulation.route_choice import route_table
     from simulation.runner import scenario_network
 
-    routing._CACHE.clear()  # the parent quotes afresh for every pool, as a new `cbec simulate` would
+    route_choice._CACHE.clear()  # the parent quotes afresh for every pool, as a new `cbec simulate` would
     from simulation.scenario import parse_scenario
 
     t = time.perf_counter()

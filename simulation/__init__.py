@@ -5,8 +5,12 @@
     >>> report, results = simulate(load_scenario("baseline"), replications=4)   # doctest: +SKIP
     >>> report["kpis"]["lead_time_days"]["ci95"]                                 # doctest: +SKIP
 
-Modules: ``scenario`` (pydantic YAML schema, network variant), ``routing`` (quote-engine routes,
-cached), ``stations`` (monitored stations, levels, named random streams), ``chain`` (the model),
-``kpis`` (per-replication KPIs, Student-t CIs), ``compare`` (paired differences), ``runner``
-(process pool / Dask), ``plots``, ``replay`` (MQTT), ``verify`` (queueing-theory oracles).
+Modules, each importing only those before it: ``scenario`` (pydantic YAML schema, network
+variant), ``route_choice`` (quote-engine routes, cached), ``stations`` (monitored stations, levels,
+named random streams), ``records`` (what a run records, by name: finished consignments, deliveries,
+sampled counters; histogram edges and modes), ``chain`` (the model: timetables of scheduled runs,
+borders, warehouses), ``kpis`` (per-replication KPIs from the records, Student-t CIs), ``compare``
+(paired differences), ``runner`` (process pool / Dask), ``plots``, ``experiment`` (simulate several
+scenarios, then compare: the use case of the CLI and the API), ``replay`` (MQTT). The
+queueing-theory oracles that verify the stations are a test fixture (``tests/support/sim_verify.py``).
 """

@@ -14,9 +14,12 @@ plain generator (:meth:`ChainModel.consignment`):
       -> arrival terminal (docks)            -> overseas warehouse receiving docks   [lead time ends]
       -> storage (space) -> picking (pickers) -> last mile   |  or market flows: last mile
 
-A scheduled departure is its own process (the train or flight), started when its first
-consignment books; consignments wait on its ``arrived`` event, so a train with twenty
-consignments crosses a border once.
+A scheduled departure is its own process (the train, flight or ship: a :class:`ScheduledRun` of
+the service's :class:`Timetable`), started when its first consignment books; consignments wait on
+its ``arrived`` event, so a train with twenty consignments crosses a border once.
+
+What a run records (finished consignments, deliveries, sampled counters) are the named types of
+:mod:`simulation.records`; :func:`simulation.kpis.replication_result` turns them into KPIs.
 """
 
 from __future__ import annotations
@@ -27,31 +30,30 @@ from bisect import bisect_left
 from collections.abc import Generator
 from typing import Any
 
-import numpy as np
 import simpy
 
-from optimizer.network.model import Mode, NodeKind, Service, TransitTime
 from optimizer.network import Network
+from optimizer.network.model import Mode, NodeKind, Service, TransitTime
 from optimizer.network.timeutil import to_minutes, zone
+from simulation.records import Consignment, Delivery, Snapshots
 from simulation.route_choice import Route, Router, start_utc
 from simulation.scenario import BorderClosure, CancelledDeparture, Congestion, Scenario, slot_share
 from simulation.stations import Level, Station, Streams
 
 TEU_M3 = 33.0  # one TEU of a 40HQ (66 m³ / 2): LCL consolidation is counted in TEU shares
 TEU_KG = 13000.0
-HIST_EDGES = np.concatenate([np.arange(0, 30, 0.5), np.arange(30, 90, 2.0), [90, 120, 180, 365, 10_000]])
-MODES = ("rail", "air", "sea", "road")
 
 _HANDLE, _CLEAR, _ROAD, _SCHED = 0, 1, 2, 3
 
 
-class Departure:
-    """One scheduled departure: the pilot zone's allotment, its bookings and its arrival event."""
+class ScheduledRun:
+    """One run of a scheduled service (a train, flight or sailing): the pilot zone's allotment on it,
+    its bookings and its arrival event."""
 
-    __slots__ = ("table", "index", "depart", "left", "booked", "lots", "arrived", "started")
+    __slots__ = ("timetable", "index", "depart", "left", "booked", "lots", "arrived", "started")
 
-    def __init__(self, table: "DepartureTable", index: int, depart: float, allotment: float) -> None:
-        self.table = table
+    def __init__(self, timetable: "Timetable", index: int, depart: float, allotment: float) -> None:
+        self.timetable = timetable
         self.index = index
         self.depart = depart
         self.left = allotment
@@ -61,8 +63,8 @@ class Departure:
         self.started = False
 
 
-class DepartureTable:
-    """The departures of one scheduled service over the run, in simulation hours."""
+class Timetable:
+    """The runs of one scheduled service over the simulation, in simulation hours; runs are created when first booked."""
 
     def __init__(self, service: Service, hours: list[float], cutoff: float, allotment: float,
                  window: tuple[float, float]) -> None:
@@ -71,20 +73,20 @@ class DepartureTable:
         self.hours = hours
         self.cutoff = cutoff
         self.allotment = allotment
-        self.deps: dict[int, Departure] = {}
+        self.runs: dict[int, ScheduledRun] = {}
         self.booked_lots = 0
         self.rolled_lots = 0
 
-    def book(self, ready: float, need: float) -> Departure | None:
-        """The first departure whose cut-off the consignment makes and that still has room for it."""
+    def book(self, ready: float, need: float) -> ScheduledRun | None:
+        """The first run whose cut-off the consignment makes and that still has room for it."""
         i = bisect_left(self.hours, ready + self.cutoff)
         need = min(need, self.allotment)
         rolled = False
-        hours, deps = self.hours, self.deps
+        hours, runs = self.hours, self.runs
         while i < len(hours):
-            d = deps.get(i)
+            d = runs.get(i)
             if d is None:
-                d = deps[i] = Departure(self, i, hours[i], self.allotment)
+                d = runs[i] = ScheduledRun(self, i, hours[i], self.allotment)
             if d.left >= need - 1e-9:
                 d.left -= need
                 d.booked += need
@@ -131,7 +133,7 @@ class Warehouse:
 
 
 class ChainModel:
-    """One replication of one scenario. ``run()`` then ``result()`` (KPIs, series, histograms)."""
+    """One replication of one scenario. ``run()``, then :func:`simulation.kpis.replication_result` (KPIs, series, histograms)."""
 
     def __init__(self, sc: Scenario, net: Network, replication: int, *, trace: bool = False) -> None:
         self.sc = sc
@@ -148,17 +150,16 @@ class ChainModel:
         res = sc.resources
         self.res = res
         self.stations: dict[str, Station] = {}
-        self.tables: dict[str, DepartureTable] = {}
+        self.timetables: dict[str, Timetable] = {}
         self.borders: dict[str, Border] = {}
         self.warehouses: dict[str, Warehouse] = {}
         self._steps: dict[Route, list[tuple]] = {}
         self.first_mile = self._station("trucks:first_mile", res.first_mile_trucks, "trucks")
         self.linehaul = self._station("trucks:linehaul", res.linehaul_trucks, "trucks")
         self.wip = Level(env, "wip", self.window)
-        self.records: list[tuple] = []  # (ready, done, promise, flow, kg, mode, customs)
-        self.deliveries: list[tuple[float, float]] = []  # market flows: (ready, delivered to the consignee)
-        self.snap_t: list[float] = []
-        self.snaps: list[list[float]] = []
+        self.finished: list[Consignment] = []
+        self.deliveries: list[Delivery] = []  # market flows only
+        self.snapshots = Snapshots()
         self.trace = trace
         self.movements: list[tuple[str, list[tuple[float, str]]]] = []  # (device, [(t, node), ...])
         self.wh_trace: list[tuple[float, str, float, bool]] = []  # (t, warehouse, occupancy m³, receiving)
@@ -207,8 +208,8 @@ class ChainModel:
                 out.setdefault(d.service, set()).add(d.date.isoformat())
         return out
 
-    def _table(self, s: Service) -> DepartureTable:
-        t = self.tables.get(s.id)
+    def _timetable(self, s: Service) -> Timetable:
+        t = self.timetables.get(s.id)
         if t is None:
             from optimizer.network.timeutil import from_minutes
 
@@ -222,7 +223,7 @@ class ChainModel:
                     continue
                 hours.append((m - self.t0_min) / 60.0)
             allot = slot_share(self.sc, s.id, s.mode)
-            t = self.tables[s.id] = DepartureTable(s, hours, s.schedule.cutoff_hours, allot, self.window)
+            t = self.timetables[s.id] = Timetable(s, hours, s.schedule.cutoff_hours, allot, self.window)
         return t
 
     def _border(self, node_id: str) -> Border:
@@ -275,9 +276,9 @@ class ChainModel:
                     fleet = self.first_mile if o.kind is NodeKind.ORIGIN_ZONE else self.linehaul
                 out.append((_ROAD, s, fleet, self._rng(s.id)))
             else:
-                table = self._table(s)
+                timetable = self._timetable(s)
                 stops = tuple((self._border(x.node), x.offset_hours, x.dwell_hours, x.node) for x in s.stops)
-                out.append((_SCHED, table, stops, self._rng(s.id)))
+                out.append((_SCHED, timetable, stops, self._rng(s.id)))
             d = net.nodes[s.destination]
             if d.kind is NodeKind.OVERSEAS_WAREHOUSE:
                 out.append((_HANDLE, d, self._warehouse(d.id)))
@@ -386,24 +387,25 @@ class ChainModel:
                     self._trip += 1
                     self.movements.append((f"sim-truck-{self._trip:06d}", [(t_leave, s.origin), (env._now, s.destination)]))
             else:
-                table, stops, rng = step[1], step[2], step[3]
-                s = table.service
+                timetable, stops, rng = step[1], step[2], step[3]
+                s = timetable.service
                 if s.mode is Mode.AIR:
                     need = max(kg / (s.capacity.kg or 1e12), m3 / (s.capacity.m3 or 1e12))
                 else:
                     need = max(m3 / TEU_M3, kg / TEU_KG) / (s.capacity.teu or 1e12)
-                dep = table.book(env._now, need)
-                if dep is None:  # past the last departure of the run: the consignment stays unfinished
+                run = timetable.book(env._now, need)
+                if run is None:  # past the last run of the simulation: the consignment stays unfinished
                     return
-                if dep.arrived is None:
-                    dep.arrived = env.event()
-                if not dep.started:
-                    dep.started = True
-                    env.process(self.departure(dep, stops, rng))
-                yield dep.arrived
+                if run.arrived is None:
+                    run.arrived = env.event()
+                if not run.started:
+                    run.started = True
+                    env.process(self.departure(run, stops, rng))
+                yield run.arrived
         t1 = env._now
         self.wip.add(-1)
-        self.records.append((t0, t1, route.promise_hours, fi, kg, route.main_mode, route.cost_per_kg, route.co2e_per_kg))
+        self.finished.append(Consignment(t0, t1, route.promise_hours, fi, kg, route.main_mode, route.cost_per_kg,
+                                         route.co2e_per_kg))
         if wh is not None:
             yield env.timeout(self.res.storage_days * 24.0 * self._rng_wh.expovariate(1.0))
             yield from wh.pickers.visit(m3 * self.res.pick_hours_per_m3)
@@ -415,13 +417,13 @@ class ChainModel:
                 wh.outbound += 1
         yield env.timeout(self._last_mile.sample(self._rng_last))
         if wh is None:
-            self.deliveries.append((t0, env._now))
+            self.deliveries.append(Delivery(t0, env._now))
 
-    def departure(self, dep: Departure, stops: tuple, rng) -> Generator[simpy.Event, Any, None]:
+    def departure(self, run: ScheduledRun, stops: tuple, rng) -> Generator[simpy.Event, Any, None]:
         """A train, flight or ship: leaves at its scheduled time, crosses its border stations, arrives."""
         env = self.env
-        s = dep.table.service
-        yield env.timeout(max(0.0, dep.depart - env._now))
+        s = run.timetable.service
+        yield env.timeout(max(0.0, run.depart - env._now))
         way: list[tuple[float, str]] = [(env._now, s.origin)] if self.trace else []
         T = s.transit.sample(rng)
         if stops:
@@ -442,8 +444,8 @@ class ChainModel:
             yield env.timeout(T)
         if self.trace:
             way.append((env._now, s.destination))
-            self.movements.append((f"sim-{s.id}-{dep.index:04d}", way))
-        dep.arrived.succeed()
+            self.movements.append((f"sim-{s.id}-{run.index:04d}", way))
+        run.arrived.succeed()
 
     def background(self, node_id: str, per_day: float, dwell: float) -> Generator[simpy.Event, Any, None]:
         """Other operators' trains at a border station: they share the tracks (and the congestion)."""
@@ -471,7 +473,9 @@ class ChainModel:
             env.process(wh.docks.visit(svc * (0.5 + rng.random())))
 
     def sampler(self, times: list[float]) -> Generator[simpy.Event, Any, None]:
+        """Samples the cumulative counters into :attr:`snapshots` at ``times``."""
         env = self.env
+        snaps = self.snapshots
         for t in times:
             if t > env._now:
                 yield env.timeout(t - env._now)
@@ -479,13 +483,14 @@ class ChainModel:
                 self.wip.start_window()
                 for w in self.warehouses.values():
                     w.level.start_window()
-            row = [self.wip.snapshot()]
-            for st in self.stations.values():
-                row.extend(st.snapshot())
-            for w in self.warehouses.values():
-                row.append(w.level.snapshot())
-            self.snap_t.append(t)
-            self.snaps.append(row)
+            snaps.t.append(t)
+            snaps.wip.append(self.wip.snapshot())
+            for name, st in self.stations.items():
+                busy, queue = st.snapshot()
+                snaps.series(snaps.busy, name).append(busy)
+                snaps.series(snaps.queue, name).append(queue)
+            for wid, w in self.warehouses.items():
+                snaps.series(snaps.occupancy, wid).append(w.level.snapshot())
 
     # --- run ----------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -519,8 +524,3 @@ class ChainModel:
         self.events = next(env._eid)
         self.wall_s = _time.perf_counter() - t
         return self
-
-    def result(self) -> dict[str, Any]:
-        from simulation.kpis import replication_result
-
-        return replication_result(self)

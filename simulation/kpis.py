@@ -5,6 +5,9 @@ their ready time (the run continues past the horizon, without new demand, so tha
 finish and lead times are not censored), time-weighted values (utilisation, queue lengths, work in
 progress, warehouse occupancy) as differences of cumulative snapshots at the window's ends.
 
+The model's records are named (:mod:`simulation.records`): finished consignments, deliveries and
+the sampled counters; this module only reads them (the model never imports it).
+
 Flat names use dots (``kpis.lead_time_days.p90``, ``stages.customs:MY_CBZ.utilisation``); :func:`nest`
 turns the summaries into the nested JSON the CLI and API print.
 """
@@ -12,11 +15,14 @@ turns the summaries into the nested JSON the CLI and API print.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from simulation.chain import HIST_EDGES, MODES
+from simulation.records import HIST_EDGES, MODES
+
+if TYPE_CHECKING:
+    from simulation.chain import ChainModel
 
 NAN = float("nan")
 
@@ -87,22 +93,23 @@ def _mean(a: np.ndarray) -> float:
     return float(a.mean()) if a.size else NAN
 
 
-def replication_result(m) -> dict[str, Any]:  # m: ChainModel (import cycle avoided)
-    """Flat KPIs, daily series and lead-time histograms of one finished replication."""
+def replication_result(m: ChainModel) -> dict[str, Any]:
+    """Flat KPIs, daily series and lead-time histograms of one finished replication (``m.run()`` done)."""
     sc = m.sc
     W, H = m.W, m.H
     days = (H - W) / 24.0
     flat: dict[str, float] = {}
-    rec = m.records
+    rec = m.finished
     if rec:
-        t0 = np.fromiter((r[0] for r in rec), float, len(rec))
-        t1 = np.fromiter((r[1] for r in rec), float, len(rec))
-        promise = np.fromiter((r[2] for r in rec), float, len(rec))
-        kg = np.fromiter((r[4] for r in rec), float, len(rec))
-        mode = np.array([r[5] for r in rec])
-        cost = np.fromiter((r[6] * r[4] for r in rec), float, len(rec))
-        co2 = np.fromiter((r[7] * r[4] for r in rec), float, len(rec))
-        customs = np.array([sc.demand[r[3]].customs_mode for r in rec])
+        n = len(rec)
+        t0 = np.fromiter((r.ready for r in rec), float, n)
+        t1 = np.fromiter((r.done for r in rec), float, n)
+        promise = np.fromiter((r.promise_hours for r in rec), float, n)
+        kg = np.fromiter((r.kg for r in rec), float, n)
+        mode = np.array([r.mode for r in rec])
+        cost = np.fromiter((r.cost_per_kg * r.kg for r in rec), float, n)
+        co2 = np.fromiter((r.co2e_per_kg * r.kg for r in rec), float, n)
+        customs = np.array([sc.demand[r.flow].customs_mode for r in rec])
     else:
         t0 = t1 = promise = kg = cost = co2 = np.zeros(0)
         mode = customs = np.zeros(0, dtype=str)
@@ -128,7 +135,7 @@ def replication_result(m) -> dict[str, Any]:  # m: ChainModel (import cycle avoi
             flat[f"kpis.lead_time_days.{label}.{g}.p90"] = _q(lead[sel], 0.9)
             flat[f"kpis.lead_time_days.{label}.{g}.p95"] = _q(lead[sel], 0.95)
             flat[f"kpis.on_time_rate.{label}.{g}"] = _mean(on_time[sel].astype(float))
-    flows = np.fromiter((r[3] for r in rec), int, len(rec))[ready_in] if rec else np.zeros(0, int)
+    flows = np.fromiter((r.flow for r in rec), int, len(rec))[ready_in] if rec else np.zeros(0, int)
     for fi, f in enumerate(sc.demand):
         sel = flows == fi
         flat[f"kpis.lead_time_days.by_flow.{f.name}"] = _mean(lead[sel])
@@ -138,54 +145,53 @@ def replication_result(m) -> dict[str, Any]:  # m: ChainModel (import cycle avoi
     flat["kpis.cost_per_t"] = float(cost[done_in].sum() / tons) if tons else NAN
     flat["kpis.co2e_t_per_day"] = float(co2[done_in].sum()) / 1000.0 / days
     flat["kpis.co2e_kg_per_t"] = float(co2[done_in].sum() / tons) if tons else NAN
-    dl = np.array([(b - a) / 24.0 for a, b in m.deliveries if W <= a < H])
+    dl = np.array([(d.delivered - d.ready) / 24.0 for d in m.deliveries if W <= d.ready < H])
     flat["kpis.delivery_days"] = _mean(dl)
 
-    # time-weighted statistics from the snapshots
-    T = np.array(m.snap_t)
-    S = np.array(m.snaps)
-    iW, iH = int(np.searchsorted(T, W)), int(np.searchsorted(T, H))
+    # time-weighted statistics: differences of the cumulative snapshots at the window's ends
+    snaps = m.snapshots
+    win = snaps.window(W, H)
     span = H - W
-    win = (S[iH] - S[iW]) / span
-    flat["kpis.wip"] = float(win[0])
+    flat["kpis.wip"] = float(win.wip)
     lead_h_mean = float((t1 - t0)[ready_in].mean()) if ready_in.any() else NAN
     flat["kpis.wip_littles_law"] = m.arrivals_window / span * lead_h_mean  # L = lambda W, for the verification
-    col = 1
-    names = list(m.stations)
-    for st in m.stations.values():
-        busy, queue = win[col], win[col + 1]
-        col += 2
-        p = f"stages.{st.name}"
-        flat[f"{p}.utilisation"] = float(busy) / st.capacity
-        flat[f"{p}.queue"] = float(queue)
+    for name, st in m.stations.items():
+        p = f"stages.{name}"
+        flat[f"{p}.utilisation"] = float(win.busy[name]) / st.capacity
+        flat[f"{p}.queue"] = float(win.queue[name])
         w = np.array(st.waits)
         flat[f"{p}.wait_hours"] = _mean(w)
         flat[f"{p}.wait_hours.p90"] = _q(w, 0.9)
-    for wh in m.warehouses.values():
-        p = f"warehouses.{wh.id}"
-        flat[f"{p}.occupancy_m3"] = float(win[col])
+    for wid, wh in m.warehouses.items():
+        p = f"warehouses.{wid}"
+        occ = win.occupancy[wid]
+        flat[f"{p}.occupancy_m3"] = float(occ)
         flat[f"{p}.occupancy_m3.peak"] = float(wh.level.peak)
-        flat[f"{p}.occupancy_rate"] = float(win[col]) / wh.capacity_m3
+        flat[f"{p}.occupancy_rate"] = float(occ) / wh.capacity_m3
         flat[f"{p}.outbound_per_day"] = wh.outbound / days
-        col += 1
-    for sid, t in m.tables.items():
-        hours = np.array(t.hours)
+    for sid, tt in m.timetables.items():
+        hours = np.array(tt.hours)
         n_dep = int(((hours >= W) & (hours < H)).sum())
-        booked = sum(d.booked for d in t.deps.values() if W <= d.depart < H)
-        p = f"train_slots.{sid}" if t.service.mode.value == "rail" else f"{t.service.mode.value}_slots.{sid}"
-        flat[f"{p}.load_factor"] = booked / (n_dep * t.allotment) if n_dep else NAN
-        flat[f"{p}.rollover_rate"] = t.rolled_lots / t.booked_lots if t.booked_lots else NAN
+        booked = sum(r.booked for r in tt.runs.values() if W <= r.depart < H)
+        mode_name = tt.service.mode.value
+        p = f"train_slots.{sid}" if mode_name == "rail" else f"{mode_name}_slots.{sid}"
+        flat[f"{p}.load_factor"] = booked / (n_dep * tt.allotment) if n_dep else NAN
+        flat[f"{p}.rollover_rate"] = tt.rolled_lots / tt.booked_lots if tt.booked_lots else NAN
         flat[f"{p}.departures_per_week"] = n_dep / days * 7
 
     # daily series (full days only): mean queue per station, WIP, warehouse occupancy
+    T = np.array(snaps.t)
     day = np.isclose(T % 24.0, 0.0)
-    Td, Sd = T[day], S[day]
-    daily = np.diff(Sd, axis=0) / 24.0 if len(Td) > 1 else np.zeros((0, S.shape[1] if S.size else 0))
+    full_days = int(day.sum()) > 1
+
+    def daily(s: list[float], digits: int) -> list[float]:
+        return (np.diff(np.asarray(s)[day]) / 24.0).round(digits).tolist()
+
     series = {
-        "t_days": (Td[1:] / 24.0).tolist(),
-        "wip": daily[:, 0].round(3).tolist() if daily.size else [],
-        "queue": {n: daily[:, 2 + 2 * i].round(3).tolist() for i, n in enumerate(names)} if daily.size else {},
-        "occupancy": {w: daily[:, 1 + 2 * len(names) + i].round(1).tolist() for i, w in enumerate(m.warehouses)} if daily.size else {},
+        "t_days": (T[day][1:] / 24.0).tolist(),
+        "wip": daily(snaps.wip, 3) if full_days else [],
+        "queue": {n: daily(snaps.queue[n], 3) for n in m.stations} if full_days else {},
+        "occupancy": {w: daily(snaps.occupancy[w], 1) for w in m.warehouses} if full_days else {},
     }
     hist = {md: np.histogram(lead[mode_in == md], HIST_EDGES)[0].tolist() for md in MODES if (mode_in == md).any()}
     return {"replication": m.replication, "flat": flat, "series": series, "hist": hist,

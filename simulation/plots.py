@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from simulation.chain import HIST_EDGES  # noqa: E402
+from simulation.records import HIST_EDGES  # noqa: E402
 
 COLORS = {"rail": "#1f77b4", "air": "#d62728", "sea": "#2ca02c", "road": "#7f7f7f"}
 

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
 from optimizer.network import Network, load_network
-from simulation.chain import ChainModel
-from simulation.scenario import Scenario, build_network, check_against, parse_scenario
 from optimizer.network.progress import ProgressFn
-
+from simulation.chain import ChainModel
+from simulation.kpis import replication_result, report
+from simulation.scenario import Scenario, build_network, check_against, parse_scenario
 
 _NETS: dict[str, Network] = {}
 
@@ -48,7 +47,7 @@ def replicate(doc: dict[str, Any], replication: int, data_dir: str | None = None
     install(routes)
     sc = parse_scenario(doc, doc.get("name", "scenario"))
     model = ChainModel(sc, scenario_network(sc, data_dir), replication)
-    return model.run().result()
+    return replication_result(model.run())
 
 
 def _default_workers(n: int) -> int:
@@ -128,8 +127,6 @@ def simulate(
     progress: ProgressFn | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Run a scenario: (report with KPIs and 95 % CIs, raw replication results for plots/comparison)."""
-    from simulation.kpis import report
-
     n = replications or sc.replications
     results = run_replications(sc, n, workers=workers, scheduler=scheduler, progress=progress)
     meta = {"description": sc.description, "replications": n, "seed": sc.seed, "start": sc.start.isoformat(),

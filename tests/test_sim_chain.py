@@ -7,7 +7,7 @@ import pytest
 
 from simulation.chain import ChainModel
 from simulation.compare import compare, paired_differences
-from simulation.kpis import t_interval
+from simulation.kpis import replication_result, t_interval
 from simulation.route_choice import Router
 from simulation.runner import run_replications, scenario_network, simulate
 from simulation.scenario import load_scenario, parse_scenario
@@ -122,12 +122,12 @@ def test_cancelled_departure_and_demand_multiplier(net):
     base = short("baseline")
     sc = parse_scenario({**base.to_doc(), "disruptions": [
         {"kind": "cancelled_departure", "service": "CRE_CD_LODZ", "date": "2027-02-01"}]}, "cancel")
-    n0 = len(ChainModel(base, scenario_network(base), 0)._table(net.services["CRE_CD_LODZ"]).hours)
-    n1 = len(ChainModel(sc, scenario_network(sc), 0)._table(net.services["CRE_CD_LODZ"]).hours)
+    n0 = len(ChainModel(base, scenario_network(base), 0)._timetable(net.services["CRE_CD_LODZ"]).hours)
+    n1 = len(ChainModel(sc, scenario_network(sc), 0)._timetable(net.services["CRE_CD_LODZ"]).hours)
     assert n1 == n0 - 1
     peak = parse_scenario({**base.to_doc(), "demand_multipliers": [{"factor": 3.0, "customs_modes": ["9610"]}]}, "peak")
-    r0 = ChainModel(base, scenario_network(base), 0).run().result()["flat"]
-    r1 = ChainModel(peak, scenario_network(peak), 0).run().result()["flat"]
+    r0 = replication_result(ChainModel(base, scenario_network(base), 0).run())["flat"]
+    r1 = replication_result(ChainModel(peak, scenario_network(peak), 0).run())["flat"]
     parcels0 = r0["kpis.arrivals_per_day"] - 0  # all flows
     assert r1["kpis.arrivals_per_day"] > parcels0 + 15  # 10 parcel consignments/day x 2 more
 

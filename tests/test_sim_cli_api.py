@@ -87,6 +87,8 @@ def test_api_simulation_job(tmp_path):
         assert r.status_code == 202, r.text
         sim = r.json()
         assert sim["links"]["self"].endswith(f"/v1/simulations/{sim['id']}")
+        assert r.headers["location"] == f"/v1/simulations/{sim['id']}"  # 202 + Location, as every job
+        assert client.get(r.headers["location"]).json()["id"] == sim["id"]
         deadline = time.time() + 90
         while True:
             doc = client.get(f"/v1/simulations/{sim['id']}").json()

@@ -52,19 +52,12 @@ HEADLINE = (
 
 def _load(name: str, seed: int | None, horizon_days: float | None, warmup_days: float | None):
     from optimizer.network import load_network
-    from simulation.scenario import load_scenario, parse_scenario
+    from simulation.experiment import with_overrides
+    from simulation.scenario import load_scenario
 
     net = load_network()
-    sc = load_scenario(name, net)
-    updates: dict[str, Any] = {}
-    if seed is not None:
-        updates["seed"] = seed
-    if horizon_days is not None:
-        updates["horizon_days"] = horizon_days
-    if warmup_days is not None:
-        updates["warmup_days"] = warmup_days
-    if updates:
-        sc = parse_scenario({**sc.to_doc(), **updates}, f"{name} (command line)")
+    sc = with_overrides(load_scenario(name, net), f"{name} (command line)", seed=seed, horizon_days=horizon_days,
+                        warmup_days=warmup_days)
     return sc, net
 
 
@@ -127,19 +120,18 @@ def run_cmd(
     publish_interval: Annotated[float, typer.Option("--publish-interval", help="minutes of simulated time between fixes")] = 60.0,
 ) -> None:
     """Simulate one scenario: KPIs per stage and end to end, each with a 95 % CI over replications."""
-    from simulation.runner import simulate
+    from simulation.experiment import run_experiment
 
     with errors_as_exit():
         if plot_format not in ("png", "svg"):
             raise InvalidInput(f"--plot-format must be png or svg (got {plot_format})", field="plot_format")
         sc, net = _load(scenario, seed, horizon_days, warmup_days)
-        n = replications or sc.replications
         with progress_bar(f"simulating {sc.name}") as progress:
-            rep, results = simulate(sc, n, workers=workers, progress=progress)
+            run = run_experiment([sc], replications, workers=workers, progress=progress, plots_dir=plots,
+                                 plot_format=plot_format).runs[0]
+        rep = run.report
         if plots:
-            from simulation.plots import write_all
-
-            rep["plots"] = [str(p) for p in write_all(rep, results, plots, plot_format)]
+            rep["plots"] = [str(p) for p in run.plots]
         if publish:
             rep["replay"] = _replay(sc, net, publish, speed, publish_days, publish_interval)
     if as_json:
@@ -176,30 +168,18 @@ def compare_cmd(
     warmup_days: Annotated[float | None, typer.Option("--warmup-days")] = None,
 ) -> None:
     """Compare scenarios with the first one: paired differences (common random numbers), 95 % CIs, significance."""
-    from simulation.compare import compare
-    from simulation.runner import simulate
+    from simulation.experiment import run_experiment
 
     with errors_as_exit():
         if len(scenarios) < 2:
             raise InvalidInput("compare needs at least two scenarios", field="scenarios")
-        first, _ = _load(scenarios[0], seed, horizon_days, warmup_days)
-        root = seed if seed is not None else first.seed
-        n = replications or first.replications
-        loaded = [first] + [_load(s, root, horizon_days, warmup_days)[0] for s in scenarios[1:]]
-        runs, reports = [], []
+        loaded = [_load(s, seed, horizon_days, warmup_days)[0] for s in scenarios]
         with progress_bar("comparing") as progress:
-            for k, sc in enumerate(loaded):
-                def prog(f: float, m: str = "", k: int = k) -> None:
-                    progress((k + f) / len(loaded), m)
-
-                rep, results = simulate(sc, n, workers=workers, progress=prog)
-                runs.append((sc.name, results))
-                reports.append(rep)
-        comp = compare(runs)
+            exp = run_experiment(loaded, replications, workers=workers, progress=progress, plots_dir=plots,
+                                 plot_format=plot_format, scenario_plots=False)
+        comp, reports = exp.comparison, exp.reports
         if plots:
-            from simulation.plots import comparison
-
-            comp["plots"] = [str(comparison(comp, plots / f"comparison.{plot_format}"))]
+            comp["plots"] = [str(p) for p in exp.comparison_plots]
     if as_json:
         print_json({"comparison": comp, "reports": reports})
         return

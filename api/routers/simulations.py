@@ -1,4 +1,9 @@
-"""POST /v1/simulations (a background job with progress) and GET /v1/simulations/{id} (status, KPIs, plots)."""
+"""POST /v1/simulations (a background job with progress) and GET /v1/simulations/{id} (status, KPIs, plots).
+
+The scenarios are read and checked during the request (a bad one is a 422 at once, never a failed
+job later); the job runs :func:`simulation.experiment.run_experiment`, the use case the CLI's
+``cbec simulate`` runs too. Plots are written under ``CBEC_VAR_DIR/simulations/{id}/``.
+"""
 
 from __future__ import annotations
 
@@ -7,72 +12,52 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import HTTPException
-from fastapi.responses import FileResponse, JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.responses import FileResponse
 
-from api.deps import get_jobs, get_network, get_settings_dep, job_or_404
-from api.jobs import Job, JobRunner
-from optimizer.settings import Settings
+from api.deps import JobsDep, NetworkDep, SettingsDep, job_or_404, start_job
+from api.jobs import Job
+from api.problems import problems
+from api.schemas.simulations import SimulationAccepted, SimulationIn, SimulationOut
 from optimizer.errors import InvalidInput
 from optimizer.network import Network
+from optimizer.network.progress import ProgressFn
+from simulation.experiment import run_experiment, with_overrides
+from simulation.scenario import Scenario, bundled_scenarios, check_against, load_scenario
 
 router = APIRouter(prefix="/v1/simulations", tags=["simulations"])
 
-_PROBLEM = {"content": {"application/problem+json": {}}}
 _PLOT_NAME = re.compile(r"^[A-Za-z0-9_.-]+\.(png|svg)$")
 
 
-class SimulationIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [
-            {"scenario": "baseline", "replications": 4, "horizon_days": 120},
-            {"scenario": "more_trains", "compare_with": "baseline", "replications": 6},
-        ]},
-    )
-
-    scenario: str | dict[str, Any] = Field(description="a bundled scenario name (baseline, more_trains, ...) or a scenario mapping")
-    replications: int | None = Field(default=None, ge=1, le=200, description="default: the scenario's")
-    seed: int | None = Field(default=None, ge=0)
-    horizon_days: float | None = Field(default=None, gt=0, le=1098)
-    warmup_days: float | None = Field(default=None, ge=0)
-    workers: int | None = Field(default=None, ge=1, le=64, description="local worker processes (ignored with a Dask scheduler)")
-    compare_with: str | dict[str, Any] | None = Field(default=None, description="a baseline to compare against (paired, same seeds)")
-    plots: bool = True
-    plot_format: str = Field(default="png", pattern="^(png|svg)$")
-
-
-def _scenario(value: str | dict[str, Any], body: SimulationIn, net: Network, field: str, seed: int | None = None):
-    from simulation.scenario import bundled_scenarios, check_against, load_scenario, parse_scenario
-
+def _scenario(value: str | dict[str, Any], body: SimulationIn, net: Network, field: str, seed: int | None = None) -> Scenario:
+    """A bundled scenario by name, or a full scenario mapping (no ``extends``: the API reads no files), with the body's overrides."""
     if isinstance(value, str):
         if value not in bundled_scenarios():
             raise InvalidInput(f"{field}: unknown bundled scenario '{value}' (known: {', '.join(bundled_scenarios())})", field=field)
-        sc = load_scenario(value, net)
-        doc = sc.to_doc()
+        doc = load_scenario(value, net).to_doc()
     else:
         doc = dict(value)
         if "extends" in doc:
             raise InvalidInput(f"{field}: 'extends' is only supported in files; send the full scenario", field=f"{field}.extends")
-    for k in ("seed", "horizon_days", "warmup_days"):
-        v = seed if k == "seed" and seed is not None else getattr(body, k)
-        if v is not None:
-            doc[k] = v
-    sc = parse_scenario(doc, field)
+    sc = with_overrides(doc, field, seed=seed if seed is not None else body.seed, horizon_days=body.horizon_days,
+                        warmup_days=body.warmup_days)
     check_against(sc, net, field)
     return sc
 
 
-def _links(request: Request, job: Job) -> dict[str, Any]:
-    return {"self": str(request.url_for("get_simulation", sim_id=job.id)), "job": f"/v1/jobs/{job.id}"}
+def _links(request: Request, job: Job | dict[str, Any]) -> dict[str, str]:
+    job_id = job["id"] if isinstance(job, dict) else job.id
+    return {"self": str(request.url_for("get_simulation", sim_id=job_id)), "job": f"/v1/jobs/{job_id}"}
 
 
-@router.post("", status_code=202, summary="Start a simulation (replications with 95 % CIs) as a background job",
-             responses={422: {"description": "invalid scenario", **_PROBLEM}})
-def post_simulation(body: SimulationIn, request: Request, net: Network = Depends(get_network),
-                    jobs: JobRunner = Depends(get_jobs), settings: Settings = Depends(get_settings_dep)) -> JSONResponse:
+@router.post("", status_code=202, response_model=SimulationAccepted,
+             summary="Start a simulation (replications with 95 % CIs) as a background job",
+             responses={202: {"description": "accepted as a job; `Location` points at the simulation"},
+                        **problems(**{"422": "invalid scenario"})})
+def post_simulation(body: SimulationIn, request: Request, response: Response, net: NetworkDep, jobs: JobsDep,
+                    settings: SettingsDep) -> dict[str, Any]:
     # validate before accepting: a bad scenario is a 422 now, never a failed job later
     sc = _scenario(body.scenario, body, net, "scenario")
     base = _scenario(body.compare_with, body, net, "compare_with", seed=sc.seed) if body.compare_with is not None else None
@@ -81,44 +66,33 @@ def post_simulation(body: SimulationIn, request: Request, net: Network = Depends
     holder: dict[str, str] = {}
     var_dir = Path(settings.var_dir)
 
-    def work(progress) -> dict[str, Any]:
-        from simulation.runner import simulate
-
-        ready.wait(5)
+    def work(progress: ProgressFn) -> dict[str, Any]:
+        ready.wait(5)  # the job id names the plot directory
         out_dir = var_dir / "simulations" / holder.get("id", "unknown")
-        parts = [base, sc] if base is not None else [sc]
-        runs, reports = [], []
-        for k, s in enumerate(parts):
-            rep, results = simulate(s, n, workers=body.workers,
-                                    progress=lambda f, m="", k=k: progress((k + f) / len(parts), m))
-            runs.append((s.name, results))
-            reports.append(rep)
+        exp = run_experiment([base, sc] if base is not None else [sc], n, seed=sc.seed, workers=body.workers,
+                             progress=progress, plots_dir=out_dir if body.plots else None, plot_format=body.plot_format)
+        if body.plots:
+            for run in exp.runs:
+                run.report["plots"] = [p.name for p in run.plots]
+        result: dict[str, Any] = {"report": exp.runs[-1].report}
+        if exp.comparison is not None:
+            result["baseline_report"] = exp.runs[0].report
+            result["comparison"] = exp.comparison
             if body.plots:
-                from simulation.plots import write_all
-
-                rep["plots"] = [p.name for p in write_all(rep, results, out_dir, body.plot_format)]
-        result: dict[str, Any] = {"report": reports[-1]}
-        if base is not None:
-            from simulation.compare import compare
-
-            result["baseline_report"] = reports[0]
-            result["comparison"] = compare(runs)
-            if body.plots:
-                from simulation.plots import comparison
-
-                result["comparison"]["plots"] = [comparison(result["comparison"], out_dir / f"comparison.{body.plot_format}").name]
+                exp.comparison["plots"] = [p.name for p in exp.comparison_plots]
         return result
 
-    job = jobs.submit("simulation", work)
-    holder["id"] = job.id
+    job = start_job(jobs, "simulation", work, response, router.prefix)
+    holder["id"] = job["id"]
     ready.set()
-    return JSONResponse({"id": job.id, "status": job.status, "scenario": sc.name, "replications": n,
-                         "links": _links(request, job)}, status_code=202)
+    return {"id": job["id"], "status": job["status"], "scenario": sc.name, "replications": n,
+            "links": _links(request, job)}
 
 
-@router.get("/{sim_id}", summary="Status, progress, KPIs (mean and 95 % CI) and plot links of a simulation",
-            responses={404: {"description": "unknown simulation", **_PROBLEM}})
-def get_simulation(sim_id: str, request: Request, jobs: JobRunner = Depends(get_jobs)) -> dict[str, Any]:
+@router.get("/{sim_id}", response_model=SimulationOut, response_model_exclude_unset=True,
+            summary="Status, progress, KPIs (mean and 95 % CI) and plot links of a simulation",
+            responses=problems(**{"404": "unknown simulation"}))
+def get_simulation(sim_id: str, request: Request, jobs: JobsDep) -> dict[str, Any]:
     job = job_or_404(jobs, sim_id, "simulation", "simulation")
     out: dict[str, Any] = {"id": job.id, "status": job.status, "progress": round(job.progress, 4), "message": job.message,
                            "created_at": job.created_at.isoformat(), "links": _links(request, job)}
@@ -137,10 +111,10 @@ def get_simulation(sim_id: str, request: Request, jobs: JobRunner = Depends(get_
     return out
 
 
-@router.get("/{sim_id}/plots/{name}", summary="A plot of a finished simulation (PNG or SVG)",
-            responses={404: {"description": "no such plot", **_PROBLEM}})
-def get_simulation_plot(sim_id: str, name: str, jobs: JobRunner = Depends(get_jobs),
-                        settings: Settings = Depends(get_settings_dep)) -> FileResponse:
+@router.get("/{sim_id}/plots/{name}", response_model=None, response_class=FileResponse,
+            summary="A plot of a finished simulation (PNG or SVG)",
+            responses={200: {"content": {"image/png": {}, "image/svg+xml": {}}}, **problems(**{"404": "no such plot"})})
+def get_simulation_plot(sim_id: str, name: str, jobs: JobsDep, settings: SettingsDep) -> FileResponse:
     job = jobs.get(sim_id, kind="simulation")
     if job is None or not _PLOT_NAME.match(name):
         raise HTTPException(404, f"no plot '{name}' for simulation '{sim_id}'")
