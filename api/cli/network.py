@@ -22,7 +22,8 @@ def network_cmd(
     with errors_as_exit():
         net = load_network()
         if geojson:
-            from optimizer.network.geojson import network_geojson  # geopandas is slow to import; only here
+            # geopandas is slow to import; only here
+            from optimizer.network.geojson import network_geojson
 
             text = network_geojson(net, include_planned=include_planned)
             if output:

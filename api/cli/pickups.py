@@ -12,8 +12,8 @@ from api.cli.app import app
 from api.cli.common import console, errors_as_exit, fail, print_json
 from optimizer.network import load_network
 from optimizer.pickups.stops import DEFAULT_FLEET, build_problem, hhmm, load_fleet, load_stops
-from optimizer.pickups.vrptw import solve_routing
 from optimizer.pickups.vrplib_reader import read_sol_cost, read_vrplib
+from optimizer.pickups.vrptw import solve_routing
 
 pickups_app = typer.Typer(help="Pickup and delivery routing: first mile around Mianyang, last mile from an overseas warehouse.",
                           no_args_is_help=True)

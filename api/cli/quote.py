@@ -10,8 +10,8 @@ from rich.table import Table
 from api.cli.app import app
 from api.cli.common import console, errors_as_exit, print_json
 from optimizer.network import load_network
-from optimizer.quotes.quote import build_request, quote
 from optimizer.network.serialize import quote_to_dict
+from optimizer.quotes.quote import build_request, quote
 
 
 @app.command("quote")

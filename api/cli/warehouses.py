@@ -10,19 +10,17 @@ from rich.table import Table
 
 from api.cli.app import warehouses_app
 from api.cli.common import console, errors_as_exit, print_json, progress_bar
-from optimizer.warehouses.facility import DesignOptions
 from optimizer.network import load_network
-from optimizer.warehouses.orlib import read_capopt, read_orlib_cap
 from optimizer.warehouses.design import (
     DEFAULT_DEMAND,
     DesignSettings,
-    design_network,
-    design_to_dict,
-    load_demand,
-    position_stock,
+    demand_rows,
+    design_shared_network,
     with_settings,
 )
-from optimizer.warehouses.facility import solve_design
+from optimizer.warehouses.facility import DesignOptions, solve_design
+from optimizer.warehouses.orlib import read_capopt, read_orlib_cap
+from optimizer.warehouses.policies import stock_policies
 
 SolverOpt = Annotated[str, typer.Option("--solver", help="MIP solver through OR-Tools: SCIP | HIGHS | CBC")]
 MethodOpt = Annotated[str, typer.Option("--method", help="auto | reduce (Lagrangian site elimination + strong MIP) | strong | plain")]
@@ -65,9 +63,9 @@ def design_cmd(
         else:
             net = load_network()
             settings = with_settings(DesignSettings(), max_days=max_days, carbon_price=carbon_price)
-            result, lanes = design_network(net, load_demand(demand, net), settings, opts, progress=progress)
-            doc = design_to_dict(result, lanes, net, settings)
-            units = f" {net.currency}/month"
+            design = design_shared_network(net, demand_rows(net, path=demand), settings, opts, progress=progress)
+            result, doc = design.result, design.to_dict()
+            units = f" {design.objective_units}"
     if as_json:
         print_json(doc)
         return
@@ -105,23 +103,17 @@ def stock_cmd(
     with errors_as_exit():
         net = load_network()
         settings = with_settings(DesignSettings(), max_days=max_days, carbon_price=carbon_price)
-        rows = load_demand(demand, net)
-        if warehouse:
-            for w in warehouse:
-                net.node(w.strip().upper(), "warehouse")
-        result, lanes = design_network(net, rows, settings, DesignOptions(time_limit=120.0))
-        policies = position_stock(net, rows, result, lanes, fill_rate, policy, review_days,
-                                  [w.strip().upper() for w in warehouse] if warehouse else None)
+        plan = stock_policies(net, demand_rows(net, path=demand), fill_rate=fill_rate, policy=policy,
+                              review_days=review_days, warehouses=warehouse, settings=settings, time_limit=120.0)
     if as_json:
-        print_json({"design": {"open": result.open, "objective": result.objective, "status": result.status},
-                    "policies": [p.to_dict() for p in policies], "units": {"stock": "m³", "cost": f"{net.currency}/year"}})
+        print_json(plan.to_dict())
         return
-    table = Table(title=f"{policy} policies, target fill rate {fill_rate:.1%}; stock in m³, holding cost {net.currency}/year",
+    table = Table(title=f"{policy} policies, target fill rate {fill_rate:.1%}; stock in m³, holding cost {plan.cost_units}",
                   caption="S order-up-to, s reorder point (sS), SS safety stock; lead time of the inbound route, days")
     for col in ("warehouse", "family", "m³/day", "lead p50/p90", "S", "s", "SS", "fill", "cost/yr"):
         table.add_column(col, justify="left" if col in ("warehouse", "family") else "right", no_wrap=True)
-    for p in policies:
-        lane = lanes[(p.warehouse, p.family)]
+    for p in plan.policies:
+        lane = plan.design.lanes[(p.warehouse, p.family)]
         table.add_row(p.warehouse, p.family, f"{p.demand_mean:.1f}±{p.demand_sd:.1f}",
                       f"{lane.p50_days:.1f}/{lane.p90_days:.1f}", f"{p.order_up_to:.0f}",
                       "-" if p.reorder_point is None else f"{p.reorder_point:.0f}", f"{p.safety_stock:.0f}",

@@ -1,16 +1,20 @@
+"""GET /v1/jobs/{id}: any background job, whatever resource started it."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.exceptions import HTTPException
 
-from api.deps import get_jobs
-from api.jobs import JobRunner
+from api.deps import JobsDep
+from api.problems import problems
+from api.schemas.common import JobOut
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 
-@router.get("/{job_id}", summary="Status, progress and result of any background job")
-def get_job(job_id: str, jobs: JobRunner = Depends(get_jobs)) -> dict:
+@router.get("/{job_id}", response_model=JobOut, summary="Status, progress and result of any background job",
+            responses=problems(**{"404": "no such job"}))
+def get_job(job_id: str, jobs: JobsDep) -> dict:
     job = jobs.get(job_id)
     if job is None:
         raise HTTPException(404, f"no job '{job_id}'")

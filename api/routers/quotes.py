@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from api.deps import get_network
+from api.deps import NetworkDep
+from api.problems import problems
 from api.schemas.quotes import QuoteIn, QuoteOut
-from optimizer.network import Network
-from optimizer.quotes.quote import build_request, quote
 from optimizer.network.serialize import quote_to_dict
+from optimizer.quotes.quote import build_request, quote
 
 router = APIRouter(prefix="/v1", tags=["quotes"])
-
-_PROBLEM = {"content": {"application/problem+json": {}}}
 
 
 @router.post(
@@ -20,9 +18,9 @@ _PROBLEM = {"content": {"application/problem+json": {}}}
     response_model=QuoteOut,
     response_model_by_alias=True,
     summary="Pareto-optimal route options (cost, transit time, CO2e)",
-    responses={404: {"description": "unknown node", **_PROBLEM}, 422: {"description": "invalid input or no route", **_PROBLEM}},
+    responses=problems(**{"404": "unknown node", "422": "invalid input or no route"}),
 )
-def post_quote(body: QuoteIn, net: Network = Depends(get_network)) -> dict:
+def post_quote(body: QuoteIn, net: NetworkDep) -> dict:
     req = build_request(net, body.origin, body.destination, body.weight_kg, body.volume_m3, body.ready,
                         pieces=body.pieces, cargo_class=body.cargo_class, customs_mode=body.customs_mode,
                         include_planned=body.include_planned)

@@ -1,4 +1,4 @@
-"""Request/response schemas of the API (kept apart from the domain types)."""
+"""Schemas of the quote resource: the request and the Pareto-optimal options (kept apart from the domain types)."""
 
 from __future__ import annotations
 

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from optimizer.settings import BUNDLED_DATA_DIR
 from optimizer.errors import DataError, InvalidInput
-from optimizer.network.model import NodeKind
 from optimizer.network import Network
+from optimizer.network.model import NodeKind
 from optimizer.pickups.vrptw import RoutingProblem, VehicleKind, road_matrices
+from optimizer.settings import BUNDLED_DATA_DIR
 
 SAMPLE_STOPS = BUNDLED_DATA_DIR / "samples" / "pickups_mianyang.csv"
 COST_UNIT = 1e-5  # currency per PyVRP cost unit: distances are in metres, costs per km like 0.55 USD

@@ -10,8 +10,8 @@ Where export clearance can happen is data: each node lists the modes it clears (
 from __future__ import annotations
 
 from optimizer.errors import InvalidInput
-from optimizer.network.model import NodeKind, QuoteRequest
 from optimizer.network import Network
+from optimizer.network.model import NodeKind, QuoteRequest
 
 
 def check_request(net: Network, req: QuoteRequest) -> None:

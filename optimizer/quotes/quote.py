@@ -18,27 +18,27 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from datetime import datetime
 from dataclasses import dataclass
+from datetime import datetime
 
-from optimizer.quotes.customs import check_request
 from optimizer.errors import InvalidInput, NoRoute
+from optimizer.network import Network
 from optimizer.network.model import (
     Cargo,
     CargoClass,
-    CustomsMode,
-    NodeKind,
     CostLine,
+    CustomsMode,
     Leg,
+    NodeKind,
     Option,
     QuoteRequest,
     Service,
     Waypoint,
 )
-from optimizer.network import Network
-from optimizer.quotes.pricing import LegPrice, price_leg
 from optimizer.network.schedule import make_departure
 from optimizer.network.timeutil import from_minutes, parse_ready, to_minutes
+from optimizer.quotes.customs import check_request
+from optimizer.quotes.pricing import LegPrice, price_leg
 
 EPS = 1e-6
 
@@ -120,7 +120,7 @@ class _Label:
     co2: float
     node: str
     cleared: bool
-    parent: "_Label | None"
+    parent: _Label | None
     service: Service | None  # service taken to reach this node (None: start or clearance step)
     depart: int
     alive: bool = True

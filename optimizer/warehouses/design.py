@@ -20,18 +20,19 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from optimizer.settings import BUNDLED_DATA_DIR
 from optimizer.errors import DataError, InvalidInput, NoRoute
-from optimizer.warehouses.facility import DesignOptions, FacilityProblem, FacilityResult, solve_design
+from optimizer.network import Network
 from optimizer.network.geo import route_km
 from optimizer.network.model import NodeKind
-from optimizer.network import Network
+from optimizer.network.progress import ProgressFn
 from optimizer.quotes.quote import build_request, quote
+from optimizer.settings import BUNDLED_DATA_DIR
+from optimizer.warehouses.facility import DesignOptions, FacilityProblem, FacilityResult, solve_design
 from optimizer.warehouses.stock import StockInput, StockPolicy, stock_policy
 
 DEFAULT_DEMAND = BUNDLED_DATA_DIR / "samples" / "warehouse_demand.csv"
@@ -207,14 +208,49 @@ def build_problem(net: Network, demand: list[DemandRow], s: DesignSettings,
     return problem, lanes
 
 
+def demand_rows(net: Network, records: list[dict] | None = None, path: str | Path | None = None) -> list[DemandRow]:
+    """The demand of a study: ``records`` (rows given inline, e.g. in a request body), else the CSV at
+    ``path``, else the bundled sample; DataError names the source, the row and the field."""
+    if records is not None:
+        return parse_demand(records, net, "demand")
+    return load_demand(DEFAULT_DEMAND if path is None else path, net)
+
+
 def design_network(net: Network, demand: list[DemandRow], s: DesignSettings | None = None,
                    options: DesignOptions | None = None, candidates: list[str] | None = None,
-                   progress=None) -> tuple[FacilityResult, dict[tuple[str, str], Lane]]:
+                   progress: ProgressFn | None = None) -> tuple[FacilityResult, dict[tuple[str, str], Lane]]:
     """Solve the shared-warehouse design; returns the result and the inbound lanes used."""
     s = s or DesignSettings()
     problem, lanes = build_problem(net, demand, s, candidates)
     result = solve_design(problem, options or DesignOptions(time_limit=60.0), progress=progress)
     return result, lanes
+
+
+@dataclass(frozen=True)
+class NetworkDesign:
+    """A solved shared-warehouse design: the facility result, the inbound lanes it was priced with and
+    the settings it was solved under (the network is kept to report delivery days)."""
+
+    result: FacilityResult
+    lanes: dict[tuple[str, str], Lane]
+    settings: DesignSettings
+    network: Network = field(repr=False, compare=False)
+
+    @property
+    def objective_units(self) -> str:
+        return f"{self.network.currency}/month"
+
+    def to_dict(self) -> dict:
+        return design_to_dict(self.result, self.lanes, self.network, self.settings)
+
+
+def design_shared_network(net: Network, demand: list[DemandRow], s: DesignSettings | None = None,
+                          options: DesignOptions | None = None, progress: ProgressFn | None = None) -> NetworkDesign:
+    """Which shared warehouses to open for ``demand`` and which markets each serves: the use case behind
+    ``cbec warehouses design`` and POST /v1/warehouse-designs (bundled network)."""
+    s = s or DesignSettings()
+    result, lanes = design_network(net, demand, s, options, progress=progress)
+    return NetworkDesign(result, lanes, s, net)
 
 
 def design_to_dict(result: FacilityResult, lanes: dict[tuple[str, str], Lane], net: Network,
