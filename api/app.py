@@ -10,10 +10,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from api import problems
 from api.jobs import JobRunner
-from api.routers import health, jobs, pickups, plans, quotes, shipments, simulations, telemetry, warehouses_design, warehouses_status, web
+from api.middleware import ServiceMiddleware
+from api.observability import Metrics
+from api.routers import health, jobs, metrics, pickups, plans, quotes, shipments, simulations, telemetry, warehouses_design, warehouses_status, web
 from api.routers import network as network_routes
 from optimizer.settings import Settings, get_settings
 from optimizer.network import Network, load_network
@@ -41,8 +44,13 @@ def create_app(network: Network | None = None, settings: Settings | None = None,
     app.state.jobs = JobRunner()
     for key, value in state.items():
         setattr(app.state, key, value)
+    app.state.metrics = Metrics(app.state)
     problems.install(app)
-    for module in (health, quotes, network_routes, jobs, web, simulations, telemetry, shipments, warehouses_status, plans,
+    if settings.cors_origins:  # browsers on other origins may call the API only when configured
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "X-Request-ID"], expose_headers=["Location", "X-Request-ID"])
+    app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes, metrics=app.state.metrics)
+    for module in (health, metrics, quotes, network_routes, jobs, web, simulations, telemetry, shipments, warehouses_status, plans,
                    warehouses_design, pickups):
         app.include_router(module.router)
     return app

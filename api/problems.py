@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,15 +14,27 @@ from api.schemas.common import Problem
 from optimizer.errors import CbecError
 
 PROBLEM_JSON = "application/problem+json"
+MAX_ECHO = 200  # characters of any client-supplied text repeated in an error
+log = logging.getLogger("api.errors")
 
 
-def problem(status: int, title: str, detail: str, instance: str | None = None, **extra: object) -> JSONResponse:
+def clip(value: object, limit: int = MAX_ECHO) -> object:
+    """Strings (also inside lists) cut to ``limit`` characters: errors never echo large input back."""
+    if isinstance(value, str):
+        return value if len(value) <= limit else value[:limit] + f"… ({len(value)} characters)"
+    if isinstance(value, list):
+        return [clip(v, limit) for v in value[:20]]
+    return value
+
+
+def problem(status: int, title: str, detail: str, instance: str | None = None, headers: dict[str, str] | None = None,
+            **extra: object) -> JSONResponse:
     """A problem-details response; ``extra`` members with a ``None`` value are left out."""
-    body: dict[str, object] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body: dict[str, object] = {"type": "about:blank", "title": title, "status": status, "detail": clip(detail, 500)}
     if instance:
-        body["instance"] = instance
-    body.update({k: v for k, v in extra.items() if v is not None})
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+        body["instance"] = clip(instance)
+    body.update({k: clip(v) for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def problems(**by_status: str) -> dict[int | str, dict[str, Any]]:
@@ -42,7 +55,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]} for e in exc.errors()
+            {"field": clip(".".join(str(p) for p in e["loc"] if p != "body")), "message": clip(e["msg"])}
+            for e in exc.errors()[:20]
         ]
         first = errors[0] if errors else {"field": "", "message": "invalid request"}
         detail = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
@@ -50,4 +64,15 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, str(exc.detail), str(exc.detail), str(request.url.path))
+        # headers carry e.g. ``Allow`` on 405
+        return problem(exc.status_code, str(exc.detail), str(exc.detail), str(request.url.path), headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+        # the detail goes to the log under the request id; the caller gets the id, nothing internal
+        rid = getattr(request.state, "request_id", None)
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc,
+                  extra={"request_id": rid})
+        return problem(500, "Internal server error",
+                       f"the server failed to answer this request; quote request id {rid} to the operator",
+                       str(request.url.path), request_id=rid)

@@ -1,31 +1,56 @@
-"""Settings from the environment (prefix ``CBEC_``), shared by every package."""
+"""Settings from the environment (prefix ``CBEC_``) and an optional ``.env`` file, shared by every package.
+
+Every variable is listed in the README's "Configuration" section; ``cbec config`` prints the values in use.
+"""
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The top-level data/ folder, installed as the package ``cbec_data`` (editable or wheel alike).
 BUNDLED_DATA_DIR = Path(str(files("cbec_data")))
 
 
+def default_var_dir() -> Path:
+    """One absolute place for the embedded database and job outputs, whatever the working directory:
+    ``$XDG_STATE_HOME/cbec-logistics`` (default ``~/.local/state/cbec-logistics``)."""
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state).expanduser().resolve() / "cbec-logistics"
+
+
 class Settings(BaseSettings):
-    """``CBEC_DATABASE_URL`` (default SQLite under ./var), ``CBEC_MQTT_URL`` (unset: embedded broker),
-    ``CBEC_DASK_SCHEDULER`` (unset: local process pool), ``CBEC_DATA_DIR`` (unset: bundled data/)."""
+    """The service's configuration; see the field descriptions (also in the README)."""
 
-    model_config = SettingsConfigDict(env_prefix="CBEC_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="CBEC_", extra="ignore", env_file=".env", env_file_encoding="utf-8")
 
-    data_dir: Path = BUNDLED_DATA_DIR
-    database_url: str = "sqlite:///" + str(Path("var") / "cbec.sqlite3")
-    mqtt_url: str | None = None
-    dask_scheduler: str | None = None
-    var_dir: Path = Path("var")
-    include_planned: bool = False
+    data_dir: Path = Field(default=BUNDLED_DATA_DIR, description="network data folder (default: the bundled data/)")
+    var_dir: Path = Field(default_factory=default_var_dir,
+                          description="embedded database and job outputs (default ~/.local/state/cbec-logistics)")
+    database_url: str = Field(default="", description="SQLAlchemy URL; default SQLite file cbec.sqlite3 in var_dir")
+    mqtt_url: str | None = Field(default=None, description="mqtt://user:pass@host:port of the broker; unset: embedded broker")
+    dask_scheduler: str | None = Field(default=None, description="tcp://host:8786 of a Dask cluster; unset: local processes")
+    include_planned: bool = Field(default=False, description="quote over planned nodes/services by default")
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, description="largest accepted HTTP request body")
+    cors_origins: list[str] = Field(default_factory=list,
+                                    description='origins allowed to call the API from a browser (JSON list, e.g. ["https://app.example"])')
+    log_format: str = Field(default="json", pattern="^(json|text)$", description="json (one object per line) or text")
+    log_level: str = Field(default="info", pattern="^(debug|info|warning|error)$")
+
+    @model_validator(mode="after")
+    def _resolve_paths(self) -> "Settings":
+        self.var_dir = Path(self.var_dir).expanduser().resolve()
+        if not self.database_url:
+            self.database_url = "sqlite:///" + str(self.var_dir / "cbec.sqlite3")
+        return self
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
+    """The process's settings (read once)."""
     return Settings()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -38,8 +39,11 @@ def _free_port() -> int:
 def wheel_venv(tmp_path_factory) -> Path:
     """A fresh venv outside the checkout with the wheel installed (its dependencies borrowed from ours)."""
     tmp = tmp_path_factory.mktemp("wheel")
-    dist = tmp / "dist"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(ROOT)],
+    dist, src = tmp / "dist", tmp / "src"
+    # setuptools builds in the source tree (build/, *.egg-info): build from a copy, not the checkout
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", ".venv", "build", "dist", "var", "*.egg-info",
+                                                             "__pycache__", ".pytest_cache", ".hypothesis"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(src)],
                    check=True, cwd=tmp, timeout=600)
     wheel = next(dist.glob("cbec_logistics-*.whl"))
     venv = tmp / "venv"
