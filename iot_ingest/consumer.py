@@ -195,25 +195,28 @@ class Consumer:
                 self._safe(item)
                 continue
             gen, batch = item
-            if not self._store(batch):
+            if not self._store_and_ack(gen, batch):
                 return  # stopping while the database is down: nothing acked, the broker redelivers
-            self.received += len(batch)
-            self.batches += 1
-            self._committed.put((gen, [(mid, qos) for _, _, _, mid, qos in batch if qos]))
 
-    def _store(self, batch) -> bool:
+    def _store_and_ack(self, gen: int, batch) -> bool:
+        """Put the batch through the pipeline (one transaction), retrying while the database is down,
+        then hand its acks to the network thread; False: stopped before it could be stored."""
         delay = 0.2
         msgs = [(t, p, r) for t, p, r, _, _ in batch]
         while True:
             try:
                 self.pipeline.process(msgs)
-                return True
+                break
             except Exception as exc:  # database down (SQLAlchemyError): keep the batch, do not ack, retry
                 log.error("%s, retrying batch of %d in %.1fs: %s", "database error" if isinstance(exc, SQLAlchemyError)
                           else "unexpected error", len(batch), delay, exc)
                 if self._stop.wait(delay):
                     return False
                 delay = min(delay * 2, 5.0)
+        self.received += len(batch)
+        self.batches += 1
+        self._committed.put((gen, [(mid, qos) for _, _, _, mid, qos in batch if qos]))
+        return True
 
     # --- network thread --------------------------------------------------------------------------
     def _put(self, item, block: bool = True) -> bool:
@@ -231,10 +234,7 @@ class Consumer:
         if not self.writer_thread:
             batch, self._buf = self._buf, []
             self._pending += 1
-            if self._store(batch):
-                self.received += len(batch)
-                self.batches += 1
-                self._committed.put((self._gen, [(mid, qos) for _, _, _, mid, qos in batch if qos]))
+            self._store_and_ack(self._gen, batch)
             return True
         if not self._put((self._gen, self._buf), block):
             return False

@@ -19,23 +19,21 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from iot_ingest import alerts as alert_rules
 from iot_ingest import tables as t
 from iot_ingest.db import Database, bump_epoch
 from iot_ingest.decoders import DecodeError, Ignored, decode
 from iot_ingest.geofence import GeofenceIndex
-from iot_ingest.handlers import Context, DeviceState, Handler, default_chain
+from iot_ingest.handlers import Context, DeviceState, Handler, StoreHandler, alert_rules, default_chain
 from iot_ingest.handlers.store import write
-from iot_ingest.reading import Reading
 from iot_ingest.milestones import TrackedShipment
-from iot_ingest.registry import Device
+from iot_ingest.reading import Reading
+from iot_ingest.registry import Device, load_devices
 from optimizer.network import Network, load_network
 
 Message = tuple[str, bytes, int]  # (topic, payload, received_ms)
@@ -43,15 +41,29 @@ Message = tuple[str, bytes, int]  # (topic, payload, received_ms)
 
 @dataclass
 class BatchResult:
-    """What one batch did (also accumulated into ``iot_counters``)."""
+    """What one batch did. Its int fields are the ingest's counters: the same names are accumulated
+    into ``iot_counters`` (``status.ingest_stats``); a handler may count nothing else."""
 
-    counts: Counter = field(default_factory=Counter)
+    received: int = 0  # messages
+    readings: int = 0  # readings decoded from them (a SenML pack gives several)
+    stored: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0  # messages
+    quarantined: int = 0  # readings of unregistered devices
+    late: int = 0  # stored as history only (older than the device's state)
+    ignored: int = 0  # well-formed messages without a reading (OwnTracks lwt, ...)
+    events: int = 0
+    alerts: int = 0
     dead_reasons: list[str] = field(default_factory=list)
 
-    def __getattr__(self, name: str) -> int:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return self.counts.get(name, 0)
+    @classmethod
+    def of(cls, counts: Mapping[str, int], dead_reasons: list[str]) -> "BatchResult":
+        """From a batch context's counters; a counter this class does not declare is an error."""
+        return cls(**{k: int(v) for k, v in counts.items()}, dead_reasons=dead_reasons)
+
+    def add(self, other: "BatchResult") -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
 def now_ms() -> int:
@@ -68,7 +80,7 @@ class Pipeline:
         self.geofences = geofences or GeofenceIndex(self.net)
         self.chain = list(chain) if chain is not None else default_chain(self.geofences)
         self._lock = threading.Lock()
-        self._has_store = any(type(h).__name__ == "StoreHandler" for h in self.chain)
+        self._has_store = any(isinstance(h, StoreHandler) for h in self.chain)
         # in-memory copies of database rows, valid while self._epoch is the last committed epoch
         self._epoch: int | None = None
         self._registry: dict[str, Device | None] = {}
@@ -115,8 +127,7 @@ class Pipeline:
                         raise
                     except Exception:
                         r = self._process([m], isolate=True)
-                    result.counts.update(r.counts)
-                    result.dead_reasons.extend(r.dead_reasons)
+                    result.add(r)
                 return result
 
     def _decode(self, messages: list[Message]) -> tuple[list[Reading], list[tuple[int, str]], int]:
@@ -161,11 +172,12 @@ class Pipeline:
                     readings = handler.handle(readings, ctx)
                 if not self._has_store:
                     write(ctx, readings)
+                result = BatchResult.of(ctx.counts, [reason for _, reason in ctx.dead])
         except BaseException:
             self._drop_cache()  # the handlers may have changed cached state that was rolled back
             raise
         self._epoch = epoch
-        return BatchResult(ctx.counts, [reason for _, reason in ctx.dead])
+        return result
 
     def _load_devices(self, conn, ids: set[str]) -> None:
         """Registry rows of this batch's devices not cached yet (None: not registered)."""
@@ -183,8 +195,6 @@ class Pipeline:
 
     def sweep(self, at_ms: int | None = None) -> int:
         """Time-driven alerts (silent devices, doors left open); returns how many were raised."""
-        from iot_ingest.registry import load_devices
-
         with self._lock:
             try:
                 with self.db.engine.begin() as conn:

@@ -7,6 +7,7 @@ occupancy sensors when it has them, else its nominal ``capacity_m3``.
 from __future__ import annotations
 
 import time
+from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import func, select
@@ -14,14 +15,14 @@ from sqlalchemy import func, select
 from iot_ingest import tables as t
 from iot_ingest.db import Database
 from iot_ingest.milestones import get_shipment, iso_utc
+from iot_ingest.pipeline import BatchResult
 from iot_ingest.registry import UnknownDevice, UnknownShipment
 from optimizer.errors import InvalidInput
 from optimizer.network.model import NodeKind
 from optimizer.network import Network
 
 PALLET_POSITION_M3 = 1.44  # one EUR pallet position (1.2 x 0.8 m footprint, 1.5 m high) [A]
-COUNTERS = ("received", "readings", "stored", "duplicates", "dead_lettered", "quarantined", "late", "ignored",
-            "events", "alerts")
+COUNTERS = tuple(f.name for f in fields(BatchResult) if f.type in (int, "int"))  # received, readings, stored, ...
 
 
 def _iso(ms: int | None) -> str | None:

@@ -9,17 +9,18 @@ from __future__ import annotations
 from sqlalchemy import (BigInteger, Boolean, Column, Float, Index, Integer, LargeBinary, MetaData, String, Table,
                         Text, UniqueConstraint)
 
+from iot_ingest.reading import MEASUREMENTS
+
 metadata = MetaData()
 
 ID = String(64)
+_COLUMN_TYPES = {float: Float, int: Integer, bool: Boolean}
 
 
 def _measurements() -> list[Column]:
-    return [
-        Column("lat", Float), Column("lon", Float), Column("speed_kmh", Float), Column("heading", Float),
-        Column("accuracy_m", Float), Column("battery_pct", Float), Column("temperature_c", Float),
-        Column("humidity_pct", Float), Column("door_open", Boolean), Column("occupied_positions", Integer),
-    ]
+    """One nullable column per measurement of :class:`~iot_ingest.reading.Reading` (readings,
+    quarantine, device state). A new measurement needs a migration adding its column to the three."""
+    return [Column(m.name, _COLUMN_TYPES[m.type]) for m in MEASUREMENTS]
 
 
 devices = Table(

@@ -18,7 +18,8 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(devices_app, name="devices")
 app.add_typer(shipments_app, name="shipments")
 
-DbOpt = Annotated[str | None, typer.Option("--db", help="database URL (default CBEC_DATABASE_URL or sqlite under ./var)")]
+DbOpt = Annotated[str | None, typer.Option("--db", help="database URL (default CBEC_DATABASE_URL, else SQLite "
+                                                        "cbec.sqlite3 under CBEC_VAR_DIR)")]
 
 
 def _db(url: str | None):
@@ -162,10 +163,10 @@ def shipment_create_cmd(
         net = _net()
         s = create_shipment(_db(db), net, shipment_id, origin, destination, weight, volume, ready, option=option,
                             tag=tag, cargo_class=cargo_class, customs_mode=customs_mode)
-    if as_json:
-        print_json(s.to_dict(net))
-        return
     d = s.to_dict(net)
+    if as_json:
+        print_json(d)
+        return
     route = " → ".join(m["node"] for m in d["milestones"])
     console.print(f"shipment {s.shipment_id}: {route}; ETA {d['eta']['p50']} (p90 {d['eta']['p90']})")
 

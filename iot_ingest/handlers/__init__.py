@@ -3,6 +3,7 @@ next handler should see (dropping invalid ones, duplicates, quarantined ones), r
 effects (events, alerts, state) in the shared :class:`~iot_ingest.handlers.base.Context`.
 
 validate -> bind (registry / quarantine) -> dedup -> order -> geofence -> milestones -> alerts -> store
+(the alert rules, also run by the pipeline's sweep, are in ``alert_rules`` beside the alerts handler)
 """
 
 from __future__ import annotations

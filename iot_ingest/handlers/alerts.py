@@ -1,8 +1,9 @@
-"""Alerts on live readings (late readings never raise alerts: they are history)."""
+"""Alerts on live readings (late readings never raise alerts: they are history); the rules are in
+``alert_rules``."""
 
 from __future__ import annotations
 
-from iot_ingest import alerts
+from iot_ingest.handlers import alert_rules
 from iot_ingest.handlers.base import Context
 from iot_ingest.reading import Reading
 
@@ -20,5 +21,5 @@ class AlertsHandler:
                 continue
             if r.temperature_c is None and r.door_open is None and not st.fences and not st.extra.get("border_alert"):
                 continue  # a fix outside every fence with nothing flagged: no rule can fire or close
-            alerts.apply(devices[r.device_id], st, r, ctx)
+            alert_rules.apply(devices[r.device_id], st, r, ctx)
         return readings

@@ -5,19 +5,25 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from operator import attrgetter
+from typing import Any, ClassVar, Protocol
 
 from sqlalchemy import select
 
 from iot_ingest import tables as t
 from iot_ingest.db import Database
 from iot_ingest.milestones import TrackedShipment
-from iot_ingest.reading import Reading
+from iot_ingest.reading import MEASUREMENT_NAMES, MEASUREMENTS, Reading, with_measurements
 from iot_ingest.registry import Device
 from optimizer.network import Network
 
+_HEAD = ("device_id", "last_ts_ms", "last_seq", "last_received_ms")
+_BOOLS = tuple(m.name for m in MEASUREMENTS if m.type is bool)  # SQLite gives them back as 0/1
+_head_and_values = attrgetter(*_HEAD, *MEASUREMENT_NAMES)
+
 
 @dataclass(slots=True)
+@with_measurements  # + the latest value of each measurement (lat, lon, ..., temperature_c, ...)
 class DeviceState:
     """Current state of one device: only readings at or after ``last_ts_ms`` move it."""
 
@@ -25,37 +31,25 @@ class DeviceState:
     last_ts_ms: int = -(2**62)
     last_seq: int = -1
     last_received_ms: int = 0
-    lat: float | None = None
-    lon: float | None = None
-    speed_kmh: float | None = None
-    heading: float | None = None
-    accuracy_m: float | None = None
-    battery_pct: float | None = None
-    temperature_c: float | None = None
-    humidity_pct: float | None = None
-    door_open: bool | None = None
-    occupied_positions: int | None = None
     fences: frozenset[str] = frozenset()
     extra: dict[str, Any] = field(default_factory=dict)  # fence_since, excursion, door_since, open alerts, ut
     is_new: bool = True
 
-    COLUMNS = ("device_id", "last_ts_ms", "last_seq", "last_received_ms", "lat", "lon", "speed_kmh", "heading",
-               "accuracy_m", "battery_pct", "temperature_c", "humidity_pct", "door_open", "occupied_positions",
-               "fences", "extra_json")
+    COLUMNS: ClassVar[tuple[str, ...]] = (*_HEAD, *MEASUREMENT_NAMES, "fences", "extra_json")  # of iot_device_state
 
     @classmethod
     def from_row(cls, m) -> "DeviceState":
-        return cls(m["device_id"], m["last_ts_ms"], m["last_seq"], m["last_received_ms"], m["lat"], m["lon"],
-                   m["speed_kmh"], m["heading"], m["accuracy_m"], m["battery_pct"], m["temperature_c"],
-                   m["humidity_pct"], None if m["door_open"] is None else bool(m["door_open"]),
-                   m["occupied_positions"], frozenset(filter(None, m["fences"].split(","))),
-                   json.loads(m["extra_json"]), False)
+        values = {name: m[name] for name in MEASUREMENT_NAMES}
+        for name in _BOOLS:
+            if values[name] is not None:
+                values[name] = bool(values[name])
+        return cls(m["device_id"], m["last_ts_ms"], m["last_seq"], m["last_received_ms"],
+                   frozenset(filter(None, m["fences"].split(","))), json.loads(m["extra_json"]), False, **values)
 
     def row(self) -> tuple:
-        return (self.device_id, self.last_ts_ms, self.last_seq, self.last_received_ms, self.lat, self.lon,
-                self.speed_kmh, self.heading, self.accuracy_m, self.battery_pct, self.temperature_c,
-                self.humidity_pct, self.door_open, self.occupied_positions, ",".join(sorted(self.fences)),
-                json.dumps(self.extra, separators=(",", ":")) if self.extra else "{}")
+        """Its ``iot_device_state`` row, in COLUMNS order."""
+        return _head_and_values(self) + (",".join(sorted(self.fences)),
+                                         json.dumps(self.extra, separators=(",", ":")) if self.extra else "{}")
 
 
 @dataclass

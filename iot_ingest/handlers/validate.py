@@ -5,14 +5,12 @@ from __future__ import annotations
 import math
 
 from iot_ingest.handlers.base import Context
-from iot_ingest.reading import Reading
+from iot_ingest.reading import MEASUREMENTS, Reading
 
 FUTURE_MS = 24 * 3_600_000  # Traccar filter.future default: a device clock a day ahead is broken
 PAST_MS = 400 * 86_400_000  # older than this is not a replay we want (retention keeps ~a year)
 
-_RANGES = (("speed_kmh", 0.0, 1200.0), ("heading", 0.0, 360.0), ("accuracy_m", 0.0, 1e6),
-           ("battery_pct", 0.0, 100.0), ("temperature_c", -90.0, 90.0), ("humidity_pct", 0.0, 100.0),
-           ("occupied_positions", 0, 10_000_000))
+_RANGES = tuple((m.name, *m.valid) for m in MEASUREMENTS if m.valid is not None)  # lat/lon: below, as a pair
 
 
 def check(r: Reading, now_ms: int) -> str | None:

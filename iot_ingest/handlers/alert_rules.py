@@ -1,5 +1,7 @@
-"""Alert rules. Each alert is raised once when its condition starts and closed when it ends
-(an open row in ``iot_alerts`` with ``ended_ms`` NULL), never once per reading.
+"""Alert rules, applied by the alerts handler (``handlers/alerts.py``) to each live reading, and
+:func:`sweep`, the time-driven ones the pipeline runs on a timer. Each alert is raised once when its
+condition starts and closed when it ends (an open row in ``iot_alerts`` with ``ended_ms`` NULL),
+never once per reading.
 
 * ``temperature_high`` / ``temperature_low``: out of the device's range for ``excursion_minutes``
   (COLDWATCH-style, e.g. > 8 °C for 15 min); closes only ``hysteresis_c`` back inside the range.
@@ -17,8 +19,8 @@ from functools import lru_cache
 from iot_ingest.handlers.base import Context, DeviceState
 from iot_ingest.reading import Reading
 from iot_ingest.registry import Device
-from optimizer.network.model import NodeKind
 from optimizer.network import Network
+from optimizer.network.model import NodeKind
 
 MIN_MS = 60_000
 H_MS = 3_600_000
