@@ -46,6 +46,7 @@ def create_app(network: Network | None = None, settings: Settings | None = None,
         setattr(app.state, key, value)
     app.state.metrics = Metrics(app.state)
     problems.install(app)
+    problems.openapi_with_problems(app)
     if settings.cors_origins:  # browsers on other origins may call the API only when configured
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "X-Request-ID"], expose_headers=["Location", "X-Request-ID"])

@@ -76,3 +76,36 @@ def install(app: FastAPI) -> None:
         return problem(500, "Internal server error",
                        f"the server failed to answer this request; quote request id {rid} to the operator",
                        str(request.url.path), request_id=rid)
+
+
+def openapi_with_problems(app: FastAPI) -> None:
+    """Make the OpenAPI document say what the server does with errors: every 4xx/5xx body is
+    ``application/problem+json`` with the ``Problem`` schema (FastAPI would list ``application/json``
+    and its own validation-error shape), and every request with a body may get 413 (body limit)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = build()
+        ref = {"$ref": "#/components/schemas/Problem"}
+        for ops in spec.get("paths", {}).values():
+            for method, op in ops.items():
+                responses = op.get("responses", {})
+                for status, resp in responses.items():
+                    if status.isdigit() and int(status) >= 400:
+                        resp["content"] = {PROBLEM_JSON: {"schema": ref}}
+                if "422" in responses:
+                    responses["422"]["description"] = responses["422"].get("description") or "Invalid request"
+                if "requestBody" in op:
+                    responses.setdefault("413", {"description": "request body larger than CBEC_MAX_BODY_BYTES",
+                                                 "content": {PROBLEM_JSON: {"schema": ref}}})
+        schemas = spec.get("components", {}).get("schemas", {})
+        if "Problem" not in schemas:
+            schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
