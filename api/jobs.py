@@ -7,8 +7,8 @@ message)`` function, the same one the CLI feeds to its progress bar.
 
 from __future__ import annotations
 
+import logging
 import threading
-import traceback
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from optimizer.errors import CbecError
+
+log = logging.getLogger("api.jobs")
 from optimizer.network.progress import ProgressFn
 
 
@@ -79,10 +81,11 @@ class JobRunner:
             except CbecError as exc:
                 job.status = "failed"
                 job.error = {"title": exc.title, "status": exc.status, "detail": exc.detail, "field": exc.field}
-            except Exception as exc:  # a job must never take the server down; keep the trace for the operator
+            except Exception:  # a job must never take the server down; the trace goes to the log, not the caller
                 job.status = "failed"
-                job.error = {"title": "Internal error", "status": 500, "detail": f"{type(exc).__name__}: {exc}",
-                             "trace": traceback.format_exc(limit=5)}
+                log.exception("job %s (%s) failed", job.id, job.kind, extra={"job_id": job.id, "job_kind": job.kind})
+                job.error = {"title": "Internal error", "status": 500,
+                             "detail": f"the job failed unexpectedly; quote job id {job.id} to the operator"}
             finally:
                 job.finished_at = datetime.now(UTC)
 
@@ -108,6 +111,13 @@ class JobRunner:
         if job is None or (kind is not None and job.kind != kind):
             return None
         return job
+
+    def counts(self) -> dict[str, int]:
+        """Jobs of this process by status (for /metrics)."""
+        out: dict[str, int] = {}
+        for job in list(self._jobs.values()):
+            out[job.status] = out.get(job.status, 0) + 1
+        return out
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

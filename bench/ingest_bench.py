@@ -168,7 +168,7 @@ def main() -> None:
             raise SystemExit("needs mosquitto (or CBEC_MQTT_URL pointing at a real broker)")
         broker = MosquittoProcess(tmp / "mq", persistence=False).start()
         url = broker.url
-    db = open_db(f"sqlite:///{tmp}/bench.sqlite")
+    db = open_db(f"sqlite:///{tmp}/bench.sqlite", migrate=True)
     ready = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 20 * 86400))
     opt = [o for o in quote(net, build_request(net, "MY_CITY", "LODZ", 500, 2, ready)) if "greenest" in o.tags][0]
     save_shipment(db, net, "BENCH", option_to_dict(net, opt))

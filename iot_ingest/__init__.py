@@ -3,7 +3,7 @@ handlers (validate, de-duplicate, order, geofence, milestones/ETA, alerts) -> st
 
     >>> from iot_ingest.db import open_db
     >>> from iot_ingest.pipeline import Pipeline
-    >>> db = open_db("sqlite:///:memory:")
+    >>> db = open_db("sqlite:///:memory:", migrate=True)
     >>> Pipeline(db).process_raw([("cbec/v1/devices/TRK1/position", b'{"ts": 1, "lat": 0, "lon": 0}')]).dead_lettered
     1
 """

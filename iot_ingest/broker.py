@@ -22,6 +22,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def die_with_parent() -> None:
+    """In a child before exec (Linux): SIGTERM it when the parent dies, even by SIGKILL, so that
+    no broker is left orphaned. Elsewhere a no-op (the parent's orderly stop still ends it)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+        except OSError:
+            pass
+
+
 class EmbeddedBroker:
     """``with EmbeddedBroker() as b: b.url`` - a child process, stopped on exit."""
 
@@ -38,7 +51,7 @@ class EmbeddedBroker:
 
     def start(self, timeout: float = 15.0) -> "EmbeddedBroker":
         self.proc = subprocess.Popen([sys.executable, "-m", "iot_ingest.broker", str(self.port), self.host],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=die_with_parent)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -136,6 +136,8 @@ class Consumer:
         self._writer: threading.Thread | None = None
         self.received = 0
         self.batches = 0
+        self.arrived = 0  # messages taken off the socket (network thread); received: stored
+        self.last_arrival = 0.0  # monotonic time of the last message (for drain)
         self.client = self._make_client()
 
     # --- paho ------------------------------------------------------------------------------------
@@ -173,6 +175,7 @@ class Consumer:
         if not buf:
             self._first = time.monotonic()
         buf.append((msg.topic, msg.payload, int(time.time() * 1000), msg.mid, msg.qos))
+        self.arrived += 1
 
     def _connect(self) -> None:
         tg = self.target
@@ -354,7 +357,26 @@ class Consumer:
         self._thread.start()
         return self
 
+    def lag(self) -> int:
+        """Messages taken off the socket but not yet stored (a gauge for /metrics and /readyz)."""
+        return max(0, self.arrived - self.received)
+
+    def drain(self, idle_s: float = 0.5, timeout: float = 10.0) -> bool:
+        """Wait until nothing arrived for ``idle_s`` and everything that arrived is stored (at most
+        ``timeout``): before an embedded broker stops, what it accepted must reach the database,
+        since it keeps no messages across a restart. True when drained."""
+        deadline = time.monotonic() + timeout
+        seen, quiet_since = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            if self.arrived != seen:
+                seen, quiet_since = self.arrived, time.monotonic()
+            elif time.monotonic() - quiet_since >= idle_s and self.lag() == 0:
+                return True
+            time.sleep(0.05)
+        return False
+
     def stop(self, timeout: float = 10.0) -> None:
+        """Flush the last batch, acknowledge what is stored and disconnect (within ``timeout``)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
@@ -372,7 +394,7 @@ def main() -> None:  # python -m iot_ingest.consumer URL DB  (used by the fault 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     from iot_ingest.db import open_db
 
-    c = Consumer(Pipeline(open_db(args.db)), parse_mqtt_url(args.mqtt_url, client_id=args.client_id),
+    c = Consumer(Pipeline(open_db(args.db, migrate=True)), parse_mqtt_url(args.mqtt_url, client_id=args.client_id),
                  batch_size=args.batch_size)
     import signal
 

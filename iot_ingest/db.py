@@ -1,7 +1,8 @@
 """Database access: SQLite by default, PostgreSQL when ``CBEC_DATABASE_URL`` says so.
 
-The schema is created and upgraded by Alembic (``iot_ingest/migrations``) when the database is
-opened. Hot-path writes use the DBAPI ``executemany`` directly (one transaction per batch).
+The schema is created and upgraded by Alembic (``iot_ingest/migrations``) as an explicit step
+(``cbec db upgrade``; ``cbec serve`` runs it at start). Hot-path writes use the DBAPI
+``executemany`` directly (one transaction per batch).
 """
 
 from __future__ import annotations
@@ -11,9 +12,14 @@ from importlib.resources import files
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
 
+from optimizer.errors import ServiceUnavailable
+from optimizer.settings import get_settings
+
 MIGRATIONS = Path(str(files("iot_ingest") / "migrations"))  # package data, in a wheel too
+VERSION_TABLE = "iot_alembic_version"  # as in migrations/env.py: other packages may run their own Alembic
 
 
 def normalise_url(url: str) -> str:
@@ -56,18 +62,25 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
-def open_db(url: str | None = None, *, migrate: bool = True) -> Database:
-    """Open (and by default migrate to head) the database at ``url`` (default ``CBEC_DATABASE_URL``)."""
-    if url is None:
-        from optimizer.settings import get_settings
+def open_db(url: str | None = None, *, migrate: bool = False) -> Database:
+    """Open the database at ``url`` (default ``CBEC_DATABASE_URL``).
 
+    Migrations are an explicit step: with ``migrate`` (``cbec db upgrade``, and the server roles
+    ``cbec serve`` / ``cbec ingest`` at start) the schema is created or upgraded to head; without it
+    the database must exist and be at head already, else :class:`ServiceUnavailable` says what to run
+    (read-only commands never create or change a database)."""
+    if url is None:
         url = get_settings().database_url
     url = normalise_url(url)
     if url.startswith("sqlite"):
         memory = url in ("sqlite://", "sqlite:///:memory:")
         if not memory:
             path = Path(url.split("///", 1)[1])
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if migrate:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            elif not path.exists():
+                raise ServiceUnavailable(f"no database at {path}: run `cbec db upgrade` (or `cbec serve`) first, "
+                                         "or point CBEC_DATABASE_URL / --db at one", field="database_url")
         kwargs: dict = {"connect_args": {"check_same_thread": False, "timeout": 30}}
         if memory:
             kwargs["poolclass"] = StaticPool
@@ -75,11 +88,51 @@ def open_db(url: str | None = None, *, migrate: bool = True) -> Database:
         event.listen(engine, "connect", _sqlite_pragmas)
         _begin_immediate(engine)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
     db = Database(engine, url)
     if migrate:
-        upgrade(db)
+        try:
+            upgrade(db)
+        except OperationalError as exc:
+            raise _unreachable(db, exc) from None
+    else:
+        require_current(db)
     return db
+
+
+def _unreachable(db: Database, exc: Exception) -> ServiceUnavailable:
+    reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+    where = db.engine.url.render_as_string(hide_password=True)
+    return ServiceUnavailable(f"database {where} unreachable: {reason}", field="database_url")
+
+
+def head_revision() -> str:
+    """The newest migration this version of the code ships."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(cfg).get_current_head() or ""
+
+
+def current_revision(db: Database) -> str | None:
+    """The schema revision recorded in the database (None: never migrated)."""
+    from alembic.runtime.migration import MigrationContext
+
+    try:
+        with db.engine.connect() as conn:
+            return MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
+    except OperationalError as exc:
+        raise _unreachable(db, exc) from None
+
+
+def require_current(db: Database) -> None:
+    """Raise :class:`ServiceUnavailable` unless the database is reachable and its schema at head."""
+    have, want = current_revision(db), head_revision()
+    if have != want:
+        raise ServiceUnavailable(f"database schema is at revision {have or 'none'}, this version needs {want}: "
+                                 "run `cbec db upgrade`", field="database_url")
 
 
 def _begin_immediate(engine: Engine) -> None:

@@ -25,7 +25,7 @@ class IngestService:
                  keep_days: float = 90.0) -> None:
         settings = get_settings()
         self.mqtt_url = mqtt_url or settings.mqtt_url
-        self.db = db or open_db(database_url or settings.database_url)
+        self.db = db or open_db(database_url or settings.database_url, migrate=True)  # a server role: migrates at start
         self.net = net or load_network(settings.data_dir)
         self.pipeline = Pipeline(self.db, self.net)
         self.broker: EmbeddedBroker | None = None
@@ -54,9 +54,14 @@ class IngestService:
         while not self._done.wait(0.5):
             pass
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop in order: with the embedded broker, first let the consumer drain what the broker
+        accepted (it keeps nothing across a restart); then flush, store and acknowledge the last
+        batch; then stop the broker child. Bounded by about ``timeout`` seconds."""
         if self.consumer is not None:
-            self.consumer.stop()
+            if self.broker is not None and self.consumer.connected.is_set():
+                self.consumer.drain(timeout=timeout / 2)
+            self.consumer.stop(timeout=timeout / 2)
         if self.broker is not None:
             self.broker.stop()
         self._done.set()

@@ -58,3 +58,10 @@ class UnknownNode(CbecError):
 class NoRoute(CbecError):
     status = 422
     title = "No route"
+
+
+class ServiceUnavailable(CbecError):
+    """A backing service (database, broker) cannot be reached or is not ready (HTTP 503)."""
+
+    status = 503
+    title = "Service unavailable"

@@ -89,7 +89,7 @@ def publish(url: str, items, use_cli: bool = True) -> None:
 
 @pytest.mark.integration
 def test_formats_train_track_alert_and_dead_letters_over_mqtt(broker_url, db_url, net):
-    db = open_db(db_url)
+    db = open_db(db_url, migrate=True)
     shp = create_shipment(db, net, "S1", "MY_CITY", "LODZ", 500, 2, ready_date(30), tag="greenest")
     bind_device(db, net, "TRK1", shipment="S1")
     bind_device(db, net, "alice-phone", shipment="S1")
@@ -158,7 +158,7 @@ def _assert_exactly_once(db, n: int) -> None:
                     "messages of a SIGKILLed subscriber in this test - one more reason it is demo-only")
 def test_consumer_sigkill_mid_stream_loses_nothing(tmp_path, db_url, net):
     N, DEV = 4000, 50
-    db = open_db(db_url)
+    db = open_db(db_url, migrate=True)
     _seed(db, net, DEV)
     with (MosquittoProcess(tmp_path / "mq") if HAVE_MOSQUITTO else EmbeddedBroker()) as broker:
         cid = "cbec-fault-" + uuid.uuid4().hex[:6]
@@ -192,7 +192,7 @@ def test_consumer_sigkill_mid_stream_loses_nothing(tmp_path, db_url, net):
 @pytest.mark.skipif(not HAVE_MOSQUITTO, reason="broker restart needs a mosquitto binary (amqtt keeps no state)")
 def test_broker_restart_mid_stream_loses_nothing(tmp_path, db_url, net):
     N, DEV = 4000, 50
-    db = open_db(db_url)
+    db = open_db(db_url, migrate=True)
     _seed(db, net, DEV)
     broker = MosquittoProcess(tmp_path / "mq").start()
     try:
@@ -226,7 +226,7 @@ def test_broker_restart_while_consumer_offline(tmp_path, net, share):
     (plain subscription) keeps it; a shared group loses it on such a broker (xfail, documented in
     iot_ingest/consumer.py and deploy/mosquitto/README.md)."""
     N, DEV = 300, 10
-    db = open_db(f"sqlite:///{tmp_path}/offline.sqlite")
+    db = open_db(f"sqlite:///{tmp_path}/offline.sqlite", migrate=True)
     _seed(db, net, DEV)
     broker = MosquittoProcess(tmp_path / "mq").start()
     url = broker.url + (f"?share={share}" if share else "")
@@ -267,7 +267,7 @@ _payloads = st.one_of(st.binary(max_size=200), _json_like.map(lambda v: json.dum
 
 @pytest.fixture(scope="module")
 def fuzz_pipe(net, tmp_path_factory):
-    db = open_db(f"sqlite:///{tmp_path_factory.mktemp('fuzz')}/f.sqlite")
+    db = open_db(f"sqlite:///{tmp_path_factory.mktemp('fuzz')}/f.sqlite", migrate=True)
     create_shipment(db, net, "S1", "MY_CITY", "LODZ", 500, 2, ready_date(30), tag="greenest")
     bind_device(db, net, "F1", shipment="S1")
     bind_device(db, net, "S1", warehouse="WH_LODZ")

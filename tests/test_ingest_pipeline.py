@@ -23,7 +23,7 @@ NOW = int(time.time())
 
 @pytest.fixture()
 def db():
-    d = open_db("sqlite:///:memory:")
+    d = open_db("sqlite:///:memory:", migrate=True)
     yield d
     d.dispose()
 
@@ -256,6 +256,10 @@ def test_cli_bind_track_status_stats(tmp_path, net):
 
     url = f"sqlite:///{tmp_path}/cli.sqlite"
     run = CliRunner().invoke
+    r = run(app, ["track", "S1", "--db", url])  # read-only commands never create a database
+    assert r.exit_code == 2 and "cbec db upgrade" in r.output and not (tmp_path / "cli.sqlite").exists()
+    r = run(app, ["db", "upgrade", "--db", url])
+    assert r.exit_code == 0 and "at revision" in r.output
     r = run(app, ["shipments", "create", "S1", "--from", "MY_CITY", "--to", "LODZ", "--weight", "500", "--volume", "2",
                   "--ready", ready_date(30), "--tag", "greenest", "--db", url])
     assert r.exit_code == 0, r.output
@@ -263,7 +267,7 @@ def test_cli_bind_track_status_stats(tmp_path, net):
     assert r.exit_code == 0 and "bound tracker TRK9" in r.output
     r = run(app, ["devices", "bind", "TRK9", "--shipment", "NOPE", "--db", url])
     assert r.exit_code == 2 and "unknown shipment 'NOPE'" in r.output
-    Pipeline(open_db(url), net).process_raw([position("TRK9", 30.8684, 104.2425, (NOW - 60) * 1000, 1)])
+    Pipeline(open_db(url, migrate=True), net).process_raw([position("TRK9", 30.8684, 104.2425, (NOW - 60) * 1000, 1)])
     r = run(app, ["track", "S1", "--json", "--db", url])
     assert r.exit_code == 0 and json.loads(r.output)["events"][0]["node"] == "CD_RAILPORT"
     r = run(app, ["warehouses", "status", "WH_LODZ", "--json", "--db", url])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.cli import ingest, network, pickups, plan, quote, serve, simulate, warehouses  # noqa: F401  (registration)
+from api.cli import db, ingest, network, pickups, plan, quote, serve, simulate, warehouses  # noqa: F401  (registration)
 from api.cli.app import app
 
 

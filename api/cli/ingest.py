@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 from typing import Annotated
 
 import typer
@@ -52,6 +53,11 @@ def ingest_cmd(
     with errors_as_exit():
         svc = IngestService(mqtt_url=mqtt_url, database_url=db, client_id=client_id, batch_size=batch_size).start()
     console.print(f"ingest: {svc.describe()} (Ctrl-C to stop)")
+
+    def _term(signum, frame):  # SIGTERM stops like Ctrl-C: flush, acknowledge, stop the broker child
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _term)
     try:
         svc.wait()
     except KeyboardInterrupt:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from iot_ingest.db import VERSION_TABLE
 from iot_ingest.tables import metadata
 
 config = context.config
 target_metadata = metadata
-VERSION_TABLE = "iot_alembic_version"  # not the default name: other packages may run their own Alembic
 
 
 def run() -> None:
