@@ -17,9 +17,33 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Print one line ``error: ...`` on stderr and exit non-zero."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+try:  # typer >= 0.29 carries its own copy of click
+    from typer._click.exceptions import ClickException
+    from typer._click.globals import get_current_context
+except ImportError:  # pragma: no cover - older typer on the real click
+    from click import ClickException, get_current_context
+
+MAX_ECHO = 300  # characters of an error message: never repeat a huge argument back
+
+
+def json_requested() -> bool:
+    """True when the running command was given ``--json`` (its parameter ``as_json``)."""
+    ctx = get_current_context(silent=True)
+    while ctx is not None:
+        if ctx.params.get("as_json"):
+            return True
+        ctx = ctx.parent
+    return False
+
+
+def fail(message: str, code: int = 2, *, field: str | None = None, title: str = "error") -> NoReturn:
+    """One line ``error: ...`` on stderr (under ``--json``: ``{"error": {...}}`` on stdout), exit ``code``."""
+    message = message if len(message) <= MAX_ECHO else message[:MAX_ECHO] + f"… ({len(message)} characters)"
+    message = " ".join(message.split())  # one line, whatever the input held
+    if json_requested():
+        print_json({"error": {"title": title, "detail": message, "field": field, "exit_code": code}})
+    else:
+        err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True, markup=True)
     raise typer.Exit(code)
 
 
@@ -29,9 +53,15 @@ def errors_as_exit() -> Iterator[None]:
     try:
         yield
     except CbecError as exc:
-        fail(exc.detail)
+        fail(exc.detail, field=exc.field, title=exc.title)
     except FileNotFoundError as exc:
         fail(f"file not found: {exc.filename}")
+    except IsADirectoryError as exc:
+        fail(f"{exc.filename} is a directory, not a file")
+    except PermissionError as exc:
+        fail(f"permission denied: {exc.filename}")
+    except UnicodeDecodeError as exc:
+        fail(f"not a text file (UTF-8): byte {exc.start} cannot be decoded")
 
 
 def print_json(obj: Any) -> None:
