@@ -5,6 +5,13 @@ Small batches (at most ``INLINE_MAX`` shipments) are planned during the request 
 ``Location`` header points at the plan, polled with GET /v1/plans/{id} (or GET /v1/jobs/{id}). Bad
 shipment rows are reported in ``result.errors`` (row = 1-based position in ``shipments``, or the CSV
 line number) and the valid ones are planned; when no valid row remains the answer is a 422 problem.
+
+Everything that can be refused is refused before a job exists (422, nothing stored): the bounds of
+the schema (api.schemas.plans), more rows than the plan memory budget allows
+(optimizer.planning.planner.check_plan_size) and a change naming departures that do not exist
+(optimizer.planning.replan.check_change). ``time_limit_s`` bounds the whole job: shipments whose
+candidates were not generated in time are reported unassigned ("time limit reached before
+candidates were generated").
 """
 
 from __future__ import annotations
@@ -21,8 +28,8 @@ from optimizer.errors import DataError
 from optimizer.network import Network
 from optimizer.network.model import Capacity
 from optimizer.network.progress import ProgressFn
-from optimizer.planning.planner import PlanSettings, plan_to_dict
-from optimizer.planning.replan import Change, plan_or_replan
+from optimizer.planning.planner import PlanSettings, check_plan_size, plan_to_dict
+from optimizer.planning.replan import Change, check_change, plan_or_replan
 from optimizer.planning.shipments import ShipmentsLoad, read_rows, read_shipments_text
 
 router = APIRouter(prefix="/v1", tags=["plans"])
@@ -37,9 +44,11 @@ def _load(net: Network, body: PlanIn) -> ShipmentsLoad:
     if body.csv is not None:
         load = read_shipments_text(net, body.csv, "csv")
     else:
-        load = read_rows(net, [(i + 1, row) for i, row in enumerate(body.shipments or [])], "shipments")
+        load = read_rows(net, [(i + 1, row.model_dump(exclude_none=True)) for i, row in enumerate(body.shipments or [])],
+                         "shipments")
     if not load.shipments:
-        first = load.errors[0] if load.errors else DataError("shipments", None, None, "no shipment rows")
+        where = "csv" if body.csv is not None else "shipments"
+        first = load.errors[0] if load.errors else DataError(where, None, where, "no shipment rows")
         raise DataError(first.file, first.row, first.field,
                         first.detail.split(": ", 1)[-1] + (f" (and {len(load.errors) - 1} more bad rows)" if len(load.errors) > 1 else ""))
     return load
@@ -52,16 +61,19 @@ def _load(net: Network, body: PlanIn) -> ShipmentsLoad:
     status_code=202,
     responses={201: {"description": "planned inline (small batch): the finished job", "model": JobOut, "headers": _LOCATION},
                202: {"description": "accepted as a job", "headers": _LOCATION},
-               **problems(**{"422": "no valid shipment"})},
+               **problems(**{"422": "invalid request, no valid shipment, more rows than the plan memory budget, "
+                                        "or a change naming a departure that does not exist"})},
 )
 def post_plan(body: PlanIn, response: Response, net: NetworkDep, jobs: JobsDep) -> dict[str, Any]:
     load = _load(net, body)
     settings = PlanSettings(horizon_days=body.horizon_days, time_limit_s=body.time_limit_s,
                             carbon_price_per_t=body.carbon_price_per_t, late_per_day=body.late_per_day)
+    check_plan_size(len(load.shipments), settings)
     change = None
     if body.change is not None:
         change = Change(cancel=frozenset(body.change.cancel), delay_hours=body.change.delay_hours,
                         capacity={k: Capacity(teu=v) for k, v in body.change.capacity_teu.items()})
+        check_change(net, change)
 
     def run(progress: ProgressFn) -> dict[str, Any]:
         result = plan_or_replan(net, load.shipments, settings, previous=body.previous, change=change,

@@ -55,7 +55,9 @@ class PlanSettings:
     cfs_per_m3: float = 12.0  # CFS stuffing fee for consolidated LCL, per m³ [A]
     cfs_min: float = 20.0  # minimum CFS fee per shipment [A]
     unassigned_penalty: float | None = None  # default: 10x the shipment's dearest option + 10,000
-    time_limit_s: float = 60.0
+    time_limit_s: float = 60.0  # the whole plan: candidate generation, model building and solving
+    candidate_share: float = 0.5  # candidates are generated for at most this share of time_limit_s (the rest: in time)
+    memory_budget_mb: float | None = 2048.0  # refuse plans whose options would need more (estimate; None: no check)
     relative_gap: float = 0.005  # stop when the proven gap is below this (the target is 1 %)
     lcl_bucket_m3: float = 15.0  # size buckets for route search: LCL-sized below this and 8 t
     lcl_bucket_kg: float = 8000.0
@@ -114,12 +116,20 @@ class PoolInfo:
     boxes: tuple[BoxType, ...]
 
 
+TIME_LIMIT_REASON = "time limit reached before candidates were generated"
+
+
 @dataclass
 class ShipmentCandidates:
     shipment: Shipment
     candidates: list[Candidate] = field(default_factory=list)
     reason: str | None = None  # why there is no candidate
-    code: str | None = None  # no_route | customs | due_date | horizon
+    code: str | None = None  # no_route | customs | due_date | horizon | time_limit (TIME_LIMIT_REASON)
+
+    @classmethod
+    def timed_out(cls, shipment: Shipment) -> ShipmentCandidates:
+        """A shipment the time limit left without candidates (reported unassigned with that reason)."""
+        return cls(shipment, [], TIME_LIMIT_REASON, "time_limit")
 
 
 @functools.lru_cache(maxsize=65536)  # a few thousand departures, asked for ~40 times each

@@ -11,6 +11,12 @@ back as plain tuples on stdout and its capacity registry (resources and pools) i
 generator here. The result is the same as :meth:`CandidateGenerator.candidates` one by one
 (tested); if the worker cannot run or fails, its half is generated here.
 
+With ``time_budget_s`` both processes stop at the same deadline (checked before every shipment;
+the worker gets it as wall-clock time): every shipment not reached by then gets
+:meth:`ShipmentCandidates.timed_out` (no candidates, reason "time limit reached before candidates
+were generated"). Each process takes its shipments in input order. A worker that has not answered
+``WORKER_GRACE_S`` after the deadline is killed and its half counted as not reached.
+
     cands = generate_candidates(gen, shipments)   # one ShipmentCandidates per shipment, in order
 """
 
@@ -20,9 +26,15 @@ import pickle
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 
-from optimizer.planning.candidates import Candidate, CandidateGenerator, PlanSettings, ShipmentCandidates
+from optimizer.planning.candidates import (
+    Candidate,
+    CandidateGenerator,
+    PlanSettings,
+    ShipmentCandidates,
+)
 from optimizer.planning.child import child_env
 from optimizer.planning.shipments import Shipment
 
@@ -31,6 +43,7 @@ __all__ = ["generate_candidates", "split_lanes"]
 _FIELDS = Candidate.__slots__  # Candidate <-> tuple, in field order (a tuple pickles 2x faster than a frozen dataclass)
 _USE, _POOLS = _FIELDS.index("use"), _FIELDS.index("pools")
 assert _POOLS == _USE + 1
+WORKER_GRACE_S = 3.0  # after the deadline: the worker's last shipment, pickling and transfer of its half
 
 
 def split_lanes(gen: CandidateGenerator, shipments: Sequence[Shipment], parts: int) -> list[list[int]]:
@@ -51,23 +64,28 @@ def generate_candidates(
     workers: int = 2,
     min_shipments: int = 1500,
     progress: Callable[[int], None] | None = None,
+    time_budget_s: float | None = None,
 ) -> list[ShipmentCandidates]:
     """Candidates of every shipment (in order), half of the lanes in a worker process.
 
     Below ``min_shipments`` (a worker's start-up and the transfer cost ~1 s) or with ``workers``
     < 2 everything runs here. ``progress(k)`` is called as shipments of this process's half are done.
+    ``time_budget_s`` (None: none): shipments not reached within it are returned timed out.
     """
+    deadline = None if time_budget_s is None else time.monotonic() + max(0.0, time_budget_s)
+    wall_deadline = None if time_budget_s is None else time.time() + max(0.0, time_budget_s)
     if workers < 2 or len(shipments) < min_shipments:
-        return [_one(gen, s, k, progress) for k, s in enumerate(shipments)]
+        return [_one(gen, s, k, progress, deadline) for k, s in enumerate(shipments)]
     out: list[ShipmentCandidates | None] = [None] * len(shipments)
     mine, theirs = split_lanes(gen, shipments, 2)
-    worker = _Worker.start(gen, [shipments[i] for i in theirs])
+    worker = _Worker.start(gen, [shipments[i] for i in theirs], wall_deadline)
     for k, i in enumerate(mine):
-        out[i] = _one(gen, shipments[i], 2 * k, progress)
-    result = worker.result() if worker is not None else None
-    if result is None:  # no worker, or it failed: its half here
+        out[i] = _one(gen, shipments[i], 2 * k, progress, deadline)
+    wait = None if deadline is None else max(0.0, deadline - time.monotonic()) + WORKER_GRACE_S
+    result = worker.result(wait) if worker is not None else None
+    if result is None:  # no worker, or it failed: its half here (within the deadline)
         for i in theirs:
-            out[i] = gen.candidates(shipments[i])
+            out[i] = _one(gen, shipments[i], 0, None, deadline)
     else:
         rows, resources, pools = result
         for key, info in resources.items():
@@ -79,7 +97,10 @@ def generate_candidates(
     return out  # type: ignore[return-value]
 
 
-def _one(gen: CandidateGenerator, s: Shipment, k: int, progress: Callable[[int], None] | None) -> ShipmentCandidates:
+def _one(gen: CandidateGenerator, s: Shipment, k: int, progress: Callable[[int], None] | None,
+         deadline: float | None = None) -> ShipmentCandidates:
+    if deadline is not None and time.monotonic() >= deadline:
+        return ShipmentCandidates.timed_out(s)
     if progress is not None and k % 250 == 0:
         progress(k)
     return gen.candidates(s)
@@ -103,9 +124,9 @@ class _Worker:
         self.thread.start()
 
     @classmethod
-    def start(cls, gen: CandidateGenerator, shipments: list[Shipment]) -> _Worker | None:
+    def start(cls, gen: CandidateGenerator, shipments: list[Shipment], deadline: float | None = None) -> _Worker | None:
         state = {"net": gen.net, "settings": gen.settings, "cancelled": gen.cancelled, "delays": gen.delays,
-                 "capacity": gen.capacity_override, "keep": gen.keep, "shipments": shipments}
+                 "capacity": gen.capacity_override, "keep": gen.keep, "shipments": shipments, "deadline": deadline}
         try:
             payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
             env = child_env()
@@ -124,9 +145,14 @@ class _Worker:
         except OSError:
             self.data = b""
 
-    def result(self) -> tuple[list, dict, dict] | None:
-        """The worker's (rows, resources, pools), or None if it failed."""
-        self.thread.join()
+    def result(self, timeout: float | None = None) -> tuple[list, dict, dict] | None:
+        """The worker's (rows, resources, pools), or None if it failed or did not answer within ``timeout`` s (killed)."""
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            self.proc.kill()
+            self.proc.wait()
+            self.thread.join()
+            return None
         if self.proc.wait() != 0 or not self.data:
             return None
         try:
@@ -140,9 +166,10 @@ def _worker_main() -> None:
     settings: PlanSettings = state["settings"]
     gen = CandidateGenerator(state["net"], settings, cancelled=state["cancelled"], delays_min=state["delays"],
                              capacity=state["capacity"], keep=state["keep"])
+    deadline = state.get("deadline")
     rows = []
     for s in state["shipments"]:
-        sc = gen.candidates(s)
+        sc = ShipmentCandidates.timed_out(s) if deadline is not None and time.time() >= deadline else gen.candidates(s)
         rows.append(([tuple(getattr(c, f) for f in _FIELDS) for c in sc.candidates], sc.reason, sc.code))
     sys.stdout.buffer.write(pickle.dumps((rows, gen.resources, gen.pools), protocol=pickle.HIGHEST_PROTOCOL))
     sys.stdout.buffer.flush()

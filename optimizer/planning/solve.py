@@ -38,6 +38,8 @@ class SolveParams:
 
     time_limit_s: float = 60.0
     """Wall-clock limit of the whole solve, seconds (the model build and every phase included)."""
+    min_model_s: float = 0.5
+    """With a time limit under this, no model is built: the hint is returned (status ``time_limit``)."""
     relative_gap: float = 0.005
     """Stop once the plan is proven within this fraction of its objective (HiGHS's tolerance too)."""
     absolute_gap: float | None = None
@@ -95,6 +97,13 @@ def solve_mip(
     p = params or SolveParams()
     log = SolveLog(problem, p.time_limit_s, p.relative_gap, p.absolute_gap)
     n_binaries = sum(len(c) for c in problem.choices)
+    if p.time_limit_s < p.min_model_s:  # the plan's time went to its candidates: no time to build a model
+        if hint is not None:
+            hint_eval = log.offer(list(hint), "hint")
+            if hint_eval.feasible:
+                log.objectives["hint"] = round(hint_eval.objective, 2)
+        log.status = "time_limit"
+        return log.result()
     root = None
     if p.lns and p.time_limit_s >= p.root_bound_min_s and n_binaries > p.root_child_min_binaries:
         # its model build and root LP overlap with ours; the pool cuts help HiGHS only on the largest
