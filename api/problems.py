@@ -44,6 +44,15 @@ def problems(**by_status: str) -> dict[int | str, dict[str, Any]]:
             for status, description in by_status.items()}
 
 
+def _field_error(e: dict[str, Any]) -> dict[str, object]:
+    """One pydantic error as ``{field, message}``; a body that is not JSON says where it breaks."""
+    if e.get("type") == "json_invalid":
+        position = e["loc"][-1] if e.get("loc") else "?"
+        reason = (e.get("ctx") or {}).get("error") or "not valid JSON"
+        return {"field": "body", "message": clip(f"invalid JSON at character {position}: {reason}")}
+    return {"field": clip(".".join(str(p) for p in e["loc"] if p != "body")), "message": clip(e["msg"])}
+
+
 def install(app: FastAPI) -> None:
     """Map domain errors, validation errors and HTTP errors to problem details."""
 
@@ -54,10 +63,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": clip(".".join(str(p) for p in e["loc"] if p != "body")), "message": clip(e["msg"])}
-            for e in exc.errors()[:20]
-        ]
+        errors = [_field_error(e) for e in exc.errors()[:20]]
         first = errors[0] if errors else {"field": "", "message": "invalid request"}
         detail = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
         return problem(422, "Invalid request", detail, str(request.url.path), errors=errors)

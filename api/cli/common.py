@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from optimizer.errors import CbecError
 
@@ -43,7 +44,7 @@ def fail(message: str, code: int = 2, *, field: str | None = None, title: str = 
     if json_requested():
         print_json({"error": {"title": title, "detail": message, "field": field, "exit_code": code}})
     else:
-        err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True, markup=True)
+        err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
