@@ -337,8 +337,6 @@ def test_nan_time_limit_is_refused(client) -> None:
     assert r.status_code == 422 and "time_limit_s" in r.text
 
 
-@pytest.mark.xfail(reason="the 422 detail is built in api/problems.py from pydantic's loc/msg: '0: JSON decode error' "
-                          "until it uses the error's ctx (reported to the lead)", strict=False)
 def test_malformed_json_says_what_is_wrong(client) -> None:
     r = _post(client, content='{"shipments": [')
     assert r.status_code == 422
