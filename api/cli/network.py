@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 from api.cli.app import app
-from api.cli.common import console, errors_as_exit
+from api.cli.common import console, errors_as_exit, fail
 from optimizer.network import load_network
+from optimizer.quotes.limits import shown
 
 
 @app.command("network")
@@ -27,7 +28,10 @@ def network_cmd(
 
             text = network_geojson(net, include_planned=include_planned)
             if output:
-                output.write_text(text, encoding="utf-8")
+                try:
+                    output.write_text(text, encoding="utf-8")
+                except OSError as exc:  # a directory, a missing folder, no permission: one line, exit 2
+                    fail(f"--output: cannot write {shown(str(output), 200)} ({exc.strerror or type(exc).__name__})")
                 console.print(f"wrote {output} ({len(net.nodes)} nodes, {len(net.services)} services)")
             else:
                 print(text)

@@ -10,11 +10,21 @@ from rich.table import Table
 
 from api.cli.app import app
 from api.cli.common import console, errors_as_exit, fail, print_json
+from api.cli.quote import option_names
 from optimizer.network import load_network
-from optimizer.pickups.stops import DEFAULT_FLEET, build_problem, hhmm, load_fleet, load_stops
+from optimizer.pickups.limits import SEED, SPEED_KMH, TIME_LIMIT_S
+from optimizer.pickups.stops import (
+    DEFAULT_FLEET,
+    build_problem,
+    hhmm,
+    load_fleet,
+    load_stops,
+)
 from optimizer.pickups.vrplib_reader import read_sol_cost, read_vrplib
 from optimizer.pickups.vrptw import solve_routing
 
+OPTIONS = {"speed_kmh": "--speed", "time_limit": "--time-limit", "seed": "--seed", "depot": "--depot", "stops": "--stops",
+           "vehicles": "--vehicles"}
 pickups_app = typer.Typer(help="Pickup and delivery routing: first mile around Mianyang, last mile from an overseas warehouse.",
                           no_args_is_help=True)
 app.add_typer(pickups_app, name="pickups")
@@ -26,16 +36,19 @@ def solve_cmd(
     stops: Annotated[Path | None, typer.Option("--stops", help="stops CSV: id, name, lat, lon, kg, m3, window_start, window_end, service_min")] = None,
     depot: Annotated[str, typer.Option("--depot", help="MY_CBZ or CD_RAILPORT (pickups) or WH_* (deliveries)")] = "MY_CBZ",
     vehicles: Annotated[Path | None, typer.Option("--vehicles", help="fleet CSV: name, count, kg, m3, fixed_cost, cost_per_km")] = None,
-    speed: Annotated[float, typer.Option("--speed", help="average road speed, km/h")] = 40.0,
-    time_limit: Annotated[float, typer.Option("--time-limit", help="seconds of search")] = 5.0,
-    seed: Annotated[int, typer.Option(help="random seed")] = 1,
+    speed: Annotated[float, typer.Option("--speed", help=f"average road speed, {SPEED_KMH.describe()}")] = 40.0,
+    time_limit: Annotated[float, typer.Option("--time-limit", help=f"seconds of search, {TIME_LIMIT_S.describe()}")] = 5.0,
+    seed: Annotated[int, typer.Option(help=f"random seed, {SEED.describe()}")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="print the plan as JSON")] = False,
 ) -> None:
     """Vehicle routes meeting windows, weight and volume capacities and the fleet limit, at least distance/cost."""
     if (vrplib is None) == (stops is None):
         fail("give exactly one of --vrplib FILE or --stops FILE.csv")
     best_known = None
-    with errors_as_exit():
+    with errors_as_exit(), option_names(OPTIONS):
+        SPEED_KMH.check(speed, "speed_kmh", "speed")  # every bound before any file is read
+        TIME_LIMIT_S.check(time_limit, "time_limit", "time limit")
+        SEED.check(seed, "seed")
         if vrplib is not None:
             problem = read_vrplib(vrplib)
             sol = vrplib.with_suffix(".sol")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -9,26 +11,44 @@ from rich.table import Table
 
 from api.cli.app import app
 from api.cli.common import console, errors_as_exit, print_json
+from optimizer.errors import CbecError
 from optimizer.network import load_network
 from optimizer.network.serialize import quote_to_dict
+from optimizer.quotes.limits import PIECES, READY_RULE, VOLUME_M3, WEIGHT_KG
 from optimizer.quotes.quote import build_request, quote
+
+OPTIONS = {"origin": "--from", "destination": "--to", "weight_kg": "--weight", "volume_m3": "--volume",
+           "ready": "--ready", "pieces": "--pieces", "cargo_class": "--class", "customs_mode": "--customs"}
+
+
+@contextmanager
+def option_names(options: Mapping[str, str]) -> Iterator[None]:
+    """Prefix a domain error with the CLI option of its field ("--weight: weight_kg must be ..."), so the
+    one line printed by ``errors_as_exit`` names the option to change. Use inside ``errors_as_exit()``."""
+    try:
+        yield
+    except CbecError as exc:
+        option = options.get(exc.field or "")
+        if option and not exc.detail.startswith(option):
+            exc.detail = f"{option}: {exc.detail}"
+        raise
 
 
 @app.command("quote")
 def quote_cmd(
     origin: Annotated[str, typer.Option("--from", help="origin node id, e.g. MY_CITY")],
     destination: Annotated[str, typer.Option("--to", help="destination node id, e.g. LODZ")],
-    weight: Annotated[float, typer.Option("--weight", help="gross weight, kg")],
-    volume: Annotated[float, typer.Option("--volume", help="volume, m³")],
-    ready: Annotated[str, typer.Option("--ready", help="cargo ready date YYYY-MM-DD (09:00 local) or ISO date-time")],
-    pieces: Annotated[int, typer.Option(help="number of pieces (parcels for 9610)")] = 1,
+    weight: Annotated[float, typer.Option("--weight", help=f"gross weight, kg: {WEIGHT_KG.describe()}")],
+    volume: Annotated[float, typer.Option("--volume", help=f"volume, m³: {VOLUME_M3.describe()}")],
+    ready: Annotated[str, typer.Option("--ready", help=f"cargo ready: {READY_RULE}")],
+    pieces: Annotated[int, typer.Option(help=f"number of pieces (parcels for 9610): {PIECES.describe()}")] = 1,
     cargo_class: Annotated[str, typer.Option("--class", help="general | lithium_batteries | dangerous_goods | temperature_controlled")] = "general",
     customs_mode: Annotated[str | None, typer.Option("--customs", help="9610 | 1210 | 9710 | 9810 (default: 9810 to a warehouse, else 9710)")] = None,
     include_planned: Annotated[bool, typer.Option("--include-planned", help="also use planned nodes and services (Mianyang rail port)")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print {\"options\": [...]} as JSON")] = False,
 ) -> None:
     """Pareto-optimal route options (cost, transit time, CO2e) from origin to destination."""
-    with errors_as_exit():
+    with errors_as_exit(), option_names(OPTIONS):
         net = load_network()
         req = build_request(net, origin, destination, weight, volume, ready, pieces=pieces, cargo_class=cargo_class,
                             customs_mode=customs_mode, include_planned=include_planned)

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from api.cli.app import warehouses_app
 from api.cli.common import console, errors_as_exit, print_json, progress_bar
+from api.cli.quote import option_names
 from optimizer.network import load_network
 from optimizer.warehouses.design import (
     DEFAULT_DEMAND,
@@ -19,14 +20,29 @@ from optimizer.warehouses.design import (
     with_settings,
 )
 from optimizer.warehouses.facility import DesignOptions, solve_design
+from optimizer.warehouses.limits import (
+    BUDGET,
+    CAPACITY,
+    CARBON_PRICE,
+    FILL_RATE,
+    MAX_DAYS,
+    OPEN_SITES,
+    REVIEW_DAYS,
+    TIME_LIMIT_S,
+)
 from optimizer.warehouses.orlib import read_capopt, read_orlib_cap
 from optimizer.warehouses.policies import stock_policies
 
 SolverOpt = Annotated[str, typer.Option("--solver", help="MIP solver through OR-Tools: SCIP | HIGHS | CBC")]
 MethodOpt = Annotated[str, typer.Option("--method", help="auto | reduce (Lagrangian site elimination + strong MIP) | strong | plain")]
 DemandOpt = Annotated[Path, typer.Option("--demand", help="demand CSV: market, family, mean_m3_day, sd_m3_day, kg_per_m3[, max_days]")]
-MaxDaysOpt = Annotated[float | None, typer.Option("--max-days", help="service level: max delivery days warehouse → market")]
-CarbonOpt = Annotated[float | None, typer.Option("--carbon-price", help="USD per tonne CO2e added to every cost")]
+MaxDaysOpt = Annotated[float | None, typer.Option("--max-days", help=f"service level: max delivery days warehouse → market, {MAX_DAYS.describe()}")]
+CarbonOpt = Annotated[float | None, typer.Option("--carbon-price", help=f"USD per tonne CO2e added to every cost, {CARBON_PRICE.describe()}")]
+# engine errors name a field; the one error line names the option instead
+OPTIONS = {"carbon_price": "--carbon-price", "max_days": "--max-days", "time_limit": "--time-limit", "max_open": "--max-open",
+           "n_open": "--open", "budget": "--budget", "capacity": "--capacity", "fill_rate": "--fill-rate",
+           "review_days": "--review-days", "policy": "--policy", "warehouses": "--warehouse", "warehouse": "--warehouse",
+           "solver": "--solver", "method": "--method"}
 
 
 def _known_optimum(path: Path, name: str) -> float | None:
@@ -47,13 +63,19 @@ def design_cmd(
     carbon_price: CarbonOpt = None,
     solver: SolverOpt = "SCIP",
     method: MethodOpt = "auto",
-    time_limit: Annotated[float, typer.Option("--time-limit", help="seconds")] = 600.0,
+    time_limit: Annotated[float, typer.Option("--time-limit", help=f"seconds, {TIME_LIMIT_S.describe()}")] = 600.0,
     as_json: Annotated[bool, typer.Option("--json", help="print the design as JSON")] = False,
 ) -> None:
     """Which shared warehouses to open and which markets each serves (capacitated facility location, proven gap)."""
     opts = DesignOptions(single_sourcing=single_sourcing, max_open=max_open, n_open=n_open, budget=budget,
                          solver=solver.upper(), method=method, time_limit=time_limit)
-    with errors_as_exit(), progress_bar("designing", enabled=not as_json) as progress:
+    with errors_as_exit(), option_names(OPTIONS), progress_bar("designing", enabled=not as_json) as progress:
+        TIME_LIMIT_S.check(time_limit, "time_limit", "time limit")  # every bound before any work
+        for value, field, bound in ((capacity, "capacity", CAPACITY), (budget, "budget", BUDGET), (max_open, "max_open", OPEN_SITES),
+                                    (n_open, "n_open", OPEN_SITES), (max_days, "max_days", MAX_DAYS),
+                                    (carbon_price, "carbon_price", CARBON_PRICE)):
+            if value is not None:
+                bound.check(value, field)
         if orlib is not None:
             problem = read_orlib_cap(orlib, capacity)
             result = solve_design(problem, opts, progress=progress)
@@ -91,16 +113,21 @@ def design_cmd(
 @warehouses_app.command("stock")
 def stock_cmd(
     warehouse: Annotated[list[str] | None, typer.Option("--warehouse", help="only these warehouses (must be open in the design)")] = None,
-    fill_rate: Annotated[float, typer.Option("--fill-rate", help="target fill rate (share of demand served from stock)")] = 0.95,
+    fill_rate: Annotated[float, typer.Option("--fill-rate", help="target fill rate (share of demand served from stock), in (0, 1)")] = 0.95,
     policy: Annotated[str, typer.Option("--policy", help="base-stock (periodic review, order-up-to) | sS (continuous review)")] = "base-stock",
-    review_days: Annotated[float, typer.Option("--review-days", help="review period for base-stock (weekly train: 7)")] = 7.0,
+    review_days: Annotated[float, typer.Option("--review-days", help="review period for base-stock (weekly train: 7), in (0, 90]")] = 7.0,
     demand: DemandOpt = DEFAULT_DEMAND,
     max_days: MaxDaysOpt = None,
     carbon_price: CarbonOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the policies as JSON")] = False,
 ) -> None:
     """Replenishment policy per open warehouse and product family: safety stock, fill rate, holding cost."""
-    with errors_as_exit():
+    with errors_as_exit(), option_names(OPTIONS):
+        FILL_RATE.check(fill_rate, "fill_rate", "target fill rate")  # every bound before any work
+        REVIEW_DAYS.check(review_days, "review_days", "review period")
+        for value, field, bound in ((max_days, "max_days", MAX_DAYS), (carbon_price, "carbon_price", CARBON_PRICE)):
+            if value is not None:
+                bound.check(value, field)
         net = load_network()
         settings = with_settings(DesignSettings(), max_days=max_days, carbon_price=carbon_price)
         plan = stock_policies(net, demand_rows(net, path=demand), fill_rate=fill_rate, policy=policy,

@@ -7,17 +7,19 @@ the job id. Either way the ``Location`` header points at the plan.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
 
 from api.deps import JobsDep, NetworkDep, job_or_404, start_job
 from api.problems import problems
 from api.schemas.common import JobOut
 from api.schemas.pickups import PickupIn
-from optimizer.errors import DataError
 from optimizer.network.progress import ProgressFn
 from optimizer.pickups.stops import DEFAULT_FLEET, Vehicle, build_problem, parse_stops
 from optimizer.pickups.vrptw import check_problem, solve_routing
 
+JobId = Annotated[str, Path(min_length=1, max_length=64, description="the job id from the Location header")]
 router = APIRouter(prefix="/v1", tags=["pickups"])
 INLINE_MAX_STOPS = 40
 INLINE_MAX_SECONDS = 5.0
@@ -27,12 +29,12 @@ INLINE_MAX_SECONDS = 5.0
              summary="Vehicle routes for pickups or deliveries (VRPTW)",
              responses={201: {"description": "solved inline (small request)", "model": JobOut},
                         202: {"description": "accepted as a job"},
-                        **problems(**{"404": "unknown depot", "422": "invalid or infeasible"})})
+                        **problems(**{"400": "the body is not parseable JSON (e.g. nested too deeply)", "404": "unknown depot",
+                                      "422": "invalid input (a bound of the schema, a duplicate stop id, a window that "
+                                             "ends before it starts) or infeasible (a stop no vehicle can carry or reach)"})})
 def post_pickup_plan(body: PickupIn, response: Response, net: NetworkDep, jobs: JobsDep) -> dict:
-    stops = parse_stops(body.stops, "stops")
+    stops = parse_stops([s.model_dump() for s in body.stops], "stops")
     fleet = tuple(Vehicle(**v.model_dump()) for v in body.vehicles) if body.vehicles else DEFAULT_FLEET
-    if not fleet:
-        raise DataError("vehicles", None, None, "empty fleet")
     problem = build_problem(net, stops, body.depot, kind=body.kind, fleet=fleet, speed_kmh=body.speed_kmh)
     check_problem(problem)  # infeasible windows / capacities are a 422 now, not a failed job
 
@@ -44,6 +46,6 @@ def post_pickup_plan(body: PickupIn, response: Response, net: NetworkDep, jobs: 
 
 
 @router.get("/pickup-plans/{plan_id}", response_model=JobOut, summary="Status, progress and result of a pickup plan",
-            responses=problems(**{"404": "no such plan"}))
-def get_pickup_plan(plan_id: str, jobs: JobsDep) -> dict:
+            responses=problems(**{"404": "no such plan", "422": "an id longer than 64 characters"}))
+def get_pickup_plan(plan_id: JobId, jobs: JobsDep) -> dict:
     return job_or_404(jobs, plan_id, "pickup-plan", "pickup plan").to_dict()

@@ -18,7 +18,10 @@ router = APIRouter(prefix="/v1", tags=["quotes"])
     response_model=QuoteOut,
     response_model_by_alias=True,
     summary="Pareto-optimal route options (cost, transit time, CO2e)",
-    responses=problems(**{"404": "unknown node", "422": "invalid input or no route"}),
+    responses=problems(**{"400": "the body is not parseable JSON (e.g. nested too deeply)",
+                          "404": "unknown node (well-formed id; the problem lists suggestions)",
+                          "422": "invalid input (a bound of the schema, a customs or parcel rule, the same origin and "
+                                 "destination) or no route"}),
 )
 def post_quote(body: QuoteIn, net: NetworkDep) -> dict:
     req = build_request(net, body.origin, body.destination, body.weight_kg, body.volume_m3, body.ready,

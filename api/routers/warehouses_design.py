@@ -8,19 +8,33 @@ OR-Library cap instance given as text. POST /v1/stock-policies answers inline.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
 
 from api.deps import JobsDep, NetworkDep, job_or_404, start_job
 from api.problems import problems
 from api.schemas.common import JobOut
-from api.schemas.warehouses import DesignIn, StockIn, StockOut
+from api.schemas.warehouses import DemandRowIn, DesignIn, StockIn, StockOut
 from optimizer.network.progress import ProgressFn
-from optimizer.warehouses.design import DesignSettings, demand_rows, design_shared_network, with_settings
+from optimizer.warehouses.design import (
+    DesignSettings,
+    check_settings,
+    demand_rows,
+    design_shared_network,
+    with_settings,
+)
 from optimizer.warehouses.facility import DesignOptions, solve_design
 from optimizer.warehouses.orlib import parse_orlib_cap
 from optimizer.warehouses.policies import stock_policies
 
+JobId = Annotated[str, Path(min_length=1, max_length=64, description="the job id from the Location header")]
 router = APIRouter(prefix="/v1", tags=["warehouses"])
+BAD_BODY = "the body is not parseable JSON (e.g. nested too deeply)"
+
+
+def _records(rows: list[DemandRowIn] | None) -> list[dict] | None:
+    return None if rows is None else [r.model_dump(exclude_none=True) for r in rows]
 
 
 def _options(body: DesignIn) -> DesignOptions:
@@ -30,7 +44,10 @@ def _options(body: DesignIn) -> DesignOptions:
 
 @router.post("/warehouse-designs", status_code=202, response_model=JobOut,
              summary="Design the shared overseas warehouse network (a job)",
-             responses={202: {"description": "accepted as a job"}, **problems(**{"422": "invalid input"})})
+             responses={202: {"description": "accepted as a job"},
+                        **problems(**{"400": BAD_BODY, "422": "invalid input: a bound of the schema, an unknown market or a duplicate "
+                                             "row in demand, an OR-Library text that cannot be read, or a limit no "
+                                             "design can meet"})})
 def post_design(body: DesignIn, response: Response, net: NetworkDep, jobs: JobsDep) -> dict:
     options = _options(body)
     # validate before accepting, so a bad file is a 422 now rather than a failed job later
@@ -40,8 +57,9 @@ def post_design(body: DesignIn, response: Response, net: NetworkDep, jobs: JobsD
         def run(progress: ProgressFn) -> dict:
             return solve_design(problem, options, progress=progress).to_dict()
     else:
-        rows = demand_rows(net, body.demand)
+        rows = demand_rows(net, _records(body.demand))
         settings = with_settings(DesignSettings(), max_days=body.max_days, carbon_price=body.carbon_price)
+        check_settings(settings)
 
         def run(progress: ProgressFn) -> dict:
             return design_shared_network(net, rows, settings, options, progress=progress).to_dict()
@@ -50,16 +68,18 @@ def post_design(body: DesignIn, response: Response, net: NetworkDep, jobs: JobsD
 
 
 @router.get("/warehouse-designs/{design_id}", response_model=JobOut, summary="Status, progress and result of a design job",
-            responses=problems(**{"404": "no such design"}))
-def get_design(design_id: str, jobs: JobsDep) -> dict:
+            responses=problems(**{"404": "no such design", "422": "an id longer than 64 characters"}))
+def get_design(design_id: JobId, jobs: JobsDep) -> dict:
     return job_or_404(jobs, design_id, "warehouse-design", "warehouse design").to_dict()
 
 
 @router.post("/stock-policies", response_model=StockOut,
              summary="Replenishment policy per open warehouse and product family",
-             responses=problems(**{"404": "unknown warehouse", "422": "invalid input"}))
+             responses=problems(**{"400": BAD_BODY, "404": "unknown warehouse",
+                                   "422": "invalid input (a bound of the schema, an unknown market, a warehouse the "
+                                          "design leaves closed) or a service level no warehouse meets"}))
 def post_stock(body: StockIn, net: NetworkDep) -> dict:
     settings = with_settings(DesignSettings(), max_days=body.max_days, carbon_price=body.carbon_price)
-    plan = stock_policies(net, demand_rows(net, body.demand), fill_rate=body.fill_rate, policy=body.policy,
+    plan = stock_policies(net, demand_rows(net, _records(body.demand)), fill_rate=body.fill_rate, policy=body.policy,
                           review_days=body.review_days, warehouses=body.warehouses, settings=settings)
     return plan.to_dict()

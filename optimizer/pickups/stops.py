@@ -11,6 +11,7 @@ warehouse (``WH_*``) for deliveries. Road distances are WGS84 geodesic x ``net.c
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -21,7 +22,26 @@ import numpy as np
 from optimizer.errors import DataError, InvalidInput
 from optimizer.network import Network
 from optimizer.network.model import NodeKind
+from optimizer.pickups.limits import (
+    COST_PER_KM,
+    FIXED_COST,
+    LAT,
+    LON,
+    MAX_CSV_BYTES,
+    MAX_STOPS,
+    MAX_VEHICLE_TYPES,
+    NAME_MAX,
+    SERVICE_MIN,
+    SPEED_KMH,
+    STOP_ID_PATTERN,
+    STOP_KG,
+    STOP_M3,
+    VEHICLE_COUNT,
+    VEHICLE_KG,
+    VEHICLE_M3,
+)
 from optimizer.pickups.vrptw import RoutingProblem, VehicleKind, road_matrices
+from optimizer.quotes.limits import TEXT_PATTERN, Range, check_id, shown
 from optimizer.settings import BUNDLED_DATA_DIR
 
 SAMPLE_STOPS = BUNDLED_DATA_DIR / "samples" / "pickups_mianyang.csv"
@@ -63,85 +83,146 @@ class StopRow:
 
 def parse_hhmm(text: str, file: str, row: int, field: str) -> int:
     """``HH:MM`` (00:00-24:00) to minutes after midnight; DataError names the record."""
-    m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", text or "")
+    m = re.fullmatch(r"\s*([0-9]{1,2}):([0-9]{2})\s*", text or "")  # the schema's HHMM_PATTERN
     if not m or int(m.group(1)) > 24 or int(m.group(2)) > 59 or (int(m.group(1)) == 24 and int(m.group(2))):
-        raise DataError(file, row, field, f"expected a time HH:MM, got '{text}'")
+        raise DataError(file, row, field, f"expected a time HH:MM, got '{shown(text)}'")
     return int(m.group(1)) * 60 + int(m.group(2))
+
+
+def _read_csv(path: Path, need: list[str], limit: int, what: str) -> list[dict]:
+    """At most ``limit`` + 1 records of a CSV (never the rest of a longer file); DataError on a bad file."""
+    try:
+        if path.stat().st_size > MAX_CSV_BYTES:
+            raise DataError(path.name, None, None, f"larger than {MAX_CSV_BYTES:,} bytes")
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in need if c not in (reader.fieldnames or [])]
+            if missing:
+                raise DataError(path.name, "header", ", ".join(missing), "column missing")
+            records = list(itertools.islice(reader, limit + 1))
+    except FileNotFoundError:
+        raise
+    except UnicodeDecodeError:
+        raise DataError(path.name, None, None, "not a text file (UTF-8 CSV)") from None
+    except csv.Error as exc:
+        raise DataError(path.name, None, None, f"not a readable CSV ({exc})") from None
+    except OSError as exc:
+        raise DataError(path.name, None, None, f"cannot read ({exc.strerror or type(exc).__name__})") from None
+    if len(records) > limit:
+        raise DataError(path.name, None, None, f"more than {limit:,} {what}")
+    return records
 
 
 def load_stops(path: str | Path) -> list[StopRow]:
     """Read a stops CSV; DataError names the file, row and field of the first bad record."""
     path = Path(path)
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        need = ["id", "lat", "lon", "kg", "m3", "window_start", "window_end", "service_min"]
-        missing = [c for c in need if c not in (reader.fieldnames or [])]
-        if missing:
-            raise DataError(path.name, "header", ", ".join(missing), "column missing")
-        return parse_stops(list(reader), path.name, first_row=2)
+    need = ["id", "lat", "lon", "kg", "m3", "window_start", "window_end", "service_min"]
+    return parse_stops(_read_csv(path, need, MAX_STOPS, "stops"), path.name, first_row=2)
+
+
+_STOP_ID = re.compile(STOP_ID_PATTERN)
+_TEXT = re.compile(TEXT_PATTERN)
 
 
 def parse_stops(records: list[dict], name: str = "stops", first_row: int = 1) -> list[StopRow]:
-    """Validate stop records (dicts with the CSV columns); DataError names ``name``, the row and the field."""
+    """Validate stop records (dicts with the CSV columns); DataError names ``name``, the row and the field.
+
+    Bounds (``optimizer.pickups.limits``): 1..MAX_STOPS stops, ids and names of the allowed characters
+    and lengths, coordinates, loads within one vehicle's reach, windows HH:MM, service at most a day.
+    """
+    if len(records) > MAX_STOPS:
+        raise DataError(name, None, None, f"more than {MAX_STOPS:,} stops")
     out: list[StopRow] = []
     seen: set[str] = set()
     for n, rec in enumerate(records, start=first_row):
+        if not isinstance(rec, dict):
+            raise DataError(name, n, None, "expected a record with the stop columns")
         rec = {k: ("" if v is None else str(v)) for k, v in rec.items()}
         sid = rec.get("id", "").strip()
         if not sid:
             raise DataError(name, n, "id", "empty")
+        if not _STOP_ID.fullmatch(sid):
+            raise DataError(name, n, "id", f"must be 1-64 letters, digits, '_', '.', ':' or '-' (got '{shown(sid)}')")
         if sid in seen:
             raise DataError(name, n, "id", f"stop '{sid}' appears twice")
         seen.add(sid)
+        label = (rec.get("name") or sid).strip()
+        if len(label) > NAME_MAX or not _TEXT.fullmatch(label):
+            raise DataError(name, n, "name", f"stop {sid}: at most {NAME_MAX} characters, no control characters")
         vals: dict[str, float] = {}
         for f in ("lat", "lon", "kg", "m3", "service_min"):
             try:
                 vals[f] = float(rec.get(f, ""))
             except ValueError:
-                raise DataError(name, n, f, f"stop {sid}: expected a number, got '{rec.get(f, '')}'") from None
+                raise DataError(name, n, f, f"stop {sid}: expected a number, got '{shown(rec.get(f, ''))}'") from None
             if not math.isfinite(vals[f]):
                 raise DataError(name, n, f, f"stop {sid}: not a finite number")
-        if not (-90 <= vals["lat"] <= 90 and -180 <= vals["lon"] <= 180):
-            raise DataError(name, n, "lat/lon", f"stop {sid}: ({vals['lat']}, {vals['lon']}) is not a coordinate")
-        for f in ("kg", "m3", "service_min"):
+        if not (LAT.contains(vals["lat"]) and LON.contains(vals["lon"])):
+            raise DataError(name, n, "lat/lon", f"stop {sid}: ({vals['lat']:.6g}, {vals['lon']:.6g}) is not a coordinate")
+        for f, bound in (("kg", STOP_KG), ("m3", STOP_M3), ("service_min", SERVICE_MIN)):
             if vals[f] < 0:
                 raise DataError(name, n, f, f"stop {sid}: must not be negative")
+            what = bound.problem(vals[f])
+            if what is not None:
+                raise DataError(name, n, f, f"stop {sid}: {what}")
         start = parse_hhmm(rec.get("window_start", ""), name, n, "window_start")
         end = parse_hhmm(rec.get("window_end", ""), name, n, "window_end")
         if start > end:
             raise DataError(name, n, "window_start",
                             f"stop {sid}: window {rec['window_start']}-{rec['window_end']} ends before it starts")
-        out.append(StopRow(sid, (rec.get("name") or sid).strip(), vals["lat"], vals["lon"], vals["kg"], vals["m3"],
+        out.append(StopRow(sid, label, vals["lat"], vals["lon"], vals["kg"], vals["m3"],
                            start, end, int(round(vals["service_min"]))))
     if not out:
         raise DataError(name, None, None, "no stops")
     return out
 
 
+def check_fleet(fleet: tuple[Vehicle, ...], name: str = "vehicles") -> tuple[Vehicle, ...]:
+    """The fleet unchanged, or DataError naming the first vehicle type outside the bounds."""
+    if not fleet:
+        raise DataError(name, None, None, "no vehicles")
+    if len(fleet) > MAX_VEHICLE_TYPES:
+        raise DataError(name, None, None, f"more than {MAX_VEHICLE_TYPES} vehicle types")
+    for k, v in enumerate(fleet, start=1):
+        if len(v.name) > 64 or not _TEXT.fullmatch(v.name):
+            raise DataError(name, k, "name", "at most 64 characters, no control characters")
+        count = Range(0, VEHICLE_COUNT.hi, integer=True)  # a type may be listed with none available
+        for field, value, bound in (("count", v.count, count), ("kg", v.kg, VEHICLE_KG), ("m3", v.m3, VEHICLE_M3),
+                                    ("fixed_cost", v.fixed_cost, FIXED_COST), ("cost_per_km", v.cost_per_km, COST_PER_KM)):
+            what = bound.problem(value)
+            if what is not None:
+                raise DataError(name, k, field, f"vehicle {shown(v.name)}: {what}")
+    if sum(v.count for v in fleet) < 1:
+        raise DataError(name, None, "count", "the fleet has no vehicle")
+    return fleet
+
+
 def load_fleet(path: str | Path) -> tuple[Vehicle, ...]:
     """Read a vehicles CSV (name, count, kg, m3, fixed_cost, cost_per_km)."""
     path = Path(path)
     fleet = []
-    with path.open(newline="", encoding="utf-8") as fh:
-        for n, rec in enumerate(csv.DictReader(fh), start=2):
-            try:
-                v = Vehicle(rec["name"].strip(), int(rec["count"]), float(rec["kg"]), float(rec["m3"]),
-                            float(rec.get("fixed_cost") or 0), float(rec.get("cost_per_km") or 1))
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                raise DataError(path.name, n, None, f"cannot read vehicle ({exc})") from None
-            if v.count < 0 or v.kg <= 0 or v.m3 <= 0 or v.fixed_cost < 0 or v.cost_per_km < 0:
-                raise DataError(path.name, n, None, f"vehicle {v.name}: count, capacities and costs must be positive")
-            fleet.append(v)
+    for n, rec in enumerate(_read_csv(path, ["name", "count", "kg", "m3"], MAX_VEHICLE_TYPES, "vehicle types"), start=2):
+        try:
+            v = Vehicle(rec["name"].strip(), int(rec["count"]), float(rec["kg"]), float(rec["m3"]),
+                        float(rec.get("fixed_cost") or 0), float(rec.get("cost_per_km") or 1))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise DataError(path.name, n, None, f"cannot read vehicle ({shown(exc, 80)})") from None
+        if v.count < 0 or v.kg <= 0 or v.m3 <= 0 or v.fixed_cost < 0 or v.cost_per_km < 0:
+            raise DataError(path.name, n, None, f"vehicle {shown(v.name)}: count, capacities and costs must be positive")
+        fleet.append(v)
     if not fleet:
         raise DataError(path.name, None, None, "no vehicles")
-    return tuple(fleet)
+    return check_fleet(tuple(fleet), path.name)
 
 
 def build_problem(net: Network, stops: list[StopRow], depot: str, *, kind: str | None = None,
                   fleet: tuple[Vehicle, ...] = DEFAULT_FLEET, speed_kmh: float = 40.0,
                   depot_window: tuple[int, int] = (6 * 60, 22 * 60), name: str = "pickups") -> RoutingProblem:
     """The RoutingProblem for ``stops`` around ``depot`` (loads in kg and litres, distances in metres, minutes)."""
-    node = net.node(depot.strip().upper(), "depot")
+    if len(stops) > MAX_STOPS:
+        raise InvalidInput(f"at most {MAX_STOPS:,} stops (got {len(stops):,})", field="stops")
+    check_fleet(fleet)
+    node = net.node(check_id(depot, "depot"), "depot")
     pickup_kinds = (NodeKind.BONDED_ZONE, NodeKind.RAIL_TERMINAL)
     if kind is None:
         kind = "delivery" if node.kind is NodeKind.OVERSEAS_WAREHOUSE else "pickup"
@@ -152,9 +233,8 @@ def build_problem(net: Network, stops: list[StopRow], depot: str, *, kind: str |
         raise InvalidInput(f"depot {node.id} is a {node.kind.value}; last-mile deliveries start at an overseas warehouse (WH_*)",
                            field="depot")
     if kind not in ("pickup", "delivery"):
-        raise InvalidInput(f"kind must be pickup or delivery (got '{kind}')", field="kind")
-    if not math.isfinite(speed_kmh) or speed_kmh <= 0:
-        raise InvalidInput(f"speed must be positive (got {speed_kmh})", field="speed_kmh")
+        raise InvalidInput(f"kind must be pickup or delivery (got '{shown(kind)}')", field="kind")
+    SPEED_KMH.check(speed_kmh, "speed_kmh", "speed")
     lat = np.array([node.lat] + [s.lat for s in stops])
     lon = np.array([node.lon] + [s.lon for s in stops])
     dist, dur = road_matrices(lat, lon, net.circuity["road"], speed_kmh)

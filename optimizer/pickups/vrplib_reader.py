@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from optimizer.errors import DataError
+from optimizer.pickups.limits import MAX_STOPS, MAX_VRPLIB_BYTES
 from optimizer.pickups.vrptw import RoutingProblem, VehicleKind
 
 
@@ -29,6 +30,8 @@ def read_vrplib(path: str | Path) -> RoutingProblem:
     import vrplib
 
     path = Path(path)
+    if path.is_file() and path.stat().st_size > MAX_VRPLIB_BYTES:
+        raise DataError(path.name, None, None, f"larger than {MAX_VRPLIB_BYTES:,} bytes")
     try:
         inst = vrplib.read_instance(str(path))
     except FileNotFoundError:
@@ -40,6 +43,10 @@ def read_vrplib(path: str | Path) -> RoutingProblem:
             raise DataError(path.name, None, key.upper(), "section missing")
     coords = np.asarray(inst["node_coord"], dtype=float)
     n = len(coords)
+    if n > MAX_STOPS + 1:
+        raise DataError(path.name, None, "DIMENSION", f"{n:,} nodes; at most {MAX_STOPS + 1:,} (a depot and {MAX_STOPS:,} customers)")
+    if coords.ndim != 2 or coords.shape[1] != 2 or not np.all(np.isfinite(coords)):
+        raise DataError(path.name, None, "NODE_COORD_SECTION", "needs two finite coordinates per node")
     if int(inst.get("dimension", n)) != n:
         raise DataError(path.name, None, "DIMENSION", f"says {inst['dimension']} but NODE_COORD_SECTION has {n} nodes")
     demand = np.asarray(inst["demand"], dtype=float)
@@ -54,8 +61,13 @@ def read_vrplib(path: str | Path) -> RoutingProblem:
     service = np.broadcast_to(np.asarray(inst.get("service_time", 0), dtype=float), (n,)).copy()
     service[0] = 0
     dist = dimacs_matrix(coords)
-    cap = int(inst["capacity"])
-    vehicles = int(inst.get("vehicles", n - 1))
+    try:
+        cap = int(inst["capacity"])
+        vehicles = int(inst.get("vehicles", n - 1))
+    except (TypeError, ValueError, OverflowError):
+        raise DataError(path.name, None, "CAPACITY", "CAPACITY and VEHICLES must be integers") from None
+    if not (1 <= cap <= 10**9 and 1 <= vehicles <= max(1, n - 1)):
+        raise DataError(path.name, None, "CAPACITY", f"CAPACITY must be in [1, 1e9] and VEHICLES in [1, {max(1, n - 1)}]")
     return RoutingProblem(
         name=str(inst.get("name", path.stem)),
         ids=tuple(str(k) for k in range(n)),

@@ -15,7 +15,6 @@ Road distances between coordinates are geodesic (WGS84) x the network's road cir
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 
@@ -23,6 +22,7 @@ import numpy as np
 
 from optimizer.errors import InvalidInput, NoRoute
 from optimizer.network.geo import geodesic_km
+from optimizer.pickups.limits import SEED, TIME_LIMIT_S
 
 BIG = 10**9  # "no limit" for windows and shifts (kept far from int64 overflow in PyVRP's sums)
 
@@ -112,9 +112,12 @@ def road_matrices(lat: np.ndarray, lon: np.ndarray, circuity: float, speed_kmh: 
     """
     n = len(lat)
     km = np.zeros((n, n))
-    for a in range(n):
-        for b in range(a + 1, n):
-            km[a, b] = km[b, a] = geodesic_km(lat[a], lon[a], lat[b], lon[b]) * circuity
+    if n > 1:
+        a, b = np.triu_indices(n, k=1)  # one vectorised geodesic call for every pair (pyproj takes arrays)
+        upper = np.asarray(geodesic_km(np.asarray(lat, float)[a], np.asarray(lon, float)[a],
+                                       np.asarray(lat, float)[b], np.asarray(lon, float)[b])) * circuity
+        km[a, b] = upper
+        km[b, a] = upper
     dist = np.round(km * 1000).astype(np.int64)
     dur = np.ceil(km / speed_kmh * 60 - 1e-9).astype(np.int64)
     return dist, dur
@@ -202,8 +205,8 @@ def solve_routing(p: RoutingProblem, time_limit: float = 5.0, seed: int = 1, pro
     from pyvrp import SolveParams, solve
     from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
-    if not math.isfinite(time_limit) or time_limit <= 0:
-        raise InvalidInput(f"time limit must be a positive number of seconds (got {time_limit})", field="time_limit")
+    TIME_LIMIT_S.check(time_limit, "time_limit", "time limit")
+    SEED.check(seed, "seed")
     check_problem(p)
     data = to_pyvrp(p)
     t0 = time.perf_counter()

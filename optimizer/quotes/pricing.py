@@ -16,7 +16,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from optimizer.network.model import Cargo, ContainerType, CustomsMode, EmissionFactor, Mode, Service, Surcharge, Tariff
+from optimizer.network.model import (
+    Cargo,
+    ContainerType,
+    CustomsMode,
+    EmissionFactor,
+    Mode,
+    Service,
+    Surcharge,
+    Tariff,
+)
 
 PARCEL_KG_PER_M3 = 200.0  # express / e-commerce parcel divisor 1:5000 (domain.md 3.7)
 
@@ -43,14 +52,63 @@ def chargeable_kg(cargo: Cargo, kg_per_m3: float) -> float:
     return max(cargo.weight_kg, cargo.volume_m3 * kg_per_m3)
 
 
+EXACT_BOXES = 128  # up to this many 40HQ (3,300 t) every 40HQ count is tried; beyond, only the windows below
+WINDOW_CAP = 64  # widest window tried around a breakpoint of the mix (pathological tariffs only)
+
+
+def _n20(kg: float, m3: float, n40: int, c20: ContainerType, c40: ContainerType) -> int:
+    """Fewest 20GP holding what ``n40`` 40HQ leave of ``kg`` and ``m3``."""
+    rem_kg = max(0.0, kg - n40 * c40.max_kg)
+    rem_m3 = max(0.0, m3 - n40 * c40.max_m3)
+    return math.ceil(max(rem_kg / c20.max_kg, rem_m3 / c20.max_m3) - 1e-12) if (rem_kg > 0 or rem_m3 > 0) else 0
+
+
+def _mix_candidates(kg: float, m3: float, c20: ContainerType, c40: ContainerType, a: float, b: float, n40_max: int) -> list[int]:
+    """The 40HQ counts that can be cheapest, in ascending order: windows around the breakpoints of the mix.
+
+    With n40 40HQ the 20GP count is ceil(g(n40)), g = max(0, kg line, m³ line): convex and piecewise
+    linear with breakpoints at 0, where the two lines cross and where g reaches 0 (n40_max). On a
+    piece with slope s per 40HQ (a 40HQ at ``a`` replacing K40/K20 20GP at ``b``), cost = linear part +
+    b x (rounding in [0, 1)), so a count more than b/|s| away from the cheaper end of its piece costs
+    more than that end. Windows of b/|s| + 2 counts around every breakpoint therefore hold the optimum;
+    they are capped at WINDOW_CAP (only when 40HQ and 20GP cost the same per kg or m³ within
+    b/WINDOW_CAP, where the price found is within one 20GP of the optimum).
+    """
+    slopes = [abs(a - b * c40.max_kg / c20.max_kg), abs(a - b * c40.max_m3 / c20.max_m3)]
+    width = WINDOW_CAP
+    if min(slopes) > 0 and b >= 0:
+        width = min(WINDOW_CAP, math.ceil(b / min(slopes)) + 2)
+    points = [0.0, float(n40_max), kg / c40.max_kg, m3 / c40.max_m3]
+    denom = c40.max_kg / c20.max_kg - c40.max_m3 / c20.max_m3
+    if denom:
+        cross = (kg / c20.max_kg - m3 / c20.max_m3) / denom
+        if 0 < cross < n40_max:
+            points.append(cross)
+    out: set[int] = set()
+    for p in points:
+        lo = max(0, math.floor(p) - width)
+        hi = min(n40_max, math.ceil(p) + width)
+        out.update(range(lo, hi + 1))
+    return sorted(out)
+
+
 def _box_mix(kg: float, m3: float, c20: ContainerType, c40: ContainerType, p20: float, p40: float, per_box: float) -> tuple[float, int, int]:
-    """Cheapest (cost, n20, n40) holding kg and m3 (cargo split freely across boxes)."""
+    """Cheapest (cost, n20, n40) holding kg and m3 (cargo split freely across boxes).
+
+    Bounded by construction: at most EXACT_BOXES + 1 counts of 40HQ, or a few windows around the
+    breakpoints of the mix (:func:`_mix_candidates`), whatever the cargo; a non-finite cargo has no mix.
+    """
+    if not (math.isfinite(kg) and math.isfinite(m3)):
+        return (math.inf, 0, 0)
+    p20, p40, per_box = float(p20), float(p40), float(per_box)
     best: tuple[float, int, int] | None = None
     n40_max = max(1, math.ceil(max(kg / c40.max_kg, m3 / c40.max_m3)))
-    for n40 in range(n40_max + 1):
-        rem_kg = max(0.0, kg - n40 * c40.max_kg)
-        rem_m3 = max(0.0, m3 - n40 * c40.max_m3)
-        n20 = math.ceil(max(rem_kg / c20.max_kg, rem_m3 / c20.max_m3) - 1e-12) if (rem_kg > 0 or rem_m3 > 0) else 0
+    if n40_max <= EXACT_BOXES:
+        counts: range | list[int] = range(n40_max + 1)
+    else:
+        counts = _mix_candidates(kg, m3, c20, c40, p40 + per_box, p20 + per_box, n40_max)
+    for n40 in counts:
+        n20 = _n20(kg, m3, n40, c20, c40)
         if n20 and not p20:
             continue
         if n40 and not p40:

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import math
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from optimizer.errors import InvalidInput, NoRoute
 from optimizer.network import Network
@@ -38,6 +38,19 @@ from optimizer.network.model import (
 from optimizer.network.schedule import make_departure
 from optimizer.network.timeutil import from_minutes, parse_ready, to_minutes
 from optimizer.quotes.customs import check_request
+from optimizer.quotes.limits import (
+    HORIZON_DAYS,
+    PIECES,
+    READY_MAX,
+    READY_MAX_LENGTH,
+    READY_MIN,
+    READY_RE,
+    READY_RULE,
+    VOLUME_M3,
+    WEIGHT_KG,
+    check_id,
+    shown,
+)
 from optimizer.quotes.pricing import LegPrice, price_leg
 
 EPS = 1e-6
@@ -205,6 +218,10 @@ def search(net: Network, req: QuoteRequest, *, ignore_class: bool = False,
             arr = dep + round(s.transit.p50_hours * 60) + h_min
             push(_Label(arr, lab.cost + price.total + h_cost, lab.co2 + price.co2e_kg, s.destination, lab.cleared, lab, s, dep))
     results = [r for r in results if r.alive]
+    if not need_clear and len(results) > 1:
+        # a domestic destination keeps cleared and uncleared labels in two bags; a cleared label settled
+        # later does not retire an uncleared one it dominates, so filter the finished set once
+        results = [results[i] for i in pareto_filter([r.vec for r in results])]
     return cost, results
 
 
@@ -359,6 +376,40 @@ def option_vector(o: Option) -> tuple[int, float, float]:
     return (to_minutes(o.arrive_p50), round(sum(c.amount for c in o.cost_lines), 6), round(o.co2e_kg, 6))
 
 
+_LEAP_SECOND = re.compile(r"^([T ]\d{2}:\d{2}):60")
+
+
+def check_ready(ready: str | date | datetime, tz: str) -> datetime:
+    """The ready time as UTC; InvalidInput (field ``ready``) unless it is ``READY_RULE``.
+
+    Text must match ``READY_PATTERN`` (calendar-exact, the OpenAPI states the same pattern); a leap
+    second ``:60`` counts as ``:59``. A bare date is 09:00 local time at the origin (``tz``).
+    """
+    if isinstance(ready, (date, datetime)):
+        local = ready.date() if isinstance(ready, datetime) else ready
+        text = None
+    else:
+        text = str(ready).strip()
+        if not text:
+            raise InvalidInput(f"ready is empty; give {READY_RULE}", field="ready")
+        if len(text) > READY_MAX_LENGTH:
+            raise InvalidInput(f"ready must be {READY_RULE} (got {len(text)} characters)", field="ready")
+        text = text[:10] + _LEAP_SECOND.sub(r"\1:59", text[10:].upper())
+        try:
+            local = date.fromisoformat(text[:10])
+        except ValueError:
+            raise InvalidInput(f"ready: '{shown(text)}' is not an ISO 8601 date (YYYY-MM-DD) or date-time", field="ready") from None
+    if not READY_MIN <= local <= READY_MAX:
+        raise InvalidInput(f"ready must be from {READY_MIN} to {READY_MAX} (got {local})", field="ready")
+    if text is not None and not READY_RE.fullmatch(text):
+        raise InvalidInput(f"ready: '{shown(text)}' is not an ISO 8601 date (YYYY-MM-DD) or date-time "
+                           "(YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM])", field="ready")
+    try:
+        return parse_ready(ready if text is None else text, tz)
+    except ValueError as exc:
+        raise InvalidInput(f"ready: {exc}", field="ready") from None
+
+
 def build_request(
     net: Network,
     origin: str,
@@ -376,20 +427,20 @@ def build_request(
     """Validate primitive inputs (CLI flags, HTTP fields, CSV cells) into a QuoteRequest.
 
     ``customs_mode`` None picks 9810 for an overseas-warehouse destination, 9710 otherwise.
-    Raises InvalidInput/UnknownNode naming the offending field.
+    Raises InvalidInput/UnknownNode naming the offending field; every number must lie within the
+    bounds of :mod:`optimizer.quotes.limits` (the same bounds the HTTP schema states).
     """
-    o = net.node(origin.strip().upper() if isinstance(origin, str) else origin, "origin")
-    d = net.node(destination.strip().upper() if isinstance(destination, str) else destination, "destination")
-    for name, value in (("weight_kg", weight_kg), ("volume_m3", volume_m3)):
-        if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-            raise InvalidInput(f"{name} must be a positive number (got {value})", field=name)
-    if not isinstance(pieces, int) or pieces < 1:
-        raise InvalidInput(f"pieces must be a positive integer (got {pieces})", field="pieces")
+    o = net.node(check_id(origin, "origin"), "origin")
+    d = net.node(check_id(destination, "destination"), "destination")
+    WEIGHT_KG.check(weight_kg, "weight_kg")
+    VOLUME_M3.check(volume_m3, "volume_m3")
+    PIECES.check(pieces, "pieces")
+    pieces = int(pieces)
     try:
         cls = CargoClass(cargo_class)
     except ValueError:
         raise InvalidInput(
-            f"unknown cargo class '{cargo_class}' (known: {', '.join(c.value for c in CargoClass)})", field="cargo_class"
+            f"unknown cargo class '{shown(cargo_class)}' (known: {', '.join(c.value for c in CargoClass)})", field="cargo_class"
         ) from None
     if customs_mode is None:
         customs_mode = "9810" if d.kind is NodeKind.OVERSEAS_WAREHOUSE else "9710"
@@ -397,13 +448,10 @@ def build_request(
         mode = CustomsMode(str(customs_mode))
     except ValueError:
         raise InvalidInput(
-            f"unknown customs mode '{customs_mode}' (known: {', '.join(m.value for m in CustomsMode)})", field="customs_mode"
+            f"unknown customs mode '{shown(customs_mode)}' (known: {', '.join(m.value for m in CustomsMode)})", field="customs_mode"
         ) from None
-    try:
-        ready_utc = parse_ready(ready, o.tz)
-    except ValueError as exc:
-        raise InvalidInput(f"ready: {exc}", field="ready") from None
-    if not 1 <= horizon_days <= 365:
+    ready_utc = check_ready(ready, o.tz)
+    if not HORIZON_DAYS.contains(horizon_days):
         raise InvalidInput(f"horizon_days must be within 1..365 (got {horizon_days})", field="horizon_days")
     return QuoteRequest(
         origin=o.id,

@@ -19,7 +19,9 @@ Capacity, in m³/day of throughput, is min(dock ``inbound_m3_per_day``, ``capaci
 from __future__ import annotations
 
 import csv
+import itertools
 import math
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -30,9 +32,24 @@ from optimizer.network import Network
 from optimizer.network.geo import route_km
 from optimizer.network.model import NodeKind
 from optimizer.network.progress import ProgressFn
+from optimizer.quotes.limits import check_id, shown
 from optimizer.quotes.quote import build_request, quote
 from optimizer.settings import BUNDLED_DATA_DIR
-from optimizer.warehouses.facility import DesignOptions, FacilityProblem, FacilityResult, solve_design
+from optimizer.warehouses.facility import (
+    DesignOptions,
+    FacilityProblem,
+    FacilityResult,
+    solve_design,
+)
+from optimizer.warehouses.limits import (
+    CARBON_PRICE,
+    KG_PER_M3,
+    LABEL_PATTERN,
+    MAX_DAYS,
+    MAX_DEMAND_ROWS,
+    MEAN_M3_DAY,
+    SD_M3_DAY,
+)
 from optimizer.warehouses.stock import StockInput, StockPolicy, stock_policy
 
 DEFAULT_DEMAND = BUNDLED_DATA_DIR / "samples" / "warehouse_demand.csv"
@@ -82,24 +99,52 @@ class Lane:
 
 
 def load_demand(path: str | Path, net: Network) -> list[DemandRow]:
-    """Read a demand CSV (market, family, mean_m3_day, sd_m3_day, kg_per_m3[, max_days]); DataError names the row."""
+    """Read a demand CSV (market, family, mean_m3_day, sd_m3_day, kg_per_m3[, max_days]); DataError names the row.
+
+    At most ``MAX_DEMAND_ROWS`` rows are read: a longer file is refused without reading the rest.
+    """
     path = Path(path)
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        need = {"market", "family", "mean_m3_day", "sd_m3_day", "kg_per_m3"}
-        missing = need - set(reader.fieldnames or ())
-        if missing:
-            raise DataError(path.name, "header", ", ".join(sorted(missing)), "column missing")
-        return parse_demand(list(reader), net, path.name, first_row=2)
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            need = {"market", "family", "mean_m3_day", "sd_m3_day", "kg_per_m3"}
+            missing = need - set(reader.fieldnames or ())
+            if missing:
+                raise DataError(path.name, "header", ", ".join(sorted(missing)), "column missing")
+            records = list(itertools.islice(reader, MAX_DEMAND_ROWS + 1))
+    except FileNotFoundError:
+        raise
+    except UnicodeDecodeError:
+        raise DataError(path.name, None, None, "not a text file (UTF-8 CSV)") from None
+    except csv.Error as exc:
+        raise DataError(path.name, None, None, f"not a readable CSV ({exc})") from None
+    except OSError as exc:
+        raise DataError(path.name, None, None, f"cannot read ({exc.strerror or type(exc).__name__})") from None
+    return parse_demand(records, net, path.name, first_row=2)
+
+
+_LABEL = re.compile(LABEL_PATTERN)
+_ROW_RANGES = {"mean_m3_day": MEAN_M3_DAY, "sd_m3_day": SD_M3_DAY, "kg_per_m3": KG_PER_M3}
 
 
 def parse_demand(records: list[dict], net: Network, name: str = "demand", first_row: int = 1) -> list[DemandRow]:
-    """Validate demand records (dicts with the CSV columns); DataError names ``name``, the row and the field."""
+    """Validate demand records (dicts with the CSV columns); DataError names ``name``, the row and the field.
+
+    Bounds (``optimizer.warehouses.limits``): at most MAX_DEMAND_ROWS rows, market a node id, family a
+    short label, and each number within its range.
+    """
+    if len(records) > MAX_DEMAND_ROWS:
+        raise DataError(name, None, None, f"more than {MAX_DEMAND_ROWS} demand rows")
     rows: list[DemandRow] = []
     seen = set()
     for n, rec in enumerate(records, start=first_row):
+        if not isinstance(rec, dict):
+            raise DataError(name, n, None, "expected a record with the demand columns")
         rec = {k: ("" if v is None else str(v)) for k, v in rec.items()}
-        market = rec.get("market", "").strip().upper()
+        try:
+            market = check_id(rec.get("market", ""), "market")
+        except InvalidInput as exc:
+            raise DataError(name, n, "market", exc.detail.removeprefix("market ")) from None
         if market not in net.nodes:
             raise DataError(name, n, "market", f"unknown node '{market}'")
         if net.nodes[market].kind is not NodeKind.MARKET:
@@ -107,20 +152,26 @@ def parse_demand(records: list[dict], net: Network, name: str = "demand", first_
         family = rec.get("family", "").strip()
         if not family:
             raise DataError(name, n, "family", "empty")
+        if not _LABEL.fullmatch(family):
+            raise DataError(name, n, "family", f"must be 1-64 letters, digits, '_', '.', '-' or spaces (got '{shown(family)}')")
         vals = {}
-        for f in ("mean_m3_day", "sd_m3_day", "kg_per_m3"):
+        for f, bound in _ROW_RANGES.items():
             try:
                 vals[f] = float(rec.get(f, ""))
             except ValueError:
-                raise DataError(name, n, f, f"expected a number, got '{rec.get(f, '')}'") from None
-            if not math.isfinite(vals[f]) or vals[f] < 0 or (f != "sd_m3_day" and vals[f] == 0):
-                raise DataError(name, n, f, f"must be a positive number (got {rec[f]})")
+                raise DataError(name, n, f, f"expected a number, got '{shown(rec.get(f, ''))}'") from None
+            what = bound.problem(vals[f])
+            if what is not None:
+                raise DataError(name, n, f, f"{what} (got {shown(rec[f])})")
         max_days = None
         if rec.get("max_days", "").strip():
             try:
                 max_days = float(rec["max_days"])
             except ValueError:
-                raise DataError(name, n, "max_days", f"expected a number, got '{rec['max_days']}'") from None
+                raise DataError(name, n, "max_days", f"expected a number, got '{shown(rec['max_days'])}'") from None
+            what = MAX_DAYS.problem(max_days)
+            if what is not None:
+                raise DataError(name, n, "max_days", f"{what} (got {shown(rec['max_days'])})")
         if (market, family) in seen:
             raise DataError(name, n, "family", f"{market}/{family} appears twice")
         seen.add((market, family))
@@ -151,11 +202,19 @@ def delivery_days(net: Network, warehouse: str, market: str, s: DesignSettings) 
     return km, 1.0 + math.ceil(km / s.km_per_day - 1e-9)
 
 
+def check_settings(s: DesignSettings) -> None:
+    """InvalidInput naming the first setting outside its bounds (``optimizer.warehouses.limits``)."""
+    if not (math.isfinite(s.cover_days) and s.cover_days > 0 and math.isfinite(s.reference_m3) and s.reference_m3 > 0):
+        raise InvalidInput("cover_days and reference_m3 must be positive numbers", field="settings")
+    CARBON_PRICE.check(s.carbon_price, "carbon_price")
+    if s.max_days is not None:
+        MAX_DAYS.check(s.max_days, "max_days")
+
+
 def build_problem(net: Network, demand: list[DemandRow], s: DesignSettings,
                   candidates: list[str] | None = None) -> tuple[FacilityProblem, dict[tuple[str, str], Lane]]:
     """The FacilityProblem (monthly costs, m³/day) and the inbound lanes it was priced with."""
-    if s.cover_days <= 0 or s.reference_m3 <= 0 or s.carbon_price < 0:
-        raise InvalidInput("cover_days and reference_m3 must be positive, carbon_price non-negative")
+    check_settings(s)
     whs = [net.node(c, "warehouse") for c in candidates] if candidates else net.warehouses()
     for w in whs:
         if w.kind is not NodeKind.OVERSEAS_WAREHOUSE:
@@ -164,6 +223,7 @@ def build_problem(net: Network, demand: list[DemandRow], s: DesignSettings,
         whs = [w for w in whs if not w.planned]
     road_g_tkm = net.emission_factors["road_hgv"].g_per_tkm
     lanes: dict[tuple[str, str], Lane] = {}
+    by_density: dict[tuple[str, float], Lane | None] = {}
     m, n = len(whs), len(demand)
     cost = np.full((m, n), np.inf)
     co2 = np.zeros((m, n))
@@ -178,10 +238,13 @@ def build_problem(net: Network, demand: list[DemandRow], s: DesignSettings,
                 continue
             key = (w.id, row.family)
             if key not in lanes:
-                lane = inbound_lane(net, w.id, row.family, row.kg_per_m3, s)
+                dkey = (w.id, row.kg_per_m3)  # the lane depends on the density only: one quote per density
+                if dkey not in by_density:
+                    by_density[dkey] = inbound_lane(net, w.id, row.family, row.kg_per_m3, s)
+                lane = by_density[dkey]
                 if lane is None:
                     continue
-                lanes[key] = lane
+                lanes[key] = replace(lane, family=row.family)
             lane = lanes[key]
             t_per_m3 = row.kg_per_m3 / 1000.0
             last_co2 = t_per_m3 * km * road_g_tkm / 1000.0  # kg per m³
@@ -198,6 +261,9 @@ def build_problem(net: Network, demand: list[DemandRow], s: DesignSettings,
                 raise NoRoute(f"market {row.market}: no candidate warehouse serves it", field="market")
             fastest = min(delivery_days(net, w, row.market, s)[1] for w in served_by)
             limit = row.max_days if row.max_days is not None else s.max_days
+            if limit is None or fastest <= limit:  # no inbound route (or no finite cost) rather than the service level
+                raise NoRoute(f"market {row.market} ({row.family}): no inbound route from {s.origin} reaches a warehouse "
+                              f"serving it ({', '.join(served_by)})", field="market")
             raise NoRoute(f"market {row.market} ({row.family}): the service level of {limit:g} days cannot be met; "
                           f"the fastest candidate warehouse delivers in {fastest:g} days", field="max_days")
     caps = np.array([min(w.inbound_m3_per_day, w.capacity_m3 / s.cover_days) for w in whs])

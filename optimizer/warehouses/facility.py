@@ -44,6 +44,8 @@ from ortools.linear_solver import pywraplp
 
 from optimizer.errors import InvalidInput, NoRoute
 from optimizer.network.progress import ProgressFn
+from optimizer.quotes.limits import shown
+from optimizer.warehouses.limits import BUDGET, OPEN_SITES, TIME_LIMIT_S
 
 SOLVERS = ("SCIP", "HIGHS", "CBC")
 METHODS = ("auto", "reduce", "strong", "plain")
@@ -140,9 +142,18 @@ def _min_sites_for(capacity: np.ndarray, total: float) -> int:
 def check_feasible(p: FacilityProblem, o: DesignOptions) -> None:
     """Explain, before solving, the constraint that cannot be met; raises NoRoute/InvalidInput."""
     if o.solver not in SOLVERS:
-        raise InvalidInput(f"unknown solver '{o.solver}' (known: {', '.join(SOLVERS)})", field="solver")
+        raise InvalidInput(f"unknown solver '{shown(o.solver)}' (known: {', '.join(SOLVERS)})", field="solver")
     if o.method not in METHODS:
-        raise InvalidInput(f"unknown method '{o.method}' (known: {', '.join(METHODS)})", field="method")
+        raise InvalidInput(f"unknown method '{shown(o.method)}' (known: {', '.join(METHODS)})", field="method")
+    TIME_LIMIT_S.check(o.time_limit, "time_limit", "time limit")
+    for label, limit in (("max_open", o.max_open), ("n_open", o.n_open)):
+        if limit is not None:
+            OPEN_SITES.check(limit, label)
+    if o.budget is not None:
+        BUDGET.check(o.budget, "budget")
+    if not (np.all(np.isfinite(p.demand)) and np.all(np.isfinite(p.capacity)) and np.all(np.isfinite(p.fixed_cost))
+            and not np.any(np.isnan(p.cost) | (p.cost == -np.inf))):
+        raise InvalidInput(f"{p.name}: demand, capacity, fixed cost and cost must be finite numbers")
     if np.any(p.demand < 0) or np.any(p.capacity < 0) or np.any(p.fixed_cost < 0):
         raise InvalidInput(f"{p.name}: demand, capacity and fixed cost must be non-negative")
     allowed = np.isfinite(p.cost)

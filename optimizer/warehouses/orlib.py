@@ -19,7 +19,15 @@ from pathlib import Path
 import numpy as np
 
 from optimizer.errors import DataError, InvalidInput
+from optimizer.quotes.limits import shown
 from optimizer.warehouses.facility import FacilityProblem
+from optimizer.warehouses.limits import (
+    CAPACITY,
+    MAX_ORLIB_CELLS,
+    MAX_ORLIB_CHARS,
+    MAX_ORLIB_CUSTOMERS,
+    MAX_ORLIB_SITES,
+)
 
 
 def read_orlib_cap(path: str | Path, capacity: float | None = None) -> FacilityProblem:
@@ -30,11 +38,27 @@ def read_orlib_cap(path: str | Path, capacity: float | None = None) -> FacilityP
     Raises DataError naming the file and the record that cannot be read.
     """
     path = Path(path)
-    return parse_orlib_cap(path.read_text(), path.name, capacity)
+    try:
+        with path.open(encoding="utf-8") as fh:
+            text = fh.read(MAX_ORLIB_CHARS + 1)  # never more than one character past the limit
+    except FileNotFoundError:
+        raise
+    except UnicodeDecodeError:
+        raise DataError(path.name, None, None, "not a text file (UTF-8)") from None
+    except OSError as exc:
+        raise DataError(path.name, None, None, f"cannot read ({exc.strerror or type(exc).__name__})") from None
+    return parse_orlib_cap(text, path.name, capacity)
 
 
 def parse_orlib_cap(text: str, name: str, capacity: float | None = None) -> FacilityProblem:
-    """:func:`read_orlib_cap` on the text of a file called ``name``."""
+    """:func:`read_orlib_cap` on the text of a file called ``name``.
+
+    Bounded before anything is allocated: at most ``MAX_ORLIB_CHARS`` characters, ``MAX_ORLIB_SITES``
+    sites, ``MAX_ORLIB_CUSTOMERS`` customers, ``MAX_ORLIB_CELLS`` pairs, and a header that the number
+    of values in the text can satisfy.
+    """
+    if len(text) > MAX_ORLIB_CHARS:
+        raise DataError(name, None, None, f"longer than {MAX_ORLIB_CHARS:,} characters ({len(text):,})")
     tokens = text.split()
     pos = 0
 
@@ -50,17 +74,26 @@ def parse_orlib_cap(text: str, name: str, capacity: float | None = None) -> Faci
         try:
             value = float(tok)
         except ValueError:
-            raise DataError(name, row, what, f"expected a number, got '{tok}'") from None
+            raise DataError(name, row, what, f"expected a number, got '{shown(tok)}'") from None
         if not np.isfinite(value) or value < 0:
-            raise DataError(name, row, what, f"must be a non-negative finite number (got {tok})")
+            raise DataError(name, row, what, f"must be a non-negative finite number (got {shown(tok)})")
         return value
 
     m_tok, n_tok = take("m"), take("n")
     if not (re.fullmatch(r"\d+", m_tok) and re.fullmatch(r"\d+", n_tok)) or int(m_tok) < 1 or int(n_tok) < 1:
-        raise DataError(name, "header", "m n", f"expected two positive integers, got '{m_tok} {n_tok}'")
+        raise DataError(name, "header", "m n", f"expected two positive integers, got '{shown(m_tok)} {shown(n_tok)}'")
     m, n = int(m_tok), int(n_tok)
+    if m > MAX_ORLIB_SITES or n > MAX_ORLIB_CUSTOMERS or m * n > MAX_ORLIB_CELLS:
+        raise DataError(name, "header", "m n", f"{m} warehouses x {n} customers is larger than this service solves "
+                        f"(at most {MAX_ORLIB_SITES} x {MAX_ORLIB_CUSTOMERS}, {MAX_ORLIB_CELLS:,} pairs)")
+    need = 2 + 2 * m + n * (1 + m)
+    if len(tokens) < need:
+        raise DataError(name, None, None, f"unexpected end of file: the header declares {m} warehouses and {n} customers "
+                        f"({need:,} values) but the file has {len(tokens):,}")
     if capacity is not None and (not np.isfinite(capacity) or capacity <= 0):
-        raise InvalidInput(f"capacity must be a positive number (got {capacity})", field="capacity")
+        raise InvalidInput(f"capacity must be a positive number (got {capacity:.6g})", field="capacity")
+    if capacity is not None:
+        CAPACITY.check(capacity, "capacity")
     caps = np.empty(m)
     fixed = np.empty(m)
     for i in range(m):

@@ -10,10 +10,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from optimizer.errors import InvalidInput
 from optimizer.network import Network
-from optimizer.warehouses.design import DemandRow, DesignSettings, NetworkDesign, design_shared_network, position_stock
+from optimizer.quotes.limits import check_id, shown
+from optimizer.warehouses.design import (
+    DemandRow,
+    DesignSettings,
+    NetworkDesign,
+    design_shared_network,
+    position_stock,
+)
 from optimizer.warehouses.facility import DesignOptions
-from optimizer.warehouses.stock import StockPolicy
+from optimizer.warehouses.limits import (
+    FILL_RATE,
+    MAX_WAREHOUSES,
+    REVIEW_DAYS,
+    STOCK_TIME_LIMIT_S,
+)
+from optimizer.warehouses.stock import POLICIES, StockPolicy
 
 
 @dataclass(frozen=True)
@@ -42,9 +56,17 @@ def stock_policies(net: Network, demand: list[DemandRow], *, fill_rate: float = 
     unknown one fails at once (UnknownNode); one that the design leaves closed is an InvalidInput.
     ``time_limit`` bounds the design's MIP solve, in seconds.
     """
-    whs = [w.strip().upper() for w in warehouses] if warehouses else None
+    if warehouses is not None and len(warehouses) > MAX_WAREHOUSES:
+        raise InvalidInput(f"warehouses: at most {MAX_WAREHOUSES} ids (got {len(warehouses)})", field="warehouses")
+    whs = [check_id(w, "warehouses", "warehouse") for w in warehouses] if warehouses else None
     for w in whs or []:
         net.node(w, "warehouse")
+    # every bound before the design is solved, so a bad value fails at once
+    FILL_RATE.check(fill_rate, "fill_rate", "target fill rate")
+    REVIEW_DAYS.check(review_days, "review_days", "review period")
+    if policy not in POLICIES:
+        raise InvalidInput(f"unknown policy '{shown(policy)}' (known: {', '.join(POLICIES)})", field="policy")
+    STOCK_TIME_LIMIT_S.check(time_limit, "time_limit", "time limit")
     design = design_shared_network(net, demand, settings, DesignOptions(time_limit=time_limit))
     policies = position_stock(net, demand, design.result, design.lanes, fill_rate, policy, review_days, whs)
     return StockPlan(design, policies)

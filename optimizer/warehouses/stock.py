@@ -25,6 +25,8 @@ from statistics import NormalDist
 
 from optimizer.errors import InvalidInput
 from optimizer.network.model import TransitTime
+from optimizer.quotes.limits import shown
+from optimizer.warehouses.limits import FILL_RATE, REVIEW_DAYS
 
 _N = NormalDist()
 POLICIES = ("base-stock", "sS")
@@ -116,13 +118,11 @@ def stock_policy(
 ) -> StockPolicy:
     """Replenishment policy for one warehouse x family meeting ``target_fill_rate`` (0 < target < 1)."""
     if policy not in POLICIES:
-        raise InvalidInput(f"unknown policy '{policy}' (known: {', '.join(POLICIES)})", field="policy")
-    if not 0.0 < target_fill_rate < 1.0:
-        raise InvalidInput(f"target fill rate must be between 0 and 1 (got {target_fill_rate})", field="fill_rate")
-    if item.demand_mean <= 0 or item.demand_var < 0:
+        raise InvalidInput(f"unknown policy '{shown(policy)}' (known: {', '.join(POLICIES)})", field="policy")
+    FILL_RATE.check(target_fill_rate, "fill_rate", "target fill rate")
+    if not (math.isfinite(item.demand_mean) and math.isfinite(item.demand_var)) or item.demand_mean <= 0 or item.demand_var < 0:
         raise InvalidInput(f"{item.warehouse}/{item.family}: demand mean must be > 0 and variance >= 0", field="demand")
-    if review_days <= 0:
-        raise InvalidInput(f"review period must be positive (got {review_days})", field="review_days")
+    REVIEW_DAYS.check(review_days, "review_days", "review period")
     mu, var = item.demand_mean, item.demand_var
     l_mean, l_var = lead_time_moments(item.lead_p50_days, item.lead_p90_days, item.lead_min_days)
     if policy == "base-stock":
