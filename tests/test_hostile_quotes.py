@@ -196,7 +196,7 @@ def test_schema_states_the_bounds_the_engine_enforces(client):
     spec = client.get("/openapi.json").json()
     schemas = spec["components"]["schemas"]
     quote_in = schemas["QuoteIn"]["properties"]
-    assert quote_in["weight_kg"]["maximum"] == WEIGHT_KG.hi and quote_in["weight_kg"]["exclusiveMinimum"] == 0
+    assert quote_in["weight_kg"]["maximum"] == WEIGHT_KG.hi and quote_in["weight_kg"]["minimum"] == WEIGHT_KG.lo
     assert quote_in["volume_m3"]["maximum"] == VOLUME_M3.hi
     assert quote_in["from"]["maxLength"] == 64 and quote_in["from"]["pattern"]
     assert quote_in["ready"]["minLength"] == 10 and quote_in["ready"]["pattern"].startswith("^(?:(?:2024")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
 from api.deps import NetworkDep
 from api.problems import problems
@@ -23,8 +24,11 @@ router = APIRouter(prefix="/v1", tags=["quotes"])
                           "422": "invalid input (a bound of the schema, a customs or parcel rule, the same origin and "
                                  "destination) or no route"}),
 )
-def post_quote(body: QuoteIn, net: NetworkDep) -> dict:
+def post_quote(body: QuoteIn, net: NetworkDep) -> JSONResponse:
     req = build_request(net, body.origin, body.destination, body.weight_kg, body.volume_m3, body.ready,
                         pieces=body.pieces, cargo_class=body.cargo_class, customs_mode=body.customs_mode,
                         include_planned=body.include_planned)
-    return quote_to_dict(net, req, quote(net, req))
+    # Serialised directly: the document is built by the one serialiser (optimizer.network.serialize) whose
+    # shape QuoteOut documents; re-validating it per request cost ~4x the HTTP layer's own time
+    # (bench/http_bench.py), and tests/test_api_fuzz.py checks every response against the schema.
+    return JSONResponse(quote_to_dict(net, req, quote(net, req)))

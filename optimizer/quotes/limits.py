@@ -7,10 +7,10 @@ exactly what the engine enforces. ``check_id`` does the same for node-like ids.
 
 Cargo limits (one consignment, not a fleet):
 
-* ``weight_kg`` in (0, 1 100 000]: one full block train, 41 x 40HQ at the 26 t practical loading
+* ``weight_kg`` in [0.01, 1 100 000]: one full block train, 41 x 40HQ at the 26 t practical loading
   limit = 1 066 t (``services.yaml`` capacity ``train``), rounded up. A heavier consignment is several
   bookings (a batch plan), not one quote.
-* ``volume_m3`` in (0, 5 000]: the same train holds 2 706 m³; light cargo on a feeder sailing
+* ``volume_m3`` in [0.00001, 5 000]: the same train holds 2 706 m³; light cargo on a feeder sailing
   allocation goes to 4 200 m³. 5 000 m³ covers both with room, and keeps the container mix small.
 * ``pieces`` in [1, 1 000 000]: 1 100 t of 1.1 kg parcels (9610); only the parcel rule reads it.
 * ``ready`` between 2024-01-01 and 2030-12-31 (the date as written, local at the origin). The
@@ -66,7 +66,7 @@ class Range:
             return "must be an integer"
         unit = f" {self.unit}" if self.unit else ""
         if value < self.lo or (self.lo_open and value == self.lo):
-            if self.lo == 0 and self.lo_open or self.lo == 1 and self.integer and not self.lo_open:
+            if self.lo == 0 and self.lo_open or self.lo == 1 and self.integer and not self.lo_open or value <= 0 < self.lo:
                 return f"must be a positive {'integer' if self.integer else 'number'}"
             return f"must be {'greater than' if self.lo_open else 'at least'} {_num(self.lo)}{unit}"
         if value > self.hi or (self.hi_open and value == self.hi):
@@ -116,8 +116,10 @@ def check_id(value: object, field: str, label: str | None = None) -> str:
 
 
 # --- quotes -----------------------------------------------------------------------------------------
-WEIGHT_KG = Range(0, 1_100_000, lo_open=True, unit="kg")
-VOLUME_M3 = Range(0, 5_000, lo_open=True, unit="m³")
+# Lower ends: a 10 g letter and a 10 cm³ (0.00001 m³) packet; below that tariffs' chargeable-weight
+# rounding has nothing to price (a 5e-324 kg request failed inside the tariff).
+WEIGHT_KG = Range(0.01, 1_100_000, unit="kg")
+VOLUME_M3 = Range(0.00001, 5_000, unit="m³")
 PIECES = Range(1, 1_000_000, integer=True)
 HORIZON_DAYS = Range(1, 365, integer=True, unit="days")
 READY_MIN = date(2024, 1, 1)
