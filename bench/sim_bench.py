@@ -10,7 +10,11 @@ Measures, in one run and on this machine:
   with a cold route cache (first task in a process: ~250 quotes) and warm;
 - speed-up of 8 replications on a 2-process pool against a 1-process pool (both fresh pools), as
   measured wall time and, because the machine is shared, also from CPU time (serial CPU / CPU of the
-  busiest of the two workers): the speed-up two idle cores would give.
+  busiest of the two workers): the speed-up two idle cores would give;
+- the price of isolation (issue 15: a server never simulates in its own process): wall time of one
+  short replication through :func:`simulation.runner.run_replications` in a fresh worker process
+  (route quotes there too) against the same run in this process, and the caller's RSS growth
+  during an isolated run of a full year (it should stay flat).
 Medians over ``--repeats`` runs. The last line is one JSON object with the figures and targets
 (chain >= 0.5x bare SimPy, year < 10 s, speed-up >= 1.7x on two idle cores) and the load seen.
 """
@@ -115,6 +119,41 @@ def pool_time(doc: dict, n: int, workers: int) -> tuple[float, float]:
     return wall, parent_cpu + max(per_worker.values())
 
 
+def _rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def isolation(doc: dict, repeats: int) -> dict:
+    """Wall time of one short replication isolated (fresh worker process) vs in this process, and the
+    caller's RSS growth over an isolated full-year replication."""
+    from simulation import route_choice
+    from simulation.runner import run_replications
+    from simulation.scenario import parse_scenario
+
+    short = parse_scenario({**doc, "horizon_days": 30.0, "warmup_days": 5.0, "drain_days": 20.0}, "short")
+    run_replications(short, 1, isolate=True)  # start the fork server once (as a server does at its first run)
+    iso, local = [], []
+    for _ in range(repeats):
+        route_choice._CACHE.clear()  # both quote their routes afresh
+        t = time.perf_counter()
+        run_replications(short, 1, isolate=True)
+        iso.append(time.perf_counter() - t)
+        route_choice._CACHE.clear()
+        t = time.perf_counter()
+        run_replications(short, 1, workers=1, isolate=False)
+        local.append(time.perf_counter() - t)
+    year = parse_scenario(doc, "baseline")
+    before = _rss_mb()
+    run_replications(year, 1, isolate=True)
+    return {"isolated_s": round(statistics.median(iso), 3), "in_process_s": round(statistics.median(local), 3),
+            "overhead_s": round(statistics.median(iso) - statistics.median(local), 3),
+            "caller_rss_growth_mb_year_isolated": round(_rss_mb() - before, 1)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
@@ -156,6 +195,10 @@ def main() -> None:
         print(f"pool repeat {r + 1}: {args.replications} replications on 1 worker {one[-1]:.2f} s "
               f"(CPU {cpu_one[-1]:.2f} s), on 2 workers {two[-1]:.2f} s (busiest worker CPU {cpu_two[-1]:.2f} s): "
               f"x{one[-1] / two[-1]:.2f} measured, x{cpu_one[-1] / cpu_two[-1]:.2f} by CPU time", flush=True)
+    iso = isolation(doc, max(1, args.repeats))
+    print(f"isolation: one short replication in a worker {iso['isolated_s']:.2f} s, in this process "
+          f"{iso['in_process_s']:.2f} s; caller RSS +{iso['caller_rss_growth_mb_year_isolated']} MB over an isolated year",
+          flush=True)
     load_after = os.getloadavg()
 
     chain = statistics.median(chain_rates)
@@ -178,6 +221,7 @@ def main() -> None:
         "speedup_2_vs_1": round(speedup, 3),
         # what two idle cores would give: serial CPU / busiest worker's CPU (contention removed, overheads kept)
         "speedup_2_vs_1_cpu_time": round(statistics.median(cpu_one) / statistics.median(cpu_two), 3),
+        "isolation": iso,
         "repeats": args.repeats,
         "cpus": os.cpu_count(),
         "loadavg_before": [round(x, 2) for x in load_before],

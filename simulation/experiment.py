@@ -14,19 +14,30 @@ replication *i* of each draws the same named random streams and the comparison i
 (:mod:`simulation.compare`). The network is not an argument: every replication builds its
 scenario's network variant from the data directory, in whichever process or Dask worker runs it
 (:func:`simulation.runner.scenario_network`).
+
+Bounds: the work of the whole experiment (scenarios x replications) is estimated and refused
+before anything runs (:func:`simulation.budget.check_work`); with ``isolate`` (the default) nothing
+heavy runs in the calling process — replications, route quotes and plots all run in worker
+processes (:mod:`simulation.runner`), so a server calling this stays responsive.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from optimizer.errors import InvalidInput
+from optimizer.network import load_network
 from optimizer.network.progress import ProgressFn
+from simulation.budget import check_work
 from simulation.compare import compare
-from simulation.runner import simulate
+from simulation.runner import run_isolated, simulate
 from simulation.scenario import Scenario, parse_scenario
+
+PLOT_FORMATS = ("png", "svg")
 
 
 def with_overrides(scenario: Scenario | Mapping[str, Any], source: str, *, seed: int | None = None,
@@ -91,6 +102,9 @@ def run_experiment(
     plots_dir: Path | None = None,
     plot_format: str = "png",
     scenario_plots: bool = True,
+    isolate: bool = True,
+    cancel: threading.Event | None = None,
+    sources: Sequence[str] | None = None,
 ) -> ExperimentResult:
     """Simulate ``scenarios`` one after the other and compare every later one with the first.
 
@@ -99,11 +113,20 @@ def run_experiment(
     ``progress`` sees the whole experiment as one fraction. With ``plots_dir``, each scenario's
     plots (lead time, queues, utilisation; unless ``scenario_plots`` is false) and the comparison
     plot are written there as ``plot_format`` (png or svg).
+
+    Before anything runs, the work is checked against :mod:`simulation.limits` (InvalidInput naming
+    the field and the limit; ``sources`` name the scenarios in messages, default their names).
+    ``isolate``/``cancel`` as in :func:`simulation.runner.run_replications`; with ``isolate`` the
+    plots are drawn in a worker process too.
     """
     if not scenarios:
-        raise ValueError("an experiment needs at least one scenario")
+        raise InvalidInput("an experiment needs at least one scenario", field="scenarios")
+    if plot_format not in PLOT_FORMATS:
+        raise InvalidInput(f"plot_format must be png or svg (got '{str(plot_format)[:20]}')", field="plot_format")
     scenarios = common_seed(scenarios, seed)
     n = replications or scenarios[0].replications
+    names = list(sources) if sources is not None else [sc.name for sc in scenarios]
+    check_work(list(zip(scenarios, names, strict=True)), n, load_network())
     progress = progress or (lambda f, m="": None)
     parts = len(scenarios)
     runs: list[ScenarioRun] = []
@@ -111,12 +134,13 @@ def run_experiment(
         def part(f: float, m: str = "", k: int = k) -> None:
             progress((k + f) / parts, m)
 
-        rep, results = simulate(sc, n, workers=workers, scheduler=scheduler, progress=part)
+        rep, results = simulate(sc, n, workers=workers, scheduler=scheduler, progress=part, isolate=isolate,
+                                cancel=cancel)
         plots: list[Path] = []
         if plots_dir is not None and scenario_plots:
             from simulation.plots import write_all
 
-            plots = write_all(rep, results, plots_dir, plot_format)
+            plots = _draw(isolate, cancel, write_all, rep, results, plots_dir, plot_format)
         runs.append(ScenarioRun(sc, rep, results, plots))
     if parts < 2:
         return ExperimentResult(runs)
@@ -125,5 +149,10 @@ def run_experiment(
     if plots_dir is not None:
         from simulation.plots import comparison
 
-        comp_plots = [comparison(comp, plots_dir / f"comparison.{plot_format}")]
+        comp_plots = [_draw(isolate, cancel, comparison, comp, plots_dir / f"comparison.{plot_format}")]
     return ExperimentResult(runs, comp, comp_plots)
+
+
+def _draw(isolate: bool, cancel: threading.Event | None, fn: Any, *args: Any) -> Any:
+    """A plot function, in a worker process when isolated (matplotlib holds the GIL for seconds)."""
+    return run_isolated(fn, *args, cancel=cancel) if isolate else fn(*args)

@@ -26,6 +26,7 @@ from urllib.parse import urlparse
 from optimizer.errors import InvalidInput
 from optimizer.network import Network
 from optimizer.network.timeutil import zone
+from simulation import limits as L
 from simulation.chain import ChainModel
 from simulation.route_choice import start_utc
 from simulation.scenario import Scenario
@@ -61,9 +62,17 @@ def build_messages(model: ChainModel, interval_hours: float = 1.0, until_day: fl
     """GPS fixes every ``interval_hours`` along each movement, and warehouse readings at the same rate.
 
     Device and sensor ids start with ``prefix`` (``sim-CRE_CD_LODZ-0007``, ``sim-truck-000042``, ``sim-env-01``).
+    More than ``limits.MAX_REPLAY_MESSAGES`` messages (counted before any is built) is an InvalidInput.
     """
+    if not (math.isfinite(interval_hours) and interval_hours >= L.MIN_REPLAY_INTERVAL_MIN / 60.0):
+        raise InvalidInput(f"the replay interval must be at least {L.MIN_REPLAY_INTERVAL_MIN:g} minute(s)",
+                           field="publish_interval")
     net, t0 = model.net, start_utc(model.sc)
     limit = (until_day * 24.0) if until_day is not None else math.inf
+    expected = count_messages(model, interval_hours, until_day)
+    if expected > L.MAX_REPLAY_MESSAGES:
+        raise InvalidInput(f"the replay would publish about {expected:,} messages, over the limit of "
+                           f"{L.MAX_REPLAY_MESSAGES:,}: raise the interval or replay fewer days", field="publish_interval")
     out: list[Message] = []
 
     def ts(h: float) -> str:
@@ -118,12 +127,31 @@ def build_messages(model: ChainModel, interval_hours: float = 1.0, until_day: fl
     return out
 
 
+def count_messages(model: ChainModel, interval_hours: float, until_day: float | None = None) -> int:
+    """An upper bound of what :func:`build_messages` makes (cheap: one pass over the movements)."""
+    limit = (until_day * 24.0) if until_day is not None else math.inf
+    n = 0
+    for _device, way in model.movements:
+        for (ta, _), (tb, _) in zip(way, way[1:]):
+            if ta < limit:
+                dur = tb - ta
+                n += max(1, int(dur // interval_hours)) if dur > 0 else 1
+        n += 1
+    warehouses = len({wh for _t, wh, _o, _r in model.wh_trace})
+    return n + warehouses * (int(min(model.end, limit) // interval_hours) + 1)
+
+
 def parse_broker(url: str) -> tuple[str, int]:
     """``mqtt://host[:port]`` -> (host, port)."""
-    u = urlparse(url)
-    if u.scheme not in ("mqtt", "tcp") or not u.hostname:
-        raise InvalidInput(f"--publish: '{url}' is not an mqtt://host[:port] URL", field="publish")
-    return u.hostname, u.port or 1883
+    shown = url if len(url) <= 100 else url[:100] + "…"
+    try:
+        u = urlparse(url)
+        port = u.port
+    except ValueError:  # a port out of range or not a number
+        raise InvalidInput(f"--publish: '{shown}' is not an mqtt://host[:port] URL (bad port)", field="publish") from None
+    if len(url) > 2048 or u.scheme not in ("mqtt", "tcp") or not u.hostname:
+        raise InvalidInput(f"--publish: '{shown}' is not an mqtt://host[:port] URL", field="publish")
+    return u.hostname, port or 1883
 
 
 def publish(messages: Iterable[Message], url: str, *, speed: float = 3600.0, qos: int = 1,

@@ -25,11 +25,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from optimizer.errors import InvalidInput
 from optimizer.network.model import Capacity, Mode, NodeKind, Schedule
 from optimizer.network import Network
+from simulation import limits as L
 
 BUNDLED_DIR = Path(str(files("simulation") / "scenarios"))  # package data, in a wheel too
 
@@ -38,55 +39,107 @@ CargoClassName = Literal["general", "lithium_batteries", "dangerous_goods", "tem
 Policy = Literal["cheapest", "fastest", "greenest"]
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
+# constrained strings (limits in simulation.limits; a message for each pattern in PATTERN_HELP)
+NodeId = Annotated[str, StringConstraints(min_length=1, max_length=L.MAX_ID, pattern=L.ID_PATTERN)]
+ServiceId = NodeId
+TableKey = Annotated[str, StringConstraints(min_length=1, max_length=L.MAX_ID, pattern=L.TABLE_KEY_PATTERN)]
+FlowName = Annotated[str, StringConstraints(min_length=1, max_length=L.MAX_FLOW_NAME, pattern=L.FLOW_NAME_PATTERN)]
+ScenarioName = Annotated[str, StringConstraints(min_length=1, max_length=L.MAX_SCENARIO_NAME, pattern=L.SCENARIO_NAME_PATTERN)]
+Text = Annotated[str, StringConstraints(max_length=L.MAX_DESCRIPTION, pattern=L.TEXT_PATTERN)]
+Family = Annotated[str, StringConstraints(min_length=1, max_length=L.MAX_FAMILY, pattern=L.FLOW_NAME_PATTERN)]
+Hours = Annotated[float, Field(ge=0, le=L.MAX_HOURS)]
+Share = Annotated[float, Field(gt=0, le=1)]
+Day = Annotated[float, Field(ge=0, le=L.MAX_DAY)]
+Servers = Annotated[int, Field(ge=1, le=L.MAX_SERVERS)]
+
+PATTERN_HELP = {
+    L.ID_PATTERN: "must be a node or service id (capital letters, digits and '_', starting with a letter)",
+    L.TABLE_KEY_PATTERN: "must be 'default' or a node id (capital letters, digits and '_')",
+    L.FLOW_NAME_PATTERN: "may hold only letters, digits, '_' and '-' (starting with a letter or digit)",
+    L.SCENARIO_NAME_PATTERN: "may hold only letters, digits, '_', '.' and '-' (starting with a letter or digit)",
+    L.TEXT_PATTERN: "must not contain control characters or bidirectional overrides",
+}
+
+
+def _keys_named(schema: dict[str, Any]) -> None:
+    """JSON schema of a dict with patterned keys: state the pattern on the key names (``propertyNames``) so that
+    other keys are invalid by the schema too, as they are for the server (pydantic writes ``patternProperties``)."""
+    props = schema.pop("patternProperties", None)
+    if props:
+        (pattern, value), = props.items()
+        schema["additionalProperties"] = value
+        schema.setdefault("propertyNames", {})["pattern"] = pattern
+
+
+def _array_items(schema: dict[str, Any], extra: dict[str, Any]) -> None:
+    """Add ``extra`` to the item schema of the array branch (a rule a field validator enforces, stated in the schema)."""
+    for branch in schema.get("anyOf", [schema]):
+        if branch.get("type") == "array":
+            branch.setdefault("items", {}).update(extra)
+
+
+def _years(first: int, last: int) -> str:
+    return "^(" + "|".join(str(y) for y in range(first, last + 1)) + r")-\d\d-\d\d$"
+
+
+START_DATES = {"pattern": _years(L.MIN_START.year, L.MAX_START.year)}  # the date bounds, stated in the schema
+EVENT_DATES = {"pattern": _years(L.MIN_START.year, L.MAX_EVENT_DATE.year)}
+
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # finite numbers only: NaN and infinities (YAML .nan/.inf, JSON NaN/Infinity) are errors
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Lot(_Model):
     """Mean size of one consignment (an aggregated parcel bag, pallet group or container load)."""
 
-    weight_kg: float = Field(gt=0)
-    volume_m3: float = Field(gt=0)
-    pieces: int = Field(default=1, ge=1, description="parcels per consignment (9610: average piece <= 30 kg)")
+    weight_kg: float = Field(gt=0, le=L.MAX_LOT_KG, description=f"mean weight (kg), at most {L.MAX_LOT_KG:,.0f}")
+    volume_m3: float = Field(gt=0, le=L.MAX_LOT_M3, description=f"mean volume (m³), at most {L.MAX_LOT_M3:g}")
+    pieces: int = Field(default=1, ge=1, le=L.MAX_LOT_PIECES,
+                        description=f"parcels per consignment (9610: average piece <= 30 kg), at most {L.MAX_LOT_PIECES:,}")
     cv: float = Field(default=0.3, ge=0, le=1.5, description="coefficient of variation of the consignment size")
 
 
 class Flow(_Model):
     """A demand stream: consignments of one product family, origin zone, destination and customs mode."""
 
-    name: str = Field(min_length=1, max_length=60)
-    origin: str
-    destination: str
+    name: FlowName = Field(description=f"unique in the scenario: letters, digits, '_', '-' (at most {L.MAX_FLOW_NAME})")
+    origin: NodeId
+    destination: NodeId
     customs_mode: CustomsCode
-    family: str = "general_goods"
+    family: Family = "general_goods"
     cargo_class: CargoClassName = "general"
-    lots_per_day: float = Field(ge=0)
+    lots_per_day: float = Field(ge=0, le=L.MAX_LOTS_PER_DAY,
+                                description=f"mean consignments a day (Poisson), at most {L.MAX_LOTS_PER_DAY:g} per flow")
     lot: Lot
     policy: Policy | None = Field(default=None, description="overrides routing.policy for this flow")
-    route: list[str] | None = Field(default=None, min_length=1, description="a given plan: the service ids in order")
+    route: list[ServiceId] | None = Field(default=None, min_length=1, max_length=L.MAX_ROUTE_SERVICES,
+                                          description="a given plan: the service ids in order")
 
 
 class DemandMultiplier(_Model):
     """Scale arrivals by ``factor`` in [from_day, to_day) for the listed flows/customs modes (all if empty)."""
 
-    factor: float = Field(ge=0)
-    from_day: float = Field(default=0.0, ge=0)
-    to_day: float | None = None
-    flows: list[str] = []
-    customs_modes: list[CustomsCode] = []
+    factor: float = Field(ge=0, le=L.MAX_DEMAND_FACTOR, description=f"at most {L.MAX_DEMAND_FACTOR:g}")
+    from_day: Day = 0.0
+    to_day: Day | None = None
+    flows: list[FlowName] = Field(default=[], max_length=L.MAX_FLOWS)
+    customs_modes: list[CustomsCode] = Field(default=[], max_length=4)
 
 
 class ServiceOverride(_Model):
     """Schedule and capacity overrides of one service (omitted fields keep the network's values)."""
 
-    weekdays: list[Annotated[int, Field(ge=0, le=6)]] | None = Field(default=None, min_length=1)
-    times: list[str] | None = Field(default=None, min_length=1)
-    cutoff_hours: float | None = Field(default=None, ge=0)
-    capacity_teu: int | None = Field(default=None, gt=0)
-    capacity_kg: float | None = Field(default=None, gt=0)
-    capacity_m3: float | None = Field(default=None, gt=0)
-    slot_share: float | None = Field(default=None, gt=0, le=1, description="share of each departure allotted to the pilot zone")
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] | None = Field(default=None, min_length=1, max_length=7)
+    times: list[Annotated[str, StringConstraints(max_length=5)]] | None = Field(
+        default=None, min_length=1, max_length=L.MAX_TIMES_PER_DAY, description=f"HH:MM, at most {L.MAX_TIMES_PER_DAY} a day",
+        json_schema_extra=lambda schema: _array_items(schema, {"pattern": _HHMM.pattern}))
+    cutoff_hours: Hours | None = None
+    capacity_teu: int | None = Field(default=None, gt=0, le=100_000)
+    capacity_kg: float | None = Field(default=None, gt=0, le=1e9)
+    capacity_m3: float | None = Field(default=None, gt=0, le=1e7)
+    slot_share: Share | None = Field(default=None, description="share of each departure allotted to the pilot zone")
 
     @field_validator("times")
     @classmethod
@@ -98,56 +151,51 @@ class ServiceOverride(_Model):
 
 
 class WarehouseOverride(_Model):
-    docks: int | None = Field(default=None, ge=1)
-    dock_factor: float | None = Field(default=None, gt=0, description="multiply the derived number of receiving docks")
-    capacity_m3: float | None = Field(default=None, gt=0)
-    pickers: int | None = Field(default=None, ge=1)
+    docks: Servers | None = None
+    dock_factor: float | None = Field(default=None, gt=0, le=100, description="multiply the derived number of receiving docks")
+    capacity_m3: float | None = Field(default=None, gt=0, le=1e7)
+    pickers: Servers | None = None
     background_load: float | None = Field(default=None, ge=0, le=2, description="overrides resources.wh_background_load")
 
 
 class BorderSpec(_Model):
     """A border station: parallel tracks for gauge change / checks, and other operators' trains."""
 
-    tracks: int = Field(ge=1)
-    background_trains_per_day: float = Field(default=0.0, ge=0)
+    tracks: Servers
+    background_trains_per_day: float = Field(default=0.0, ge=0, le=L.MAX_BACKGROUND_TRAINS_PER_DAY,
+                                             description=f"at most {L.MAX_BACKGROUND_TRAINS_PER_DAY:g}")
 
 
 class Resources(_Model):
-    first_mile_trucks: int = Field(default=12, ge=1, description="pick-up fleet serving the origin zones")
-    linehaul_trucks: int = Field(default=16, ge=1, description="fleet trucking from Mianyang hubs to Chengdu/Chongqing/...")
-    truck_loading_hours: float = Field(default=0.75, ge=0)
-    docks: dict[str, int] = Field(default_factory=lambda: {"default": 4}, description="consolidation docks per hub node")
-    dock_hours_per_lot: float = Field(default=1.0, gt=0, description="mean dock time of one consignment")
-    customs_lanes: dict[str, int] = Field(default_factory=lambda: {"default": 3})
-    customs_hours: dict[CustomsCode, float] = Field(
+    first_mile_trucks: Servers = Field(default=12, description="pick-up fleet serving the origin zones")
+    linehaul_trucks: Servers = Field(default=16, description="fleet trucking from Mianyang hubs to Chengdu/Chongqing/...")
+    truck_loading_hours: Hours = 0.75
+    docks: dict[TableKey, Servers] = Field(default_factory=lambda: {"default": 4}, max_length=L.MAX_OVERRIDES,
+                                           description="consolidation docks per hub node", json_schema_extra=_keys_named)
+    dock_hours_per_lot: float = Field(default=1.0, gt=0, le=L.MAX_HOURS, description="mean dock time of one consignment")
+    customs_lanes: dict[TableKey, Servers] = Field(default_factory=lambda: {"default": 3}, max_length=L.MAX_OVERRIDES,
+                                                   json_schema_extra=_keys_named)
+    customs_hours: dict[CustomsCode, Hours] = Field(
         default_factory=lambda: {"9610": 0.4, "1210": 0.8, "9710": 0.8, "9810": 1.0})
-    inspection_rate: dict[CustomsCode, float] = Field(
+    inspection_rate: dict[CustomsCode, Annotated[float, Field(ge=0, le=1)]] = Field(
         default_factory=lambda: {"9610": 0.03, "1210": 0.02, "9710": 0.05, "9810": 0.05})
-    inspection_hours: float = Field(default=24.0, ge=0)
-    borders: dict[str, BorderSpec] = {}
-    border_default_tracks: int = Field(default=4, ge=1)
-    slot_share: dict[str, float] = Field(default_factory=lambda: {"rail": 0.15, "sea": 0.05, "air": 0.2},
+    inspection_hours: Hours = 24.0
+    borders: dict[NodeId, BorderSpec] = Field(default={}, max_length=L.MAX_OVERRIDES, json_schema_extra=_keys_named)
+    border_default_tracks: Servers = 4
+    slot_share: dict[Literal["rail", "sea", "air"], Share] = Field(
+                                         default_factory=lambda: {"rail": 0.15, "sea": 0.05, "air": 0.2},
                                          description="share of a departure's capacity allotted to the pilot zone, by mode")
-    wh_m3_per_dock_day: float = Field(default=60.0, gt=0, description="receiving docks = inbound_m3_per_day / this")
-    wh_dock_m3_per_hour: float = Field(default=3.0, gt=0)
+    wh_m3_per_dock_day: float = Field(default=60.0, ge=0.1, le=1e6, description="receiving docks = inbound_m3_per_day / this")
+    wh_dock_m3_per_hour: float = Field(default=3.0, ge=0.01, le=1e6)
     wh_background_load: float = Field(default=0.8, ge=0, le=2,
                                       description="other exporters' inbound at a shared warehouse, as a share of its inbound_m3_per_day")
-    wh_background_lot_m3: float = Field(default=20.0, gt=0)
-    wh_pickers: int = Field(default=4, ge=1)
-    pick_hours_per_m3: float = Field(default=0.25, gt=0)
-    storage_days: float = Field(default=21.0, gt=0, description="mean sell-through time of stock in an overseas warehouse")
-    last_mile_days_p50: float = Field(default=2.0, gt=0)
-    last_mile_days_p90: float = Field(default=4.0, gt=0)
-
-    @field_validator("slot_share")
-    @classmethod
-    def _shares(cls, v: dict[str, float]) -> dict[str, float]:
-        for k, s in v.items():
-            if k not in ("rail", "sea", "air"):
-                raise ValueError(f"unknown mode '{k}' (rail, sea, air)")
-            if not 0 < s <= 1:
-                raise ValueError(f"share of {k} must be in (0, 1] (got {s})")
-        return v
+    wh_background_lot_m3: float = Field(default=20.0, ge=L.MIN_WH_BACKGROUND_LOT_M3, le=1000,
+                                        description=f"size of one of their deliveries (m³), at least {L.MIN_WH_BACKGROUND_LOT_M3:g}")
+    wh_pickers: Servers = 4
+    pick_hours_per_m3: float = Field(default=0.25, gt=0, le=100)
+    storage_days: float = Field(default=21.0, gt=0, le=365, description="mean sell-through time of stock in an overseas warehouse")
+    last_mile_days_p50: float = Field(default=2.0, gt=0, le=60)
+    last_mile_days_p90: float = Field(default=4.0, gt=0, le=60)
 
 
 class Routing(_Model):
@@ -157,23 +205,24 @@ class Routing(_Model):
 
 class BorderClosure(_Model):
     kind: Literal["border_closure"]
-    node: str
-    from_day: float = Field(ge=0)
-    to_day: float = Field(gt=0)
+    node: NodeId
+    from_day: Day
+    to_day: float = Field(gt=0, le=L.MAX_DAY)
 
 
 class Congestion(_Model):
     kind: Literal["congestion"]
-    node: str
-    from_day: float = Field(ge=0)
-    to_day: float = Field(gt=0)
-    dwell_factor: float = Field(default=3.0, ge=1, description="gauge change / border checks take this many times longer")
+    node: NodeId
+    from_day: Day
+    to_day: float = Field(gt=0, le=L.MAX_DAY)
+    dwell_factor: float = Field(default=3.0, ge=1, le=100, description="gauge change / border checks take this many times longer")
 
 
 class CancelledDeparture(_Model):
     kind: Literal["cancelled_departure"]
-    service: str
-    date: _dt.date = Field(description="local departure date at the service's origin")
+    service: ServiceId
+    date: _dt.date = Field(ge=L.MIN_START, le=L.MAX_EVENT_DATE, json_schema_extra=EVENT_DATES,
+                           description=f"local departure date at the service's origin, {L.MIN_START} to {L.MAX_EVENT_DATE}")
 
 
 Disruption = Annotated[BorderClosure | Congestion | CancelledDeparture, Field(discriminator="kind")]
@@ -182,34 +231,31 @@ Disruption = Annotated[BorderClosure | Congestion | CancelledDeparture, Field(di
 class Scenario(_Model):
     """One what-if: run length, demand, resources, network variant, disruptions and seeds."""
 
-    name: str = Field(min_length=1)
-    description: str = ""
-    start: date = date(2027, 1, 4)
-    horizon_days: float = Field(default=365.0, gt=0, le=3 * 366)
-    warmup_days: float = Field(default=30.0, ge=0)
-    drain_days: float = Field(default=90.0, ge=0, description="run on after the horizon (no new demand) so late consignments finish")
-    seed: int = Field(default=20270104, ge=0)
-    replications: int = Field(default=10, ge=1, le=10_000)
+    name: ScenarioName = Field(description=f"letters, digits, '_', '.', '-' (starting with a letter or digit), "
+                                           f"at most {L.MAX_SCENARIO_NAME}; names the plot files")
+    description: Text = ""
+    start: date = Field(default=date(2027, 1, 4), ge=L.MIN_START, le=L.MAX_START, json_schema_extra=START_DATES,
+                        description=f"first day, from {L.MIN_START} to {L.MAX_START} (routes are quoted in its week)")
+    horizon_days: float = Field(default=365.0, gt=0, le=L.MAX_HORIZON_DAYS,
+                                description=f"days of demand, at most {L.MAX_HORIZON_DAYS:g}")
+    warmup_days: float = Field(default=30.0, ge=0, le=L.MAX_HORIZON_DAYS, description="shorter than horizon_days")
+    drain_days: float = Field(default=90.0, ge=0, le=L.MAX_DRAIN_DAYS,
+                              description="run on after the horizon (no new demand) so late consignments finish; "
+                                          f"at most {L.MAX_DRAIN_DAYS:g}")
+    seed: int = Field(default=20270104, ge=0, le=L.MAX_SEED)
+    replications: int = Field(default=10, ge=1, le=L.MAX_REPLICATIONS, description=f"at most {L.MAX_REPLICATIONS}")
     activate_planned: bool = False
-    drop_services: list[str] = []
+    drop_services: list[ServiceId] = Field(default=[], max_length=L.MAX_OVERRIDES)
     routing: Routing = Routing()
-    demand: list[Flow] = Field(min_length=1)
-    demand_multiplier: float = Field(default=1.0, ge=0)
-    demand_multipliers: list[DemandMultiplier] = []
-    services: dict[str, ServiceOverride] = {}
-    warehouses: dict[str, WarehouseOverride] = {}
+    demand: list[Flow] = Field(min_length=1, max_length=L.MAX_FLOWS,
+                               description=f"1 to {L.MAX_FLOWS} flows; with the horizon and replications the work "
+                                           "must fit the budget (simulation.limits)")
+    demand_multiplier: float = Field(default=1.0, ge=0, le=L.MAX_DEMAND_FACTOR, description=f"at most {L.MAX_DEMAND_FACTOR:g}")
+    demand_multipliers: list[DemandMultiplier] = Field(default=[], max_length=L.MAX_DEMAND_WINDOWS)
+    services: dict[ServiceId, ServiceOverride] = Field(default={}, max_length=L.MAX_OVERRIDES, json_schema_extra=_keys_named)
+    warehouses: dict[NodeId, WarehouseOverride] = Field(default={}, max_length=L.MAX_OVERRIDES, json_schema_extra=_keys_named)
     resources: Resources = Resources()
-    disruptions: list[Disruption] = []
-
-    @model_validator(mode="after")
-    def _consistent(self) -> "Scenario":
-        if self.warmup_days >= self.horizon_days:
-            raise ValueError(f"warmup_days ({self.warmup_days:g}) must be shorter than horizon_days ({self.horizon_days:g})")
-        names = [f.name for f in self.demand]
-        if len(set(names)) != len(names):
-            dup = sorted({n for n in names if names.count(n) > 1})
-            raise ValueError(f"demand flow names must be unique (repeated: {', '.join(dup)})")
-        return self
+    disruptions: list[Disruption] = Field(default=[], max_length=L.MAX_DISRUPTIONS)
 
     def to_doc(self) -> dict[str, Any]:
         """A plain JSON-able dict (what a worker receives to rebuild the scenario)."""
@@ -217,6 +263,20 @@ class Scenario(_Model):
 
 
 # --- loading ---------------------------------------------------------------------------------------
+
+MAX_FILE_BYTES = 1_000_000  # a scenario file (each file of an ``extends`` chain)
+MAX_EXTENDS = 10  # depth of an ``extends`` chain
+MAX_YAML_NODES = 200_000  # values in a document once YAML aliases are expanded (no "billion laughs")
+MAX_YAML_DEPTH = 20
+
+
+def clip(value: object, limit: int = 120) -> str:
+    """``value`` as text cut to ``limit`` characters, control characters shown as '?': messages never echo
+    large or unprintable input back."""
+    text = str(value)
+    short = "".join(ch if ch.isprintable() else "?" for ch in text[:limit])
+    return short if len(text) <= limit else short + f"… ({len(text)} characters)"
+
 
 def _loc(loc: tuple[Any, ...]) -> str:
     out = ""
@@ -226,7 +286,7 @@ def _loc(loc: tuple[Any, ...]) -> str:
         elif part in ("border_closure", "congestion", "cancelled_departure"):
             continue  # the discriminated-union tag pydantic adds to the path
         else:
-            out += ("." if out else "") + str(part)
+            out += ("." if out else "") + clip(part, 60)
     return out
 
 
@@ -239,44 +299,108 @@ def _merge(base: Any, over: Any) -> Any:
     return over
 
 
+def _size(doc: Any, source: str) -> None:
+    """Refuse documents that are too deep or, with YAML aliases expanded, too large (counted without expanding)."""
+    count = 0
+    stack: list[tuple[Any, int]] = [(doc, 0)]
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > MAX_YAML_NODES:
+            raise InvalidInput(f"{source}: more than {MAX_YAML_NODES:,} values (with YAML aliases expanded)", field="scenario")
+        if depth > MAX_YAML_DEPTH:
+            raise InvalidInput(f"{source}: nested deeper than {MAX_YAML_DEPTH} levels", field="scenario")
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+
+
 def _read_doc(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if path in seen:
-        raise InvalidInput(f"{path}: 'extends' loops back to itself", field="extends")
+        raise InvalidInput(f"{clip(path)}: 'extends' loops back to itself", field="extends")
+    if len(seen) > MAX_EXTENDS:
+        raise InvalidInput(f"{clip(path)}: 'extends' chain longer than {MAX_EXTENDS} files", field="extends")
     try:
+        if not path.is_file():
+            if path.exists():
+                raise InvalidInput(f"scenario '{clip(path)}' is not a file", field="scenario")
+            raise InvalidInput(f"scenario file not found: {clip(path)}", field="scenario")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise InvalidInput(f"{clip(path)}: larger than {MAX_FILE_BYTES:,} bytes", field="scenario")
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInput(f"scenario file not found: {path}", field="scenario") from None
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{clip(path)}: not a UTF-8 text file", field="scenario") from None
+    except (OSError, ValueError) as exc:  # unreadable, name too long, NUL in the name
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "cannot be read"
+        raise InvalidInput(f"scenario '{clip(path)}': {reason}", field="scenario") from None
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise InvalidInput(f"{path}: not valid YAML ({str(exc).splitlines()[0]})", field="scenario") from None
+        raise InvalidInput(f"{clip(path)}: not valid YAML ({clip(str(exc).splitlines()[0])})", field="scenario") from None
+    except RecursionError:
+        raise InvalidInput(f"{clip(path)}: nested too deeply", field="scenario") from None
     if not isinstance(doc, dict):
-        raise InvalidInput(f"{path}: a scenario must be a YAML mapping", field="scenario")
+        raise InvalidInput(f"{clip(path)}: a scenario must be a YAML mapping", field="scenario")
+    _size(doc, clip(path))
     parent = doc.pop("extends", None)
     if parent is not None:
-        if not isinstance(parent, str):
-            raise InvalidInput(f"{path}: field 'extends': must be a file name", field="extends")
+        if not isinstance(parent, str) or len(parent) > 4096:
+            raise InvalidInput(f"{clip(path)}: field 'extends': must be a file name", field="extends")
         base = _read_doc((path.parent / parent).resolve(), seen + (path,))
         doc = _merge(base, doc)
     return doc
 
 
+def _message(err: dict[str, Any]) -> str:
+    if err["type"] == "string_pattern_mismatch":
+        help_ = PATTERN_HELP.get((err.get("ctx") or {}).get("pattern", ""))
+        if help_:
+            return help_
+    return clip(err["msg"].removeprefix("Value error, "), 300)
+
+
 def parse_scenario(doc: dict[str, Any], source: str = "scenario") -> Scenario:
-    """Validate a scenario mapping; raises InvalidInput naming ``source`` and the first bad field."""
+    """Validate a scenario mapping; raises InvalidInput naming ``source`` and the first bad field (and its limit)."""
+    source = clip(source)
+    if not isinstance(doc, dict):
+        raise InvalidInput(f"{source}: a scenario must be a mapping", field="scenario", file=source)
+    _size(doc, source)
     try:
-        return Scenario.model_validate(doc)
+        sc = Scenario.model_validate(doc)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        err = exc.errors(include_url=False, include_input=False)[0]
         field = _loc(err["loc"]) or "scenario"
-        msg = err["msg"].removeprefix("Value error, ")
-        raise InvalidInput(f"{source}: field '{field}': {msg}", field=field, file=source) from None
+        raise InvalidInput(f"{source}: field '{field}': {_message(err)}", field=field, file=source) from None
+    check_consistent(sc, source)
+    return sc
+
+
+def check_consistent(sc: Scenario, source: str = "scenario") -> None:
+    """The rules between fields, which no JSON schema states: a warm-up shorter than the horizon, unique flow names.
+
+    :func:`parse_scenario` and :func:`check_against` apply them; raises InvalidInput naming ``source``."""
+    if sc.warmup_days >= sc.horizon_days:
+        raise InvalidInput(f"{source}: field 'scenario': warmup_days ({sc.warmup_days:g}) must be shorter than "
+                           f"horizon_days ({sc.horizon_days:g})", field="scenario", file=source)
+    names = [f.name for f in sc.demand]
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise InvalidInput(f"{source}: field 'scenario': demand flow names must be unique (repeated: {', '.join(dup[:5])})",
+                           field="scenario", file=source)
 
 
 def resolve_path(name: str | Path) -> Path:
     """A scenario file path; a bare name (``baseline``) means the bundled scenario of that name."""
+    text = str(name)
+    if not text or len(text) > 4096 or "\x00" in text:
+        raise InvalidInput(f"scenario '{clip(text)}': not a file name (1 to 4096 characters, no NUL)", field="scenario")
     p = Path(name)
-    if p.exists() or p.suffix in (".yaml", ".yml") or "/" in str(name):
-        return p
+    try:
+        if p.exists() or p.suffix in (".yaml", ".yml") or "/" in text:
+            return p
+    except OSError:  # e.g. a component longer than the file system allows
+        raise InvalidInput(f"scenario '{clip(text)}': not a valid file name", field="scenario") from None
     bundled = BUNDLED_DIR / f"{name}.yaml"
     return bundled if bundled.exists() else p
 
@@ -284,6 +408,9 @@ def resolve_path(name: str | Path) -> Path:
 def load_scenario(path: str | Path, net: Network | None = None) -> Scenario:
     """Read, merge (``extends``), validate and — when ``net`` is given — check ids against the network."""
     p = resolve_path(path)
+    if not p.suffix and "/" not in str(path) and not p.exists():
+        raise InvalidInput(f"unknown scenario '{clip(path)}': not found as a file nor among the bundled scenarios "
+                           f"({', '.join(bundled_scenarios())})", field="scenario")
     sc = parse_scenario(_read_doc(p.resolve()), str(p))
     if net is not None:
         check_against(sc, net, str(p))
@@ -302,6 +429,7 @@ def check_against(sc: Scenario, net: Network, source: str = "scenario") -> None:
     def bad(field: str, msg: str) -> InvalidInput:
         return InvalidInput(f"{source}: field '{field}': {msg}", field=field, file=source)
 
+    check_consistent(sc, source)
     for i, f in enumerate(sc.demand):
         for attr in ("origin", "destination"):
             nid = getattr(f, attr)

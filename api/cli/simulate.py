@@ -1,11 +1,15 @@
-"""`cbec simulate SCENARIO.yaml` and `cbec simulate compare A.yaml B.yaml ...`: throughput simulation.
+"""`cbec simulate SCENARIO.yaml`, `cbec simulate compare A.yaml B.yaml ...`, `cbec simulate replay SCENARIO`.
 
-The first argument is either the sub-command ``compare`` or a scenario (a YAML path or the name of
-a bundled scenario: baseline, mianyang_railport, more_trains, alashankou_congestion, peak_season, ...).
+The first argument is either a sub-command (``run``, ``compare``, ``replay``) or a scenario (a YAML
+path or the name of a bundled scenario: baseline, mianyang_railport, more_trains, alashankou_congestion,
+peak_season, ...). Every option has the bounds of :mod:`simulation.limits` (the API's too); a value
+out of bounds, a bad scenario or a run over the work budget is one line on stderr and exit code 2.
+``--workers`` above this machine's cores is capped (with a note), never refused.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,8 +19,11 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from api.cli.app import app
-from api.cli.common import console, errors_as_exit, print_json, progress_bar
+from api.cli.common import console, err_console, errors_as_exit, print_json, progress_bar
 from optimizer.errors import InvalidInput
+from optimizer.network import load_network
+from simulation.budget import check_work
+from simulation.scenario import clip
 
 
 class _ScenarioFirstGroup(TyperGroup):
@@ -51,14 +58,56 @@ HEADLINE = (
 
 
 def _load(name: str, seed: int | None, horizon_days: float | None, warmup_days: float | None):
-    from optimizer.network import load_network
     from simulation.experiment import with_overrides
     from simulation.scenario import load_scenario
 
     net = load_network()
-    sc = with_overrides(load_scenario(name, net), f"{name} (command line)", seed=seed, horizon_days=horizon_days,
+    sc = with_overrides(load_scenario(name, net), f"{clip(name)} (command line)", seed=seed, horizon_days=horizon_days,
                         warmup_days=warmup_days)
     return sc, net
+
+
+def _check_run_options(replications: int | None, workers: int | None, plot_format: str, plots: Path | None,
+                       min_replications: int = 1) -> None:
+    """The run options' bounds (simulation.limits), each refused with one line naming the option and the limit."""
+    from simulation import limits as L
+
+    if replications is not None and not min_replications <= replications <= L.MAX_REPLICATIONS:
+        raise InvalidInput(f"--replications must be between {min_replications} and {L.MAX_REPLICATIONS} (got {replications})",
+                           field="replications")
+    if workers is not None and not 1 <= workers <= L.MAX_WORKERS:
+        raise InvalidInput(f"--workers must be between 1 and {L.MAX_WORKERS} (got {workers}); at most one per core is used",
+                           field="workers")
+    if plot_format not in ("png", "svg"):
+        raise InvalidInput(f"--plot-format must be png or svg (got {clip(plot_format, 20)})", field="plot_format")
+    if plots is not None and plots.exists() and not plots.is_dir():
+        raise InvalidInput(f"--plots: {clip(plots)} exists and is not a directory", field="plots")
+
+
+def _note_workers(workers: int | None, n: int) -> None:
+    """Say so when --workers asked for more processes than this machine gives."""
+    from optimizer.settings import get_settings
+    from simulation.runner import effective_workers
+
+    if workers is not None and not get_settings().dask_scheduler:
+        used = effective_workers(workers, n)
+        if used < min(workers, n):
+            err_console.print(f"[dim]using {used} worker process{'es' if used > 1 else ''} (one per core of this machine)[/]")
+
+
+def _check_replay_options(speed: float, days: float | None, interval_min: float,
+                          names: tuple[str, str] = ("--publish-days", "--publish-interval")) -> None:
+    from simulation import limits as L
+
+    if not (math.isfinite(speed) and 0 < speed <= L.MAX_REPLAY_SPEED):
+        raise InvalidInput(f"--speed must be above 0 and at most {L.MAX_REPLAY_SPEED:g} (got {speed:g})", field="speed")
+    if days is not None and not (math.isfinite(days) and 0 < days <= L.MAX_DAY):
+        raise InvalidInput(f"{names[0]} must be above 0 and at most {L.MAX_DAY:g} (got {days:g})",
+                           field=names[0].removeprefix("--").replace("-", "_"))
+    if not (math.isfinite(interval_min) and L.MIN_REPLAY_INTERVAL_MIN <= interval_min <= L.MAX_REPLAY_INTERVAL_MIN):
+        raise InvalidInput(f"{names[1]} must be between {L.MIN_REPLAY_INTERVAL_MIN:g} and "
+                           f"{L.MAX_REPLAY_INTERVAL_MIN:g} minutes (got {interval_min:g})",
+                           field=names[1].removeprefix("--").replace("-", "_"))
 
 
 def _get(kpis: dict[str, Any], dotted: str) -> dict[str, Any] | None:
@@ -106,29 +155,36 @@ def _print_report(rep: dict[str, Any]) -> None:
 @simulate_app.command("run")
 def run_cmd(
     scenario: Annotated[str, typer.Argument(help="scenario YAML file, or a bundled scenario name (e.g. baseline)")],
-    replications: Annotated[int | None, typer.Option("--replications", "-n", min=1, help="independent replications (default: the scenario's)")] = None,
+    replications: Annotated[int | None, typer.Option("--replications", "-n", help="independent replications, 1-200 (default: the scenario's)")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="root seed (default: the scenario's)")] = None,
-    workers: Annotated[int | None, typer.Option("--workers", "-w", min=1, help="worker processes (default: one per core; ignored with CBEC_DASK_SCHEDULER)")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", "-w", help="worker processes, at most one per core (default: one per core; 1: in this process; ignored with CBEC_DASK_SCHEDULER)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the report (kpis with mean and ci95) as JSON")] = False,
     plots: Annotated[Path | None, typer.Option("--plots", help="write plots (lead time, queues, utilisation) into this directory")] = None,
     plot_format: Annotated[str, typer.Option("--plot-format", help="png | svg")] = "png",
-    horizon_days: Annotated[float | None, typer.Option("--horizon-days", help="override the scenario's horizon")] = None,
+    horizon_days: Annotated[float | None, typer.Option("--horizon-days", help="override the scenario's horizon (at most 1098 days)")] = None,
     warmup_days: Annotated[float | None, typer.Option("--warmup-days", help="override the scenario's warm-up")] = None,
     publish: Annotated[str | None, typer.Option("--publish", help="replay replication 0 over MQTT, e.g. mqtt://127.0.0.1:1883")] = None,
     speed: Annotated[float, typer.Option("--speed", help="replay speed-up (3600: one simulated hour per second)")] = 3600.0,
     publish_days: Annotated[float | None, typer.Option("--publish-days", help="replay only the first N simulated days")] = None,
-    publish_interval: Annotated[float, typer.Option("--publish-interval", help="minutes of simulated time between fixes")] = 60.0,
+    publish_interval: Annotated[float, typer.Option("--publish-interval", help="minutes of simulated time between fixes (1-1440)")] = 60.0,
 ) -> None:
     """Simulate one scenario: KPIs per stage and end to end, each with a 95 % CI over replications."""
     from simulation.experiment import run_experiment
 
     with errors_as_exit():
-        if plot_format not in ("png", "svg"):
-            raise InvalidInput(f"--plot-format must be png or svg (got {plot_format})", field="plot_format")
+        _check_run_options(replications, workers, plot_format, plots)
+        if publish:
+            from simulation.replay import parse_broker
+
+            parse_broker(publish)
+            _check_replay_options(speed, publish_days, publish_interval)
         sc, net = _load(scenario, seed, horizon_days, warmup_days)
+        check_work([(sc, clip(scenario))], replications or sc.replications, net)  # before the progress bar shows
+        _note_workers(workers, replications or sc.replications)
         with progress_bar(f"simulating {sc.name}") as progress:
+            # the CLI runs in the user's own process: one worker may run right here
             run = run_experiment([sc], replications, workers=workers, progress=progress, plots_dir=plots,
-                                 plot_format=plot_format).runs[0]
+                                 plot_format=plot_format, isolate=False, sources=[clip(scenario)]).runs[0]
         rep = run.report
         if plots:
             rep["plots"] = [str(p) for p in run.plots]
@@ -144,10 +200,12 @@ def run_cmd(
             console.print(f"published {rep['replay']['acknowledged']}/{rep['replay']['messages']} messages to {publish}")
 
 
-def _replay(sc, net, url: str, speed: float, days: float | None, interval_min: float) -> dict[str, Any]:
+def _replay(sc, net, url: str, speed: float, days: float | None, interval_min: float,
+            names: tuple[str, str] = ("--publish-days", "--publish-interval")) -> dict[str, Any]:
     from simulation.replay import build_messages, parse_broker, publish, run_traced
 
     parse_broker(url)
+    _check_replay_options(speed, days, interval_min, names)
     model = run_traced(sc, net, 0)
     msgs = build_messages(model, interval_min / 60.0, days)
     with progress_bar(f"replaying {len(msgs)} messages at {speed:g}x") as progress:
@@ -155,28 +213,63 @@ def _replay(sc, net, url: str, speed: float, days: float | None, interval_min: f
     return {"broker": url, "messages": len(msgs), "acknowledged": acked, "speed": speed}
 
 
+@simulate_app.command("replay")
+def replay_cmd(
+    scenario: Annotated[str, typer.Argument(help="scenario YAML file, or a bundled scenario name (e.g. baseline)")],
+    broker: Annotated[str, typer.Option("--broker", help="MQTT broker, e.g. mqtt://127.0.0.1:1883")] = "mqtt://127.0.0.1:1883",
+    speed: Annotated[float, typer.Option("--speed", help="replay speed-up (3600: one simulated hour per second)")] = 3600.0,
+    days: Annotated[float | None, typer.Option("--days", help="replay only the first N simulated days")] = None,
+    interval: Annotated[float, typer.Option("--interval", help="minutes of simulated time between fixes (1-1440)")] = 60.0,
+    seed: Annotated[int | None, typer.Option("--seed", help="root seed (default: the scenario's)")] = None,
+    horizon_days: Annotated[float | None, typer.Option("--horizon-days", help="override the scenario's horizon")] = None,
+    warmup_days: Annotated[float | None, typer.Option("--warmup-days", help="override the scenario's warm-up")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print what was published as JSON")] = False,
+) -> None:
+    """Run replication 0 of a scenario and publish its GPS fixes and warehouse readings over MQTT (the ingest formats)."""
+    with errors_as_exit():
+        from simulation.replay import parse_broker
+
+        parse_broker(broker)
+        _check_replay_options(speed, days, interval, ("--days", "--interval"))
+        sc, net = _load(scenario, seed, horizon_days, warmup_days)
+        check_work([(sc, clip(scenario))], 1, net)
+        out = _replay(sc, net, broker, speed, days, interval, ("--days", "--interval"))
+    if as_json:
+        print_json(out)
+    else:
+        console.print(f"published {out['acknowledged']}/{out['messages']} messages to {broker}")
+
+
 @simulate_app.command("compare")
 def compare_cmd(
-    scenarios: Annotated[list[str], typer.Argument(help="two or more scenarios; the first is the baseline")],
-    replications: Annotated[int | None, typer.Option("--replications", "-n", min=2, help="replications per scenario (default: the first scenario's)")] = None,
+    scenarios: Annotated[list[str], typer.Argument(help="two to ten scenarios; the first is the baseline")],
+    replications: Annotated[int | None, typer.Option("--replications", "-n", help="replications per scenario, 2-200 (default: the first scenario's)")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="root seed shared by all scenarios (default: the first scenario's)")] = None,
-    workers: Annotated[int | None, typer.Option("--workers", "-w", min=1)] = None,
+    workers: Annotated[int | None, typer.Option("--workers", "-w", help="worker processes, at most one per core (1: in this process)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print reports and differences as JSON")] = False,
     plots: Annotated[Path | None, typer.Option("--plots", help="write the comparison plot into this directory")] = None,
-    plot_format: Annotated[str, typer.Option("--plot-format")] = "png",
+    plot_format: Annotated[str, typer.Option("--plot-format", help="png | svg")] = "png",
     horizon_days: Annotated[float | None, typer.Option("--horizon-days")] = None,
     warmup_days: Annotated[float | None, typer.Option("--warmup-days")] = None,
 ) -> None:
     """Compare scenarios with the first one: paired differences (common random numbers), 95 % CIs, significance."""
+    from simulation import limits as L
     from simulation.experiment import run_experiment
 
     with errors_as_exit():
         if len(scenarios) < 2:
             raise InvalidInput("compare needs at least two scenarios", field="scenarios")
+        if len(scenarios) > L.MAX_SCENARIOS_PER_REQUEST:
+            raise InvalidInput(f"compare takes at most {L.MAX_SCENARIOS_PER_REQUEST} scenarios (got {len(scenarios)})",
+                               field="scenarios")
+        _check_run_options(replications, workers, plot_format, plots, min_replications=2)
         loaded = [_load(s, seed, horizon_days, warmup_days)[0] for s in scenarios]
+        check_work(list(zip(loaded, [clip(s) for s in scenarios])), replications or loaded[0].replications, load_network())
+        _note_workers(workers, replications or loaded[0].replications)
         with progress_bar("comparing") as progress:
             exp = run_experiment(loaded, replications, workers=workers, progress=progress, plots_dir=plots,
-                                 plot_format=plot_format, scenario_plots=False)
+                                 plot_format=plot_format, scenario_plots=False, isolate=False,
+                                 sources=[clip(s) for s in scenarios])
         comp, reports = exp.comparison, exp.reports
         if plots:
             comp["plots"] = [str(p) for p in exp.comparison_plots]

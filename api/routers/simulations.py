@@ -1,8 +1,11 @@
 """POST /v1/simulations (a background job with progress) and GET /v1/simulations/{id} (status, KPIs, plots).
 
-The scenarios are read and checked during the request (a bad one is a 422 at once, never a failed
-job later); the job runs :func:`simulation.experiment.run_experiment`, the use case the CLI's
-``cbec simulate`` runs too. Plots are written under ``CBEC_VAR_DIR/simulations/{id}/``.
+The scenarios are read and checked during the request — schema bounds, ids against the network and
+the work budget (:mod:`simulation.budget`) — so a bad or too large one is a 422 at once, never a
+failed job later; the job runs :func:`simulation.experiment.run_experiment`, the use case the CLI's
+``cbec simulate`` runs too, isolated: replications, route quotes and plots run in worker processes
+(or on the Dask cluster), never in the API process. Plots are written under
+``CBEC_VAR_DIR/simulations/{id}/``.
 """
 
 from __future__ import annotations
@@ -10,9 +13,9 @@ from __future__ import annotations
 import re
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path as PathParam, Request, Response
 from fastapi.exceptions import HTTPException
 from fastapi.responses import FileResponse
 
@@ -20,28 +23,25 @@ from api.deps import JobsDep, NetworkDep, SettingsDep, job_or_404, start_job
 from api.jobs import Job
 from api.problems import problems
 from api.schemas.simulations import SimulationAccepted, SimulationIn, SimulationOut
-from optimizer.errors import InvalidInput
 from optimizer.network import Network
 from optimizer.network.progress import ProgressFn
+from simulation.budget import check_work
 from simulation.experiment import run_experiment, with_overrides
-from simulation.scenario import Scenario, bundled_scenarios, check_against, load_scenario
+from simulation.runner import effective_workers
+from simulation.scenario import Scenario, check_against, load_scenario
 
 router = APIRouter(prefix="/v1/simulations", tags=["simulations"])
 
 _PLOT_NAME = re.compile(r"^[A-Za-z0-9_.-]+\.(png|svg)$")
+SimId = Annotated[str, PathParam(max_length=64, description="the simulation's id")]
+PlotName = Annotated[str, PathParam(max_length=128, description="a plot's file name (png or svg)")]
 
 
-def _scenario(value: str | dict[str, Any], body: SimulationIn, net: Network, field: str, seed: int | None = None) -> Scenario:
-    """A bundled scenario by name, or a full scenario mapping (no ``extends``: the API reads no files), with the body's overrides."""
-    if isinstance(value, str):
-        if value not in bundled_scenarios():
-            raise InvalidInput(f"{field}: unknown bundled scenario '{value}' (known: {', '.join(bundled_scenarios())})", field=field)
-        doc = load_scenario(value, net).to_doc()
-    else:
-        doc = dict(value)
-        if "extends" in doc:
-            raise InvalidInput(f"{field}: 'extends' is only supported in files; send the full scenario", field=f"{field}.extends")
-    sc = with_overrides(doc, field, seed=seed if seed is not None else body.seed, horizon_days=body.horizon_days,
+def _scenario(value: str | Scenario, body: SimulationIn, net: Network, field: str, seed: int | None = None) -> Scenario:
+    """A bundled scenario by name (the schema lists them), or a full scenario (validated by the schema; the API
+    reads no files, so no ``extends``), with the body's overrides, checked against the network."""
+    sc = load_scenario(value, net) if isinstance(value, str) else value
+    sc = with_overrides(sc, field, seed=seed if seed is not None else body.seed, horizon_days=body.horizon_days,
                         warmup_days=body.warmup_days)
     check_against(sc, net, field)
     return sc
@@ -55,13 +55,16 @@ def _links(request: Request, job: Job | dict[str, Any]) -> dict[str, str]:
 @router.post("", status_code=202, response_model=SimulationAccepted,
              summary="Start a simulation (replications with 95 % CIs) as a background job",
              responses={202: {"description": "accepted as a job; `Location` points at the simulation"},
-                        **problems(**{"422": "invalid scenario"})})
+                        **problems(**{"422": "invalid scenario, unknown id, or work over the budget (names the field "
+                                             "and the limit)"})})
 def post_simulation(body: SimulationIn, request: Request, response: Response, net: NetworkDep, jobs: JobsDep,
                     settings: SettingsDep) -> dict[str, Any]:
-    # validate before accepting: a bad scenario is a 422 now, never a failed job later
+    # validate before accepting: a bad or too large scenario is a 422 now, never a failed job later
     sc = _scenario(body.scenario, body, net, "scenario")
     base = _scenario(body.compare_with, body, net, "compare_with", seed=sc.seed) if body.compare_with is not None else None
     n = body.replications or sc.replications
+    check_work(([(base, "compare_with")] if base is not None else []) + [(sc, "scenario")], n, net)
+    workers = None if settings.dask_scheduler else effective_workers(body.workers, n)
     ready = threading.Event()
     holder: dict[str, str] = {}
     var_dir = Path(settings.var_dir)
@@ -69,8 +72,11 @@ def post_simulation(body: SimulationIn, request: Request, response: Response, ne
     def work(progress: ProgressFn) -> dict[str, Any]:
         ready.wait(5)  # the job id names the plot directory
         out_dir = var_dir / "simulations" / holder.get("id", "unknown")
+        # isolate: replications, route quotes and plots run in worker processes, never in this one
         exp = run_experiment([base, sc] if base is not None else [sc], n, seed=sc.seed, workers=body.workers,
-                             progress=progress, plots_dir=out_dir if body.plots else None, plot_format=body.plot_format)
+                             scheduler=settings.dask_scheduler or "", progress=progress,
+                             plots_dir=out_dir if body.plots else None, plot_format=body.plot_format, isolate=True,
+                             sources=["compare_with", "scenario"] if base is not None else ["scenario"])
         if body.plots:
             for run in exp.runs:
                 run.report["plots"] = [p.name for p in run.plots]
@@ -85,14 +91,14 @@ def post_simulation(body: SimulationIn, request: Request, response: Response, ne
     job = start_job(jobs, "simulation", work, response, router.prefix)
     holder["id"] = job["id"]
     ready.set()
-    return {"id": job["id"], "status": job["status"], "scenario": sc.name, "replications": n,
+    return {"id": job["id"], "status": job["status"], "scenario": sc.name, "replications": n, "workers": workers,
             "links": _links(request, job)}
 
 
 @router.get("/{sim_id}", response_model=SimulationOut, response_model_exclude_unset=True,
             summary="Status, progress, KPIs (mean and 95 % CI) and plot links of a simulation",
-            responses=problems(**{"404": "unknown simulation"}))
-def get_simulation(sim_id: str, request: Request, jobs: JobsDep) -> dict[str, Any]:
+            responses=problems(**{"404": "unknown simulation", "422": "an id longer than 64 characters"}))
+def get_simulation(sim_id: SimId, request: Request, jobs: JobsDep) -> dict[str, Any]:
     job = job_or_404(jobs, sim_id, "simulation", "simulation")
     out: dict[str, Any] = {"id": job.id, "status": job.status, "progress": round(job.progress, 4), "message": job.message,
                            "created_at": job.created_at.isoformat(), "links": _links(request, job)}
@@ -113,8 +119,9 @@ def get_simulation(sim_id: str, request: Request, jobs: JobsDep) -> dict[str, An
 
 @router.get("/{sim_id}/plots/{name}", response_model=None, response_class=FileResponse,
             summary="A plot of a finished simulation (PNG or SVG)",
-            responses={200: {"content": {"image/png": {}, "image/svg+xml": {}}}, **problems(**{"404": "no such plot"})})
-def get_simulation_plot(sim_id: str, name: str, jobs: JobsDep, settings: SettingsDep) -> FileResponse:
+            responses={200: {"content": {"image/png": {}, "image/svg+xml": {}}},
+                       **problems(**{"404": "no such plot", "422": "an id or name too long"})})
+def get_simulation_plot(sim_id: SimId, name: PlotName, jobs: JobsDep, settings: SettingsDep) -> FileResponse:
     job = jobs.get(sim_id, kind="simulation")
     if job is None or not _PLOT_NAME.match(name):
         raise HTTPException(404, f"no plot '{name}' for simulation '{sim_id}'")

@@ -1,32 +1,74 @@
-"""Schemas of the simulation resource: the request, the accepted job and the simulation's state and result."""
+"""Schemas of the simulation resource: the request, the accepted job and the simulation's state and result.
+
+Every bound the server enforces is stated here (limits in :mod:`simulation.limits`): the scenario
+mapping is the scenario schema itself, with its bounds; the work budget, which depends on several
+fields together, is in the request's description.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from api.schemas.common import JobError
+from simulation import limits as L
+from simulation.scenario import Scenario, bundled_scenarios
+
+BundledScenario = Literal[tuple(bundled_scenarios())]  # type: ignore[valid-type]
+
+
+def _kind(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "name"
+    if isinstance(value, (dict, Scenario)):
+        return "mapping"
+    return None
+
+
+ScenarioRef = Annotated[
+    Annotated[BundledScenario, Tag("name")] | Annotated[Scenario, Tag("mapping")],
+    Discriminator(_kind, custom_error_type="scenario", custom_error_message="a bundled scenario name or a scenario mapping"),
+]
+
+WORK_BUDGET = (
+    f"Work budget, checked before the job starts (422 naming the field and the limit): one replication at most "
+    f"{L.MAX_CONSIGNMENTS_PER_REPLICATION:,} consignments (sum over flows of lots_per_day x demand multipliers x "
+    f"horizon_days) and {L.MAX_EVENTS_PER_REPLICATION:,} estimated simulation events ({L.EVENTS_PER_CONSIGNMENT} per "
+    f"consignment, {L.EVENTS_PER_BACKGROUND} per background train or warehouse delivery over horizon + drain days); "
+    f"all scenarios x replications at most {L.MAX_EVENTS_PER_REQUEST:,} events; at most {L.MAX_ROUTE_QUOTES:,} route "
+    f"quotes per scenario (flows x 168 / routing.hour_bucket). The simulation runs in worker processes, never in the "
+    f"API process; at most as many local processes as the server has cores."
+)
 
 
 class SimulationIn(BaseModel):
+    __doc__ = "A simulation request: one scenario, optionally compared with a baseline (paired, same seeds). " + WORK_BUDGET
+
     model_config = ConfigDict(
         extra="forbid",
+        allow_inf_nan=False,
         json_schema_extra={"examples": [
             {"scenario": "baseline", "replications": 4, "horizon_days": 120},
             {"scenario": "more_trains", "compare_with": "baseline", "replications": 6},
         ]},
     )
 
-    scenario: str | dict[str, Any] = Field(description="a bundled scenario name (baseline, more_trains, ...) or a scenario mapping")
-    replications: int | None = Field(default=None, ge=1, le=200, description="default: the scenario's")
-    seed: int | None = Field(default=None, ge=0)
-    horizon_days: float | None = Field(default=None, gt=0, le=1098)
-    warmup_days: float | None = Field(default=None, ge=0)
-    workers: int | None = Field(default=None, ge=1, le=64, description="local worker processes (ignored with a Dask scheduler)")
-    compare_with: str | dict[str, Any] | None = Field(default=None, description="a baseline to compare against (paired, same seeds)")
+    scenario: ScenarioRef = Field(description="a bundled scenario name (baseline, more_trains, ...) or a full scenario "
+                                              "mapping (no 'extends'; valid on its own, before the overrides below)")
+    replications: int | None = Field(default=None, ge=1, le=L.MAX_REPLICATIONS,
+                                     description=f"default: the scenario's; at most {L.MAX_REPLICATIONS}")
+    seed: int | None = Field(default=None, ge=0, le=L.MAX_SEED)
+    horizon_days: float | None = Field(default=None, gt=0, le=L.MAX_HORIZON_DAYS,
+                                       description=f"overrides the scenario's; at most {L.MAX_HORIZON_DAYS:g}")
+    warmup_days: float | None = Field(default=None, ge=0, le=L.MAX_HORIZON_DAYS,
+                                      description="overrides the scenario's; shorter than the horizon")
+    workers: int | None = Field(default=None, ge=1, le=L.MAX_WORKERS,
+                                description="local worker processes wanted; capped at the server's cores and at the "
+                                            "replications (ignored with a Dask scheduler)")
+    compare_with: ScenarioRef | None = Field(default=None, description="a baseline to compare against (paired, same seeds)")
     plots: bool = True
-    plot_format: str = Field(default="png", pattern="^(png|svg)$")
+    plot_format: Literal["png", "svg"] = "png"
 
 
 class SimulationLinks(BaseModel):
@@ -44,6 +86,8 @@ class SimulationAccepted(BaseModel):
     status: JobStatus
     scenario: str
     replications: int
+    workers: int | None = Field(default=None, description="local worker processes the run uses (capped at the "
+                                                          "server's cores); null on a Dask cluster")
     links: SimulationLinks
 
 
