@@ -19,6 +19,7 @@ from api.observability import Metrics
 from api.routers import health, jobs, metrics, pickups, plans, quotes, shipments, simulations, telemetry, warehouses_design, warehouses_status, web
 from api.routers import network as network_routes
 from optimizer.settings import Settings, get_settings
+from simulation import runner as simulation_runner
 from optimizer.network import Network, load_network
 
 API_DESCRIPTION = """
@@ -35,8 +36,11 @@ def create_app(network: Network | None = None, settings: Settings | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        if app.state.jobs.closed:  # the app is started again (tests' clients run a lifespan each)
+            app.state.jobs = JobRunner()
         yield
-        app.state.jobs.shutdown()
+        app.state.jobs.shutdown()  # no new jobs; queued ones are cancelled
+        simulation_runner.shutdown()  # running simulations: worker processes stop now
 
     app = FastAPI(title="cbec-logistics", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings

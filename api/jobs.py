@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from optimizer.errors import CbecError
+from optimizer.errors import CbecError, ServiceUnavailable
 
 log = logging.getLogger("api.jobs")
 from optimizer.network.progress import ProgressFn
@@ -59,8 +59,11 @@ class JobRunner:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._keep = keep
+        self._closed = False
 
     def submit(self, kind: str, fn: Callable[[ProgressFn], Any]) -> Job:
+        if self._closed:
+            raise ServiceUnavailable("the server is shutting down and takes no new jobs; retry shortly")
         job = Job(id=f"{kind}-{uuid.uuid4().hex[:12]}", kind=kind)
         with self._lock:
             self._jobs[job.id] = job
@@ -112,6 +115,11 @@ class JobRunner:
             return None
         return job
 
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`shutdown`: no new jobs are taken."""
+        return self._closed
+
     def counts(self) -> dict[str, int]:
         """Jobs of this process by status (for /metrics)."""
         out: dict[str, int] = {}
@@ -120,4 +128,5 @@ class JobRunner:
         return out
 
     def shutdown(self) -> None:
+        self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -103,6 +103,9 @@ def openapi_with_problems(app: FastAPI) -> None:
                         resp["content"] = {PROBLEM_JSON: {"schema": ref}}
                 if "422" in responses:
                     responses["422"]["description"] = responses["422"].get("description") or "Invalid request"
+                responses.setdefault("503", {"description": "a backing service (database, broker) is unavailable or the "
+                                                    "server is shutting down; retry later",
+                                             "content": {PROBLEM_JSON: {"schema": ref}}})
                 if "requestBody" in op:
                     responses.setdefault("413", {"description": "request body larger than CBEC_MAX_BODY_BYTES",
                                                  "content": {PROBLEM_JSON: {"schema": ref}}})

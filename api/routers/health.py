@@ -15,10 +15,11 @@ from fastapi.responses import JSONResponse
 
 from api.deps import NetworkDep
 from api.problems import PROBLEM_JSON, problems
+from api.routing import JsonRoute
 from api.schemas.health import ReadyOut
 from api.schemas.network import HealthOut
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=JsonRoute, tags=["health"])
 _READY_LIMITER = anyio.CapacityLimiter(2)  # apart from the 40 request threads
 DB_TIMEOUT_S = 3.0
 MAX_LAG = 50_000  # messages received but not stored: beyond this the ingest is not keeping up

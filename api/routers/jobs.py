@@ -7,9 +7,10 @@ from fastapi.exceptions import HTTPException
 
 from api.deps import JobsDep
 from api.problems import problems
+from api.routing import JsonRoute
 from api.schemas.common import JobOut
 
-router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+router = APIRouter(route_class=JsonRoute, prefix="/v1/jobs", tags=["jobs"])
 
 
 @router.get("/{job_id}", response_model=JobOut, summary="Status, progress and result of any background job",

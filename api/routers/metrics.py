@@ -6,7 +6,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-router = APIRouter(tags=["operations"])
+from api.routing import JsonRoute
+
+router = APIRouter(route_class=JsonRoute, tags=["operations"])
 
 
 @router.get("/metrics", summary="Prometheus metrics: HTTP latency by route, jobs by state, ingest rate, lag, dead letters",

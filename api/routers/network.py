@@ -18,11 +18,12 @@ from fastapi import APIRouter, Header, Request, Response
 
 from api.deps import NetworkDep
 from api.problems import problems
+from api.routing import JsonRoute
 from api.schemas.network import FeatureCollection, NodeOut
 from optimizer.network import Network
 from optimizer.network.geojson import network_geojson_dict
 
-router = APIRouter(prefix="/v1", tags=["network"])
+router = APIRouter(route_class=JsonRoute, prefix="/v1", tags=["network"])
 CACHE_CONTROL = "public, max-age=300"
 _lock = threading.Lock()
 

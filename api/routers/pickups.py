@@ -13,6 +13,7 @@ from fastapi import APIRouter, Path, Response
 
 from api.deps import JobsDep, NetworkDep, job_or_404, start_job
 from api.problems import problems
+from api.routing import JsonRoute
 from api.schemas.common import JobOut
 from api.schemas.pickups import PickupIn
 from optimizer.network.progress import ProgressFn
@@ -20,7 +21,7 @@ from optimizer.pickups.stops import DEFAULT_FLEET, Vehicle, build_problem, parse
 from optimizer.pickups.vrptw import check_problem, solve_routing
 
 JobId = Annotated[str, Path(min_length=1, max_length=64, description="the job id from the Location header")]
-router = APIRouter(prefix="/v1", tags=["pickups"])
+router = APIRouter(route_class=JsonRoute, prefix="/v1", tags=["pickups"])
 INLINE_MAX_STOPS = 40
 INLINE_MAX_SECONDS = 5.0
 

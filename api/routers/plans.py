@@ -22,6 +22,7 @@ from fastapi import APIRouter, Response
 
 from api.deps import JobsDep, NetworkDep, job_or_404, start_job
 from api.problems import problems
+from api.routing import JsonRoute
 from api.schemas.common import JobOut
 from api.schemas.plans import PlanIn
 from optimizer.errors import DataError
@@ -32,7 +33,7 @@ from optimizer.planning.planner import PlanSettings, check_plan_size, plan_to_di
 from optimizer.planning.replan import Change, check_change, plan_or_replan
 from optimizer.planning.shipments import ShipmentsLoad, read_rows, read_shipments_text
 
-router = APIRouter(prefix="/v1", tags=["plans"])
+router = APIRouter(route_class=JsonRoute, prefix="/v1", tags=["plans"])
 
 INLINE_MAX = 100
 _LOCATION = {"Location": {"description": "the plan: /v1/plans/{id}", "schema": {"type": "string"}}}

@@ -7,11 +7,12 @@ from fastapi.responses import JSONResponse
 
 from api.deps import NetworkDep
 from api.problems import problems
+from api.routing import JsonRoute
 from api.schemas.quotes import QuoteIn, QuoteOut
 from optimizer.network.serialize import quote_to_dict
 from optimizer.quotes.quote import build_request, quote
 
-router = APIRouter(prefix="/v1", tags=["quotes"])
+router = APIRouter(route_class=JsonRoute, prefix="/v1", tags=["quotes"])
 
 
 @router.post(

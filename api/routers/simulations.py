@@ -15,13 +15,15 @@ import threading
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path as PathParam, Request, Response
+from fastapi import APIRouter, Request, Response
+from fastapi import Path as PathParam
 from fastapi.exceptions import HTTPException
 from fastapi.responses import FileResponse
 
 from api.deps import JobsDep, NetworkDep, SettingsDep, job_or_404, start_job
 from api.jobs import Job
 from api.problems import problems
+from api.routing import JsonRoute
 from api.schemas.simulations import SimulationAccepted, SimulationIn, SimulationOut
 from optimizer.network import Network
 from optimizer.network.progress import ProgressFn
@@ -30,7 +32,7 @@ from simulation.experiment import run_experiment, with_overrides
 from simulation.runner import effective_workers
 from simulation.scenario import Scenario, check_against, load_scenario
 
-router = APIRouter(prefix="/v1/simulations", tags=["simulations"])
+router = APIRouter(route_class=JsonRoute, prefix="/v1/simulations", tags=["simulations"])
 
 _PLOT_NAME = re.compile(r"^[A-Za-z0-9_.-]+\.(png|svg)$")
 SimId = Annotated[str, PathParam(max_length=64, description="the simulation's id")]

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Path, Response
 
 from api.deps import JobsDep, NetworkDep, job_or_404, start_job
 from api.problems import problems
+from api.routing import JsonRoute
 from api.schemas.common import JobOut
 from api.schemas.warehouses import DemandRowIn, DesignIn, StockIn, StockOut
 from optimizer.network.progress import ProgressFn
@@ -29,7 +30,7 @@ from optimizer.warehouses.orlib import parse_orlib_cap
 from optimizer.warehouses.policies import stock_policies
 
 JobId = Annotated[str, Path(min_length=1, max_length=64, description="the job id from the Location header")]
-router = APIRouter(prefix="/v1", tags=["warehouses"])
+router = APIRouter(route_class=JsonRoute, prefix="/v1", tags=["warehouses"])
 BAD_BODY = "the body is not parseable JSON (e.g. nested too deeply)"
 
 

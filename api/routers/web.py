@@ -7,7 +7,9 @@ from importlib.resources import files
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-router = APIRouter(include_in_schema=False)
+from api.routing import JsonRoute
+
+router = APIRouter(route_class=JsonRoute, include_in_schema=False)
 _PAGE = files("api") / "web" / "index.html"  # package data, in a wheel too
 
 

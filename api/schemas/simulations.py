@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictBool, StrictFloat, StrictInt, Tag
 
 from api.schemas.common import JobError
 from simulation import limits as L
@@ -56,18 +56,18 @@ class SimulationIn(BaseModel):
 
     scenario: ScenarioRef = Field(description="a bundled scenario name (baseline, more_trains, ...) or a full scenario "
                                               "mapping (no 'extends'; valid on its own, before the overrides below)")
-    replications: int | None = Field(default=None, ge=1, le=L.MAX_REPLICATIONS,
+    replications: StrictInt | None = Field(default=None, ge=1, le=L.MAX_REPLICATIONS,
                                      description=f"default: the scenario's; at most {L.MAX_REPLICATIONS}")
-    seed: int | None = Field(default=None, ge=0, le=L.MAX_SEED)
-    horizon_days: float | None = Field(default=None, gt=0, le=L.MAX_HORIZON_DAYS,
+    seed: StrictInt | None = Field(default=None, ge=0, le=L.MAX_SEED)
+    horizon_days: StrictFloat | None = Field(default=None, gt=0, le=L.MAX_HORIZON_DAYS,
                                        description=f"overrides the scenario's; at most {L.MAX_HORIZON_DAYS:g}")
-    warmup_days: float | None = Field(default=None, ge=0, le=L.MAX_HORIZON_DAYS,
+    warmup_days: StrictFloat | None = Field(default=None, ge=0, le=L.MAX_HORIZON_DAYS,
                                       description="overrides the scenario's; shorter than the horizon")
-    workers: int | None = Field(default=None, ge=1, le=L.MAX_WORKERS,
+    workers: StrictInt | None = Field(default=None, ge=1, le=L.MAX_WORKERS,
                                 description="local worker processes wanted; capped at the server's cores and at the "
                                             "replications (ignored with a Dask scheduler)")
     compare_with: ScenarioRef | None = Field(default=None, description="a baseline to compare against (paired, same seeds)")
-    plots: bool = True
+    plots: StrictBool = True
     plot_format: Literal["png", "svg"] = "png"
 
 
@@ -86,7 +86,7 @@ class SimulationAccepted(BaseModel):
     status: JobStatus
     scenario: str
     replications: int
-    workers: int | None = Field(default=None, description="local worker processes the run uses (capped at the "
+    workers: StrictInt | None = Field(default=None, description="local worker processes the run uses (capped at the "
                                                           "server's cores); null on a Dask cluster")
     links: SimulationLinks
 
