@@ -53,9 +53,14 @@ def messages(run: int) -> list[tuple[str, bytes]]:
     out = []
     for i in range(N):
         d = i % DEVICES
-        # fixes along a line through Kazakhstan: mostly outside any fence, some inside Alashankou's
+        # fixes along a line through Kazakhstan: mostly outside any fence, some inside Alashankou's.
+        # Each device goes back and forth over 4 points 0.1° apart (11 km per fix, a fix every 500 s:
+        # 80 km/h, a track the plausibility filter believes; the former saw-tooth jumped back 0.3° at
+        # 240 km/h, which a train cannot do)
+        step = (d // 100 + i // DEVICES) % 6
+        lat = 45.0 + (d % 100) * 0.001 + 0.1 * (step if step < 4 else 6 - step)
         out.append((f"cbec/v1/devices/TRK-{d:05d}/position",
-                    json.dumps({"ts": now - N + i + run * 0.001, "lat": 45.0 + (i % 400) * 0.001, "lon": 82.0 + d * 0.002,
+                    json.dumps({"ts": now - N + i + run * 0.001, "lat": lat, "lon": 82.0 + d * 0.002,
                                 "speed_kmh": 55.0, "heading": 270, "battery_pct": 80, "seq": run * N + i}).encode()))
     return out
 

@@ -174,7 +174,11 @@ class Consumer:
         buf = self._buf
         if not buf:
             self._first = time.monotonic()
-        buf.append((msg.topic, msg.payload, int(time.time() * 1000), msg.mid, msg.qos))
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:  # a broker that lets invalid UTF-8 through: a dead letter, not a dead loop
+            topic = msg._topic.decode("utf-8", "backslashreplace")
+        buf.append((topic, msg.payload, int(time.time() * 1000), msg.mid, msg.qos))
         self.arrived += 1
 
     def _connect(self) -> None:

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.pool import StaticPool
 
-from optimizer.errors import ServiceUnavailable
+from optimizer.errors import InvalidInput, ServiceUnavailable
+from optimizer.quotes.limits import shown
 from optimizer.settings import get_settings
 
 MIGRATIONS = Path(str(files("iot_ingest") / "migrations"))  # package data, in a wheel too
@@ -71,11 +72,17 @@ def open_db(url: str | None = None, *, migrate: bool = False) -> Database:
     (read-only commands never create or change a database)."""
     if url is None:
         url = get_settings().database_url
+    if not isinstance(url, str) or not url.strip() or not url.isprintable() or len(url) > 2048:
+        raise InvalidInput("database URL must be a printable URL of at most 2,048 characters, e.g. "
+                           "sqlite:////abs/path/cbec.sqlite3 or postgresql://user@host/db", field="database_url")
     url = normalise_url(url)
     if url.startswith("sqlite"):
         memory = url in ("sqlite://", "sqlite:///:memory:")
         if not memory:
-            path = Path(url.split("///", 1)[1])
+            if "///" not in url:
+                raise InvalidInput("a SQLite URL is sqlite:///relative/path or sqlite:////absolute/path "
+                                   f"(got '{shown(url, 80)}')", field="database_url")
+            path = Path(url.split("///", 1)[1].split("?", 1)[0])
             if migrate:
                 path.parent.mkdir(parents=True, exist_ok=True)
             elif not path.exists():
@@ -84,20 +91,37 @@ def open_db(url: str | None = None, *, migrate: bool = False) -> Database:
         kwargs: dict = {"connect_args": {"check_same_thread": False, "timeout": 30}}
         if memory:
             kwargs["poolclass"] = StaticPool
-        engine = create_engine(url, **kwargs)
+        engine = _engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         _begin_immediate(engine)
     else:
-        engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+        engine = _engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
     db = Database(engine, url)
     if migrate:
         try:
             upgrade(db)
-        except OperationalError as exc:
+        except DBAPIError as exc:
             raise _unreachable(db, exc) from None
     else:
         require_current(db)
     return db
+
+
+def _engine(url: str, **kwargs) -> Engine:
+    """``create_engine``, with a malformed URL or an unknown driver as one InvalidInput."""
+    try:
+        return create_engine(url, **kwargs)
+    except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
+        raise InvalidInput(f"database URL '{shown(_hide_password(url), 80)}' cannot be used: "
+                           f"{shown(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, 160)}",
+                           field="database_url") from None
+
+
+def _hide_password(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a URL SQLAlchemy cannot parse: show the scheme only
+        return url.split(":", 1)[0] + ":..."
 
 
 def _unreachable(db: Database, exc: Exception) -> ServiceUnavailable:
@@ -123,7 +147,7 @@ def current_revision(db: Database) -> str | None:
     try:
         with db.engine.connect() as conn:
             return MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
-    except OperationalError as exc:
+    except DBAPIError as exc:
         raise _unreachable(db, exc) from None
 
 

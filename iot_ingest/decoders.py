@@ -15,7 +15,9 @@ Topics (MQTT, and the ``topic`` of ``POST /v1/telemetry``):
 
 A decoder raises :class:`DecodeError` (-> dead letter) for anything it cannot turn into a reading
 and :class:`Ignored` for well-formed messages that carry no reading (OwnTracks ``lwt``, ...).
-Range checks (coordinates, temperatures, time window) are the validate handler's job.
+Range checks (coordinates, temperatures, time window) are the validate handler's job, plausibility
+(future, before the shipment was ready, impossible speed) the filter handler's. Ids in topics follow
+``iot_ingest.limits`` (a topic outside them is a dead letter with the reason).
 """
 
 from __future__ import annotations
@@ -27,10 +29,10 @@ from collections.abc import Callable
 from dataclasses import fields
 from datetime import datetime, timezone
 
+from iot_ingest.limits import ID_MAX, ID_RE, ID_RULE, TOPIC_MAX
 from iot_ingest.reading import MEASUREMENTS, NO_SEQ, Kind, Reading
 
 MAX_PAYLOAD = 64 * 1024  # bytes; a SenML pack of a day of minute readings is ~40 KiB
-_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 SENML_RELATIVE_LIMIT = 2**28  # RFC 8428 §4.5.3: smaller times are relative to "now"
 
 
@@ -300,8 +302,8 @@ SUBSCRIPTIONS = ("cbec/v1/devices/+/position", "owntracks/+/+", "cbec/v1/warehou
 
 
 def _check_id(value: str, what: str) -> str:
-    if not _ID.match(value):
-        raise DecodeError(f"bad {what} in topic: {value[:70]!r}")
+    if ID_RE.fullmatch(value) is None:  # fullmatch: "$" alone would let a trailing newline through
+        raise DecodeError(f"bad {what} in topic: {value[:70]!r} (an id is {ID_RULE})")
     return value
 
 
@@ -315,6 +317,10 @@ def decode(topic: str, payload: bytes, received_ms: int) -> list[Reading]:
     dev = _POSITION_TOPICS.get(topic)
     if dev is not None:
         return decode_cbec_position(dev, topic, bytes(payload), received_ms)
+    if not isinstance(topic, str):
+        raise DecodeError("topic is not text")
+    if len(topic) > TOPIC_MAX:
+        raise DecodeError(f"topic longer than {TOPIC_MAX} characters ({len(topic):,}): {topic[:60]!r}")
     parts = topic.split("/")
     if len(parts) == 5 and parts[:3] == ["cbec", "v1", "devices"] and parts[4] == "position":
         dev = _check_id(parts[3], "device id")
@@ -324,6 +330,8 @@ def decode(topic: str, payload: bytes, received_ms: int) -> list[Reading]:
         return decode_cbec_position(dev, topic, bytes(payload), received_ms)
     if len(parts) == 3 and parts[0] == "owntracks":
         dev = f"{_check_id(parts[1], 'owntracks user')}-{_check_id(parts[2], 'owntracks device')}"
+        if len(dev) > ID_MAX:
+            raise DecodeError(f"owntracks device id USER-DEVICE longer than {ID_MAX} characters ({len(dev)})")
         return decode_owntracks(dev, topic, bytes(payload), received_ms)
     if len(parts) == 6 and parts[:3] == ["cbec", "v1", "warehouses"] and parts[4] == "sensors":
         wh, sensor = _check_id(parts[3], "warehouse id"), _check_id(parts[5], "sensor id")

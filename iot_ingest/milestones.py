@@ -23,7 +23,9 @@ from sqlalchemy import insert, select
 
 from iot_ingest import tables as t
 from iot_ingest.db import Database, bump_epoch
+from iot_ingest.limits import check_ingest_id
 from optimizer.errors import InvalidInput
+from optimizer.quotes.limits import shown
 from optimizer.network import Network
 from optimizer.quotes.quote import build_request, quote
 from optimizer.network.serialize import option_to_dict
@@ -198,14 +200,23 @@ class TrackedShipment:
         }
 
 
+TAGS = ("cheapest", "fastest", "greenest")
+
+
 def create_shipment(db: Database, net: Network, shipment_id: str, origin: str, destination: str, weight_kg: float,
                     volume_m3: float, ready: str, *, option: int | None = None, tag: str | None = None,
                     cargo_class: str = "general", customs_mode: str | None = None,
-                    include_planned: bool = False) -> TrackedShipment:
-    """Quote the shipment and store the chosen option (``option`` 1-based index or a ``tag``; default the first)."""
-    if not shipment_id or len(shipment_id) > 64:
-        raise InvalidInput(f"bad shipment id {shipment_id!r}", field="id")
-    req = build_request(net, origin, destination, weight_kg, volume_m3, ready, cargo_class=cargo_class,
+                    include_planned: bool = False, pieces: int = 1) -> TrackedShipment:
+    """Quote the shipment and store the chosen option (``option`` 1-based index or a ``tag``; default the first).
+
+    Every input is checked before anything is quoted or stored: the id (``iot_ingest.limits``),
+    the cargo and the ready date (the quote's bounds, ``optimizer.quotes.limits``)."""
+    check_ingest_id(shipment_id, "id")
+    if tag is not None and tag not in TAGS:
+        raise InvalidInput(f"tag must be one of {', '.join(TAGS)} (got '{shown(tag)}')", field="tag")
+    if option is not None and (isinstance(option, bool) or not isinstance(option, int) or option < 1):
+        raise InvalidInput(f"option must be a positive integer (got {shown(option)})", field="option")
+    req = build_request(net, origin, destination, weight_kg, volume_m3, ready, pieces=pieces, cargo_class=cargo_class,
                         customs_mode=customs_mode, include_planned=include_planned)
     options = quote(net, req)
     if tag is not None:
@@ -224,6 +235,7 @@ def create_shipment(db: Database, net: Network, shipment_id: str, origin: str, d
 
 def save_shipment(db: Database, net: Network, shipment_id: str, option_doc: dict[str, Any]) -> TrackedShipment:
     """Store a shipment following an option dict (as produced by ``option_to_dict``)."""
+    check_ingest_id(shipment_id, "id")
     now = int(time.time() * 1000)
     if not option_doc.get("legs"):
         raise InvalidInput("the option has no legs", field="option")
@@ -241,6 +253,7 @@ def save_shipment(db: Database, net: Network, shipment_id: str, option_doc: dict
 def get_shipment(db: Database, shipment_id: str) -> TrackedShipment:
     from iot_ingest.registry import UnknownShipment
 
+    check_ingest_id(shipment_id, "shipment")
     with db.engine.connect() as conn:
         r = conn.execute(select(t.shipments).where(t.shipments.c.shipment_id == shipment_id)).first()
     if r is None:

@@ -1,8 +1,9 @@
 """Messages -> decoders -> readings -> handler chain -> one transaction. Used by the MQTT
 consumer, ``POST /v1/telemetry`` and the tests alike.
 
-Nothing a message contains can stop the pipeline: decoder failures, range errors and even an
-unexpected exception in a handler end in the dead-letter table (a failing batch is retried one
+Nothing a message contains can stop the pipeline: decoder failures, range errors, implausible
+readings (``handlers/filter.py``) and even an unexpected exception in a handler end in the
+dead-letter table (a failing batch is retried one
 message at a time to isolate the culprit). Only database failures propagate, so that the caller
 does not acknowledge what was not stored.
 
@@ -29,7 +30,7 @@ from iot_ingest import tables as t
 from iot_ingest.db import Database, bump_epoch
 from iot_ingest.decoders import DecodeError, Ignored, decode
 from iot_ingest.geofence import GeofenceIndex
-from iot_ingest.handlers import Context, DeviceState, Handler, StoreHandler, alert_rules, default_chain
+from iot_ingest.handlers import Context, DeviceState, FilterConfig, Handler, StoreHandler, alert_rules, default_chain
 from iot_ingest.handlers.store import write
 from iot_ingest.milestones import TrackedShipment
 from iot_ingest.reading import Reading
@@ -49,6 +50,7 @@ class BatchResult:
     stored: int = 0
     duplicates: int = 0
     dead_lettered: int = 0  # messages
+    implausible: int = 0  # readings a plausibility filter rejected (handlers/filter.py); their messages are dead letters
     quarantined: int = 0  # readings of unregistered devices
     late: int = 0  # stored as history only (older than the device's state)
     ignored: int = 0  # well-formed messages without a reading (OwnTracks lwt, ...)
@@ -74,11 +76,11 @@ class Pipeline:
     """Thread-safe: one batch at a time (the MQTT consumer and the HTTP endpoint share one)."""
 
     def __init__(self, db: Database, net: Network | None = None, *, geofences: GeofenceIndex | None = None,
-                 chain: Sequence[Handler] | None = None) -> None:
+                 chain: Sequence[Handler] | None = None, filters: FilterConfig | None = None) -> None:
         self.db = db
         self.net = net or load_network()
         self.geofences = geofences or GeofenceIndex(self.net)
-        self.chain = list(chain) if chain is not None else default_chain(self.geofences)
+        self.chain = list(chain) if chain is not None else default_chain(self.geofences, filters)
         self._lock = threading.Lock()
         self._has_store = any(isinstance(h, StoreHandler) for h in self.chain)
         # in-memory copies of database rows, valid while self._epoch is the last committed epoch

@@ -13,7 +13,9 @@ from sqlalchemy import delete, insert, select
 
 from iot_ingest import tables as t
 from iot_ingest.db import Database, bump_epoch
+from iot_ingest.limits import check_ingest_id
 from optimizer.errors import InvalidInput
+from optimizer.quotes.limits import Range, check_id
 from optimizer.network.model import NodeKind
 from optimizer.network import Network
 
@@ -28,6 +30,13 @@ class UnknownShipment(InvalidInput):
 class UnknownDevice(InvalidInput):
     status = 404
     title = "Unknown device"
+
+
+# bounds of a binding's thresholds (finite, so that no alert rule compares with NaN or infinity)
+MINUTES = Range(0, 7 * 24 * 60, lo_open=True, unit="min")  # excursion / door-open time before an alert: up to a week
+INTERVAL_S = Range(0, 30 * 86_400, lo_open=True, unit="s")  # expected reporting interval: up to 30 days
+HYSTERESIS_C = Range(0, 50, unit="°C")
+TEMPERATURE_C = Range(-90, 90, unit="°C")  # the validate step's range of temperature_c
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,16 +61,20 @@ def bind_device(db: Database, net: Network, device_id: str, *, shipment: str | N
                 excursion_minutes: float = 15.0, hysteresis_c: float = 1.0, door_open_max_minutes: float = 10.0,
                 expected_interval_s: float = 300.0) -> tuple[Device, int]:
     """Register (or re-bind) a device; returns it and the number of quarantined readings released."""
+    check_ingest_id(device_id, "device")
     if (shipment is None) == (warehouse is None):
         raise InvalidInput("bind a device to exactly one of --shipment or --warehouse", field="shipment")
-    if not device_id or len(device_id) > 64:
-        raise InvalidInput(f"bad device id {device_id!r}", field="device")
-    for name, v in (("excursion_minutes", excursion_minutes), ("door_open_max_minutes", door_open_max_minutes),
-                    ("expected_interval_s", expected_interval_s)):
-        if not v > 0:
-            raise InvalidInput(f"{name} must be positive (got {v})", field=name)
-    if hysteresis_c < 0:
-        raise InvalidInput(f"hysteresis_c must be >= 0 (got {hysteresis_c})", field="hysteresis_c")
+    if shipment is not None:
+        check_ingest_id(shipment, "shipment")
+    else:
+        warehouse = check_id(warehouse, "warehouse")
+    for name, v in (("excursion_minutes", excursion_minutes), ("door_open_max_minutes", door_open_max_minutes)):
+        MINUTES.check(v, name)
+    INTERVAL_S.check(expected_interval_s, "expected_interval_s")
+    HYSTERESIS_C.check(hysteresis_c, "hysteresis_c")
+    for name, v in (("temp_min", temp_min), ("temp_max", temp_max)):
+        if v is not None:
+            TEMPERATURE_C.check(v, name)
     if temp_min is not None and temp_max is not None and temp_min >= temp_max:
         raise InvalidInput(f"temp_min ({temp_min}) must be below temp_max ({temp_max})", field="temp_min")
     with db.engine.begin() as conn:
@@ -72,6 +85,7 @@ def bind_device(db: Database, net: Network, device_id: str, *, shipment: str | N
             kind = "tracker"
         else:
             node = net.node(warehouse, "warehouse")
+            warehouse = node.id
             if node.kind is not NodeKind.OVERSEAS_WAREHOUSE:
                 raise InvalidInput(f"'{warehouse}' is a {node.kind.value}, not an overseas warehouse", field="warehouse")
             kind = "sensor"
@@ -113,6 +127,7 @@ def load_devices(conn) -> dict[str, Device]:
 
 
 def get_device(db: Database, device_id: str) -> Device:
+    check_ingest_id(device_id, "device")
     with db.engine.connect() as conn:
         r = conn.execute(select(t.devices).where(t.devices.c.device_id == device_id)).first()
     if r is None:
@@ -126,6 +141,7 @@ def list_devices(db: Database) -> list[Device]:
 
 
 def unbind_device(db: Database, device_id: str) -> None:
+    check_ingest_id(device_id, "device")
     with db.engine.begin() as conn:
         if conn.execute(delete(t.devices).where(t.devices.c.device_id == device_id)).rowcount == 0:
             raise UnknownDevice(f"unknown device '{device_id}'", field="device")

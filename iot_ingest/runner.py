@@ -10,11 +10,13 @@ from iot_ingest.broker import EmbeddedBroker
 from iot_ingest.consumer import Consumer, parse_mqtt_url
 from iot_ingest.db import Database, open_db
 from iot_ingest.pipeline import Pipeline
-from iot_ingest.retention import prune
+from iot_ingest.retention import KEEP_DAYS, prune
+from optimizer.quotes.limits import Range
 from optimizer.settings import get_settings
 from optimizer.network import Network, load_network
 
 log = logging.getLogger("iot_ingest")
+BATCH_SIZE = Range(1, 100_000, integer=True, unit="messages")  # one transaction; the broker's in-flight window is 4x
 
 
 class IngestService:
@@ -23,6 +25,8 @@ class IngestService:
     def __init__(self, *, mqtt_url: str | None = None, database_url: str | None = None, client_id: str | None = None,
                  batch_size: int = 1000, net: Network | None = None, db: Database | None = None,
                  keep_days: float = 90.0) -> None:
+        KEEP_DAYS.check(keep_days, "keep_days", "keep-days")
+        BATCH_SIZE.check(batch_size, "batch_size", "batch-size")
         settings = get_settings()
         self.mqtt_url = mqtt_url or settings.mqtt_url
         self.db = db or open_db(database_url or settings.database_url, migrate=True)  # a server role: migrates at start

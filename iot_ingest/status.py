@@ -14,12 +14,14 @@ from sqlalchemy import func, select
 
 from iot_ingest import tables as t
 from iot_ingest.db import Database
+from iot_ingest.limits import check_ingest_id
 from iot_ingest.milestones import get_shipment, iso_utc
 from iot_ingest.pipeline import BatchResult
 from iot_ingest.registry import UnknownDevice, UnknownShipment
 from optimizer.errors import InvalidInput
 from optimizer.network.model import NodeKind
 from optimizer.network import Network
+from optimizer.quotes.limits import check_id
 
 PALLET_POSITION_M3 = 1.44  # one EUR pallet position (1.2 x 0.8 m footprint, 1.5 m high) [A]
 COUNTERS = tuple(f.name for f in fields(BatchResult) if f.type in (int, "int"))  # received, readings, stored, ...
@@ -32,7 +34,7 @@ def _iso(ms: int | None) -> str | None:
 def warehouse_status(db: Database, net: Network, warehouse_id: str | None = None) -> list[dict[str, Any]]:
     """Latest conditions and free capacity per warehouse (one, or all overseas warehouses)."""
     if warehouse_id is not None:
-        node = net.node(warehouse_id, "warehouse")
+        node = net.node(check_id(warehouse_id, "warehouse"), "warehouse")
         if node.kind is not NodeKind.OVERSEAS_WAREHOUSE:
             raise InvalidInput(f"'{warehouse_id}' is a {node.kind.value}, not an overseas warehouse", field="warehouse")
         nodes = [node]
@@ -122,6 +124,7 @@ def _position(conn, device_id: str) -> dict[str, Any] | None:
 
 def track(db: Database, net: Network, key: str) -> dict[str, Any]:
     """A shipment (status, milestones, ETA, events, alerts, last positions) or a single device."""
+    check_ingest_id(key, "key", "shipment or device id")
     with db.engine.connect() as conn:
         is_shipment = conn.execute(select(t.shipments.c.shipment_id).where(t.shipments.c.shipment_id == key)).first()
         dev = None if is_shipment else conn.execute(select(t.devices).where(t.devices.c.device_id == key)).mappings().first()

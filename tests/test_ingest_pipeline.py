@@ -131,7 +131,8 @@ def test_dead_letters_quarantine_and_release(db, net, pipe):
 def test_redelivery_is_idempotent_and_late_reading_keeps_state(db, net, pipe):
     _shipment(db, net)
     bind_device(db, net, "TRK1", shipment="S1")
-    msgs = [position("TRK1", 40.0, 70.0, (NOW - 100) * 1000, 1), position("TRK1", 40.1, 70.0, (NOW - 50) * 1000, 2)]
+    # 11 km in 950 s (42 km/h): a plausible move (the speed filter rejects what a train cannot do)
+    msgs = [position("TRK1", 40.0, 70.0, (NOW - 1000) * 1000, 1), position("TRK1", 40.1, 70.0, (NOW - 50) * 1000, 2)]
     pipe.process_raw(msgs)
     res = pipe.process_raw(msgs + msgs)  # QoS 1 redelivery, twice
     assert res.stored == 0 and res.duplicates == 4 and count(db, t.readings) == 2
@@ -236,9 +237,11 @@ def test_api_telemetry_shipments_warehouses(db, net):
         assert r.status_code == 201, r.text
         bind_device(db, net, "alice-phone", shipment="S9")
         ot = {"_type": "location", "lat": 30.8684, "lon": 104.2425, "tst": NOW - 60}
-        r = client.post("/v1/telemetry", params={"topic": "owntracks/alice/phone"}, content=json.dumps(ot))
+        js = {"content-type": "application/json"}  # telemetry is JSON only (text/plain and forms: 415)
+        r = client.post("/v1/telemetry", params={"topic": "owntracks/alice/phone"}, content=json.dumps(ot), headers=js)
         assert r.status_code == 202 and r.json()["stored"] == 1
-        r = client.post("/v1/telemetry", params={"topic": "owntracks/alice/phone"}, content=b'{"_type":"location"')
+        r = client.post("/v1/telemetry", params={"topic": "owntracks/alice/phone"}, content=b'{"_type":"location"',
+                        headers=js)
         assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
         doc = client.get("/v1/shipments/S9").json()
         assert doc["events"][0]["node"] == "CD_RAILPORT" and doc["eta"]["p50"]

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import logging
 import signal
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from api.cli.app import app, warehouses_app
-from api.cli.common import console, errors_as_exit, print_json
+from api.cli.common import console, errors_as_exit, fail, print_json
+from iot_ingest.limits import ID_RULE, check_ingest_id
+from optimizer.errors import CbecError
 
 ingest_app = typer.Typer(help="IoT ingest over MQTT: run the consumer, statistics, retention.", invoke_without_command=True)
 devices_app = typer.Typer(help="Device registry: bind trackers to shipments and sensors to warehouses.", no_args_is_help=True)
@@ -27,6 +31,27 @@ def _db(url: str | None):
     from iot_ingest.db import open_db
 
     return open_db(url)
+
+
+@contextmanager
+def guarded(options: Mapping[str, str] | None = None) -> Iterator[None]:
+    """One line and exit 2 for every error a command can meet: domain errors (prefixed with the
+    CLI option of their field, "--weight: weight_kg must be ..."), bad files, and a database that
+    fails after it was opened (``open_db`` itself raises ServiceUnavailable)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    with errors_as_exit():
+        try:
+            yield
+        except CbecError as exc:
+            option = (options or {}).get(exc.field or "")
+            if option and not exc.detail.startswith(option):
+                exc.detail = f"{option}: {exc.detail}"
+            raise
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            fail(f"database error: {reason[0][:200] if reason else type(exc).__name__}", field="database_url",
+                 title="Service unavailable")
 
 
 def _net():
@@ -50,7 +75,7 @@ def ingest_cmd(
     from iot_ingest.runner import IngestService
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    with errors_as_exit():
+    with guarded({"batch_size": "--batch-size", "mqtt_url": "--mqtt-url", "database_url": "--db"}):
         svc = IngestService(mqtt_url=mqtt_url, database_url=db, client_id=client_id, batch_size=batch_size).start()
     console.print(f"ingest: {svc.describe()} (Ctrl-C to stop)")
 
@@ -72,7 +97,7 @@ def stats_cmd(ctx: typer.Context, db: DbOpt = None,
     """Received, stored, duplicates, dead-lettered, quarantined, late; lag."""
     from iot_ingest.status import ingest_stats
 
-    with errors_as_exit():
+    with guarded({"database_url": "--db"}):
         s = ingest_stats(_db(db or (ctx.obj or {}).get("db")))
     if as_json:
         print_json(s)
@@ -80,7 +105,8 @@ def stats_cmd(ctx: typer.Context, db: DbOpt = None,
     table = Table(title="ingest")
     table.add_column("counter")
     table.add_column("value", justify="right")
-    for k in ("received", "stored", "duplicates", "dead_lettered", "quarantined", "late", "ignored", "events", "alerts"):
+    for k in ("received", "stored", "duplicates", "dead_lettered", "implausible", "quarantined", "late", "ignored",
+              "events", "alerts"):
         table.add_row(k, f"{s[k]:,}")
     table.add_row("open alerts", str(s["open_alerts"]))
     lag = s["lag"]
@@ -90,18 +116,38 @@ def stats_cmd(ctx: typer.Context, db: DbOpt = None,
 
 
 @ingest_app.command("prune")
-def prune_cmd(ctx: typer.Context, keep_days: Annotated[float, typer.Option(help="keep raw readings this many days")] = 90.0,
-              db: DbOpt = None) -> None:
+def prune_cmd(ctx: typer.Context,
+              keep_days: Annotated[float, typer.Option(help="keep raw readings this many days: a number in (0, 36,500]")] = 90.0,
+              dry_run: Annotated[bool, typer.Option("--dry-run", help="only report what would be downsampled and "
+                                                                      "deleted; change nothing")] = False,
+              db: DbOpt = None, as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
     """Downsample raw readings older than --keep-days into hourly rows and delete them."""
-    from iot_ingest.retention import prune
+    from iot_ingest.retention import KEEP_DAYS, prune
 
-    with errors_as_exit():
-        console.print(prune(_db(db or (ctx.obj or {}).get("db")), keep_days))
+    with guarded({"keep_days": "--keep-days", "database_url": "--db"}):
+        KEEP_DAYS.check(keep_days, "keep_days", "keep-days")  # before the database is even opened
+        out = prune(_db(db or (ctx.obj or {}).get("db")), keep_days, dry_run=dry_run)
+    if as_json:
+        print_json(out)
+    elif dry_run:
+        console.print(f"dry run: {out['would_delete']:,} raw reading(s) older than {out['cutoff']} would be folded into "
+                      f"{out['downsampled_buckets']:,} hourly row(s) and deleted; nothing changed", soft_wrap=True)
+    else:
+        console.print(f"{out['deleted']:,} raw reading(s) older than {out['cutoff']} folded into "
+                      f"{out['downsampled_buckets']:,} hourly row(s) and deleted", soft_wrap=True)
+
+
+BIND_OPTIONS = {"shipment": "--shipment", "warehouse": "--warehouse", "temp_min": "--temp-min", "temp_max": "--temp-max",
+                "excursion_minutes": "--excursion-minutes", "hysteresis_c": "--hysteresis",
+                "door_open_max_minutes": "--door-max-minutes", "expected_interval_s": "--interval", "database_url": "--db"}
+CREATE_OPTIONS = {"origin": "--from", "destination": "--to", "weight_kg": "--weight", "volume_m3": "--volume",
+                  "ready": "--ready", "pieces": "--pieces", "cargo_class": "--class", "customs_mode": "--customs",
+                  "option": "--option", "tag": "--tag", "database_url": "--db"}
 
 
 @devices_app.command("bind")
 def bind_cmd(
-    device: Annotated[str, typer.Argument(help="device id (topic segment; OwnTracks: USER-DEVICE)")],
+    device: Annotated[str, typer.Argument(help=f"device id, the topic segment ({ID_RULE}; OwnTracks: USER-DEVICE)")],
     shipment: Annotated[str | None, typer.Option("--shipment", help="shipment id (trackers)")] = None,
     warehouse: Annotated[str | None, typer.Option("--warehouse", help="warehouse node id (sensors)")] = None,
     temp_min: Annotated[float | None, typer.Option(help="°C, alert below (sensors default 2)")] = None,
@@ -114,8 +160,14 @@ def bind_cmd(
 ) -> None:
     """Bind a device to a shipment or a warehouse (re-binding replaces); releases its quarantined readings."""
     from iot_ingest.registry import bind_device
+    from optimizer.quotes.limits import check_id
 
-    with errors_as_exit():
+    with guarded(BIND_OPTIONS):
+        check_ingest_id(device, "device", "DEVICE")  # the arguments first: nothing is opened for a bad one
+        if shipment is not None:
+            check_ingest_id(shipment, "shipment")
+        if warehouse is not None:
+            check_id(warehouse, "warehouse")
         dev, released = bind_device(_db(db), _net(), device, shipment=shipment, warehouse=warehouse, temp_min=temp_min,
                                     temp_max=temp_max, excursion_minutes=excursion_minutes, hysteresis_c=hysteresis,
                                     door_open_max_minutes=door_max_minutes, expected_interval_s=interval)
@@ -132,7 +184,7 @@ def devices_list_cmd(db: DbOpt = None, as_json: Annotated[bool, typer.Option("--
 
     from iot_ingest.registry import list_devices
 
-    with errors_as_exit():
+    with guarded({"database_url": "--db"}):
         devs = list_devices(_db(db))
     if as_json:
         print_json([asdict(d) for d in devs])
@@ -149,12 +201,13 @@ def devices_list_cmd(db: DbOpt = None, as_json: Annotated[bool, typer.Option("--
 
 @shipments_app.command("create")
 def shipment_create_cmd(
-    shipment_id: Annotated[str, typer.Argument(help="shipment id")],
+    shipment_id: Annotated[str, typer.Argument(help=f"shipment id ({ID_RULE})")],
     origin: Annotated[str, typer.Option("--from", help="origin node id")],
     destination: Annotated[str, typer.Option("--to", help="destination node id")],
     weight: Annotated[float, typer.Option("--weight", help="kg")],
     volume: Annotated[float, typer.Option("--volume", help="m³")],
     ready: Annotated[str, typer.Option("--ready", help="YYYY-MM-DD or ISO date-time")],
+    pieces: Annotated[int, typer.Option("--pieces", help="number of pieces (parcels for 9610)")] = 1,
     option: Annotated[int | None, typer.Option("--option", help="1-based option number of `cbec quote`")] = None,
     tag: Annotated[str | None, typer.Option("--tag", help="cheapest | fastest | greenest")] = None,
     cargo_class: Annotated[str, typer.Option("--class")] = "general",
@@ -164,11 +217,16 @@ def shipment_create_cmd(
 ) -> None:
     """Quote a shipment and follow the chosen option (default: the first, i.e. cheapest)."""
     from iot_ingest.milestones import create_shipment
+    from optimizer.quotes.quote import build_request
 
-    with errors_as_exit():
+    with guarded(CREATE_OPTIONS):
+        check_ingest_id(shipment_id, "id", "SHIPMENT_ID")
         net = _net()
+        # every bound before the database is opened (create_shipment checks them again, then quotes)
+        build_request(net, origin, destination, weight, volume, ready, pieces=pieces, cargo_class=cargo_class,
+                      customs_mode=customs_mode)
         s = create_shipment(_db(db), net, shipment_id, origin, destination, weight, volume, ready, option=option,
-                            tag=tag, cargo_class=cargo_class, customs_mode=customs_mode)
+                            tag=tag, cargo_class=cargo_class, customs_mode=customs_mode, pieces=pieces)
     d = s.to_dict(net)
     if as_json:
         print_json(d)
@@ -182,7 +240,8 @@ def shipment_show_cmd(shipment_id: str, db: DbOpt = None) -> None:
     """The shipment as JSON (status, milestones, ETA, option)."""
     from iot_ingest.milestones import get_shipment
 
-    with errors_as_exit():
+    with guarded({"database_url": "--db"}):
+        check_ingest_id(shipment_id, "shipment", "SHIPMENT_ID")
         net = _net()
         print_json(get_shipment(_db(db), shipment_id).to_dict(net))
 
@@ -193,7 +252,8 @@ def track_cmd(key: Annotated[str, typer.Argument(help="shipment id or device id"
     """Last position, events, milestones and ETA of a shipment (or a device)."""
     from iot_ingest.status import track
 
-    with errors_as_exit():
+    with guarded({"database_url": "--db"}):
+        check_ingest_id(key, "key", "KEY (a shipment or device id)")
         doc = track(_db(db), _net(), key)
     if as_json:
         print_json(doc)
@@ -228,8 +288,11 @@ def warehouses_status_cmd(warehouse: Annotated[str | None, typer.Argument(help="
                           db: DbOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Latest conditions (temperature, humidity, doors) and free capacity per shared warehouse."""
     from iot_ingest.status import warehouse_status
+    from optimizer.quotes.limits import check_id
 
-    with errors_as_exit():
+    with guarded({"database_url": "--db"}):
+        if warehouse is not None:
+            warehouse = check_id(warehouse, "warehouse", "WAREHOUSE")
         rows = warehouse_status(_db(db), _net(), warehouse)
     if as_json:
         print_json(rows if warehouse is None else rows[0])

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 
 from api.deps import IngestDbDep, NetworkDep
 from api.problems import problems
-from api.schemas.tracking import WarehouseStatusOut
+from api.schemas.tracking import NODE_ID, WarehouseStatusOut
 from iot_ingest.status import warehouse_status
 
 router = APIRouter(prefix="/v1", tags=["tracking"])
@@ -16,6 +16,6 @@ router = APIRouter(prefix="/v1", tags=["tracking"])
 
 @router.get("/warehouses/{warehouse_id}", response_model=WarehouseStatusOut,
             summary="Latest conditions and free capacity of a warehouse",
-            responses=problems(**{"404": "unknown warehouse", "422": "not a warehouse"}))
-def get_warehouse(warehouse_id: str, db: IngestDbDep, net: NetworkDep) -> dict[str, Any]:
+            responses=problems(**{"404": "unknown warehouse", "422": "not a warehouse, or not a node id"}))
+def get_warehouse(warehouse_id: Annotated[str, Path(description="warehouse node id (case-insensitive)", **NODE_ID)], db: IngestDbDep, net: NetworkDep) -> dict[str, Any]:
     return warehouse_status(db, net, warehouse_id)[0]

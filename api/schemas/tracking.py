@@ -5,25 +5,53 @@ Times are ISO 8601 strings: the shipment's planned/actual times local at their n
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from api.schemas.quotes import OptionOut
+from api.schemas.quotes import CARGO_CLASSES, CUSTOMS_MODES, OptionOut
+from iot_ingest.limits import ID_MAX as INGEST_ID_MAX
+from iot_ingest.limits import ID_PATTERN as INGEST_ID_PATTERN
+from iot_ingest.limits import ID_RULE as INGEST_ID_RULE
+from optimizer.quotes.limits import (ID_MAX, ID_PATTERN, PIECES, READY_MAX_LENGTH, READY_PATTERN, READY_RULE,
+                                     VOLUME_M3, WEIGHT_KG)
+
+SHIPMENT_ID = {"min_length": 1, "max_length": INGEST_ID_MAX, "pattern": INGEST_ID_PATTERN}
+"""A shipment or device id as ``Field``/``Path`` keywords (``iot_ingest.limits``): the OpenAPI states it."""
+NODE_ID = {"min_length": 1, "max_length": ID_MAX, "pattern": ID_PATTERN}
+"""A node (warehouse) id as ``Field``/``Path`` keywords (``optimizer.quotes.limits``)."""
+
+
+def _integral(value: Any) -> Any:
+    """JSON Schema's ``integer`` includes 205.0: take it as 205 (a string or 205.5 stays an error)."""
+    return int(value) if type(value) is float and value.is_integer() else value
+
+
+JsonInt = Annotated[int, BeforeValidator(_integral)]
 
 
 # --- shipments ---------------------------------------------------------------------------------
 class ShipmentIn(BaseModel):
-    id: str = Field(..., max_length=64)
-    origin: str = Field(..., alias="from")
-    destination: str = Field(..., alias="to")
-    weight_kg: float
-    volume_m3: float
-    ready: str
-    option: int | None = Field(None, description="1-based index into the quote's options")
-    tag: str | None = Field(None, description="cheapest | fastest | greenest")
-    cargo_class: str = "general"
-    customs_mode: str | None = None
+    """A shipment to follow: quoted like ``POST /v1/quotes`` (the same bounds on the cargo and the
+    ready date), then one option is chosen (``tag``, else ``option``, else the first)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True, json_schema_extra={"examples": [
+        {"id": "S-2026-001", "from": "MY_CITY", "to": "LODZ", "weight_kg": 500, "volume_m3": 2,
+         "ready": "2026-12-01", "tag": "greenest"}]})
+
+    id: str = Field(description=f"the shipment's id: {INGEST_ID_RULE}", examples=["S-2026-001"], **SHIPMENT_ID)
+    origin: str = Field(alias="from", description="origin node id (GET /v1/nodes; case-insensitive)", **NODE_ID)
+    destination: str = Field(alias="to", description="destination node id (GET /v1/nodes; case-insensitive)", **NODE_ID)
+    weight_kg: float = Field(allow_inf_nan=False, description="gross weight in kg (as in quotes)", **WEIGHT_KG.schema())
+    volume_m3: float = Field(allow_inf_nan=False, description="volume in m³ (as in quotes)", **VOLUME_M3.schema())
+    pieces: JsonInt = Field(default=1, description="number of pieces (parcels for 9610)", **PIECES.schema())
+    # checked by the engine (optimizer.quotes.quote.check_ready) for a message in words, stated here
+    ready: str = Field(description=READY_RULE, examples=["2026-12-01"],
+                       json_schema_extra={"minLength": 10, "maxLength": READY_MAX_LENGTH, "pattern": READY_PATTERN})
+    option: Annotated[int, Field(ge=1, le=1000), BeforeValidator(_integral)] | None = Field(None, description="1-based index into the quote's options")
+    tag: Literal["cheapest", "fastest", "greenest"] | None = Field(None, description="the option with this tag")
+    cargo_class: CARGO_CLASSES = "general"
+    customs_mode: CUSTOMS_MODES | None = None
 
 
 class EtaOut(BaseModel):
@@ -119,7 +147,8 @@ class TrackOut(BaseModel):
 
 # --- telemetry ---------------------------------------------------------------------------------
 class TelemetryOut(BaseModel):
-    """What became of the message (a malformed one is a 422 problem instead)."""
+    """What became of the message (a malformed or implausible one is a 422 problem instead, and a
+    dead letter)."""
 
     received: int = Field(description="messages (1)")
     stored: int = Field(description="readings stored")

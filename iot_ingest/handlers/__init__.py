@@ -2,7 +2,7 @@
 next handler should see (dropping invalid ones, duplicates, quarantined ones), recording its side
 effects (events, alerts, state) in the shared :class:`~iot_ingest.handlers.base.Context`.
 
-validate -> bind (registry / quarantine) -> dedup -> order -> geofence -> milestones -> alerts -> store
+validate -> filter (plausibility) -> bind (registry / quarantine) -> dedup -> order -> geofence -> milestones -> alerts -> store
 (the alert rules, also run by the pipeline's sweep, are in ``alert_rules`` beside the alerts handler)
 """
 
@@ -12,6 +12,7 @@ from iot_ingest.handlers.alerts import AlertsHandler
 from iot_ingest.handlers.base import Context, DeviceState, Handler
 from iot_ingest.handlers.bind import BindHandler
 from iot_ingest.handlers.dedup import DedupHandler
+from iot_ingest.handlers.filter import FilterConfig, FilterHandler
 from iot_ingest.handlers.geofence import GeofenceHandler
 from iot_ingest.handlers.milestones import MilestonesHandler
 from iot_ingest.handlers.order import OrderHandler
@@ -19,11 +20,13 @@ from iot_ingest.handlers.store import StoreHandler
 from iot_ingest.handlers.validate import ValidateHandler
 
 
-def default_chain(geofences) -> list[Handler]:
-    """The standard chain; ``geofences`` is a :class:`~iot_ingest.geofence.GeofenceIndex`."""
-    return [ValidateHandler(), BindHandler(), DedupHandler(), OrderHandler(), GeofenceHandler(geofences),
+def default_chain(geofences, filters: FilterConfig | None = None) -> list[Handler]:
+    """The standard chain; ``geofences`` is a :class:`~iot_ingest.geofence.GeofenceIndex`, ``filters``
+    the plausibility limits (default: ``handlers/filter.py``'s constants)."""
+    return [ValidateHandler(), FilterHandler(filters), BindHandler(), DedupHandler(), OrderHandler(), GeofenceHandler(geofences),
             MilestonesHandler(), AlertsHandler(), StoreHandler()]
 
 
-__all__ = ["Context", "DeviceState", "Handler", "default_chain", "ValidateHandler", "BindHandler", "DedupHandler",
+__all__ = ["Context", "DeviceState", "Handler", "default_chain", "ValidateHandler", "FilterHandler",
+           "FilterConfig", "BindHandler", "DedupHandler",
            "OrderHandler", "GeofenceHandler", "MilestonesHandler", "AlertsHandler", "StoreHandler"]

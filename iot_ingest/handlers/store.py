@@ -57,6 +57,23 @@ def dead_letter_digest(topic: str, payload: bytes) -> str:
     return hashlib.sha256(topic.encode("utf-8", "surrogateescape") + b"\0" + payload).hexdigest()
 
 
+DEAD_TOPIC_MAX = 500  # characters of a dead letter's topic kept (MQTT allows 65,535 bytes; valid ones are < 200)
+DEAD_REASON_MAX = 500
+
+
+def storable_text(text: str, limit: int) -> str:
+    """``text`` as a text column can hold it on every database and a terminal can show it: at most
+    ``limit`` characters, NUL (an error in PostgreSQL text), other control characters, bidirectional
+    overrides and lone surrogates escaped (``\\x00``, ``\\u202e``). The digest keeps the raw topic."""
+    head = text[:limit]
+    cut = len(text) > limit
+    if not head.isprintable():
+        escaped = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in head)
+        cut = cut or len(escaped) > limit
+        head = escaped[:limit]
+    return head + f"... ({len(text):,} characters)" if cut else head
+
+
 class StoreHandler:
     def handle(self, readings: list[Reading], ctx: Context) -> list[Reading]:
         write(ctx, readings)
@@ -81,8 +98,8 @@ def write(ctx: Context, readings: list[Reading]) -> None:
         for idx, reason in ctx.dead:
             topic, payload, received = ctx.messages[idx]
             payload = bytes(payload)
-            rows.append((dead_letter_digest(topic, payload), topic.encode("utf-8", "replace").decode("utf-8"),
-                         payload, reason[:500], received))
+            rows.append((dead_letter_digest(topic, payload), storable_text(topic, DEAD_TOPIC_MAX), payload,
+                         storable_text(reason, DEAD_REASON_MAX), received))
         run(db.sql(_DEAD_SQL), rows)
         c["dead_lettered"] += len(rows)
     if ctx.events:

@@ -1,4 +1,5 @@
-"""Ranges and the future/past window (Traccar's filter.future / filter.invalid)."""
+"""Ranges and the past window (Traccar's filter.invalid). Readings dated in the future, and the
+other plausibility filters, are the next step's (``handlers/filter.py``)."""
 
 from __future__ import annotations
 
@@ -7,18 +8,18 @@ import math
 from iot_ingest.handlers.base import Context
 from iot_ingest.reading import MEASUREMENTS, Reading
 
-FUTURE_MS = 24 * 3_600_000  # Traccar filter.future default: a device clock a day ahead is broken
 PAST_MS = 400 * 86_400_000  # older than this is not a replay we want (retention keeps ~a year)
+MAX_TS_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: later is not a time (and would not fit every column)
 
 _RANGES = tuple((m.name, *m.valid) for m in MEASUREMENTS if m.valid is not None)  # lat/lon: below, as a pair
 
 
 def check(r: Reading, now_ms: int) -> str | None:
     """The reason this reading is invalid, or None."""
-    if r.ts_ms > now_ms + FUTURE_MS:
-        return f"event time {r.ts_ms} ms is more than 24 h in the future"
     if r.ts_ms < now_ms - PAST_MS:
         return f"event time {r.ts_ms} ms is more than 400 days in the past"
+    if r.ts_ms > MAX_TS_MS:
+        return f"event time {str(r.ts_ms)[:30]} ms is after the year 9999"
     if r.lat is not None or r.lon is not None:
         if r.lat is None or r.lon is None:
             return "lat and lon must come together"
