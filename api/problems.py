@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,10 +19,15 @@ MAX_ECHO = 200  # characters of any client-supplied text repeated in an error
 log = logging.getLogger("api.errors")
 
 
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def clip(value: object, limit: int = MAX_ECHO) -> object:
-    """Strings (also inside lists) cut to ``limit`` characters: errors never echo large input back."""
+    """Strings (also inside lists) cut to ``limit`` characters, control and bidirectional characters
+    written as ``\\uXXXX``: errors never echo large input back, nor text that could disguise itself."""
     if isinstance(value, str):
-        return value if len(value) <= limit else value[:limit] + f"… ({len(value)} characters)"
+        text = value if len(value) <= limit else value[:limit] + f"… ({len(value)} characters)"
+        return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     if isinstance(value, list):
         return [clip(v, limit) for v in value[:20]]
     return value

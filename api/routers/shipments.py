@@ -9,11 +9,18 @@ from fastapi.responses import JSONResponse
 
 from api.deps import IngestDbDep, NetworkDep
 from api.problems import problems
-from api.schemas.tracking import SHIPMENT_ID, ShipmentIn, ShipmentOut, ShipmentStatusOut, TrackOut
+from api.routing import JsonRoute
+from api.schemas.tracking import (
+    SHIPMENT_ID,
+    ShipmentIn,
+    ShipmentOut,
+    ShipmentStatusOut,
+    TrackOut,
+)
 from iot_ingest.milestones import create_shipment, get_shipment
 from iot_ingest.status import track, track_geojson
 
-router = APIRouter(prefix="/v1", tags=["tracking"])
+router = APIRouter(route_class=JsonRoute, prefix="/v1", tags=["tracking"])
 ShipmentId = Annotated[str, Path(description="the shipment's id", **SHIPMENT_ID)]
 
 

@@ -16,12 +16,13 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import PipelineDep
 from api.problems import problem, problems
+from api.routing import JsonRoute
 from api.schemas.tracking import TelemetryOut
 from iot_ingest.decoders import MAX_PAYLOAD
 from iot_ingest.limits import TOPIC_MAX, TOPIC_PATTERN, TOPIC_RULE
 from iot_ingest.pipeline import BatchResult, Pipeline
 
-router = APIRouter(prefix="/v1", tags=["tracking"])
+router = APIRouter(route_class=JsonRoute, prefix="/v1", tags=["tracking"])
 
 TELEMETRY_TYPES = ("application/json", "application/senml+json")
 _BODY_DOC = {

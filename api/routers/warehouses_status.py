@@ -8,10 +8,11 @@ from fastapi import APIRouter, Path
 
 from api.deps import IngestDbDep, NetworkDep
 from api.problems import problems
+from api.routing import JsonRoute
 from api.schemas.tracking import NODE_ID, WarehouseStatusOut
 from iot_ingest.status import warehouse_status
 
-router = APIRouter(prefix="/v1", tags=["tracking"])
+router = APIRouter(route_class=JsonRoute, prefix="/v1", tags=["tracking"])
 
 
 @router.get("/warehouses/{warehouse_id}", response_model=WarehouseStatusOut,
