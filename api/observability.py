@@ -86,10 +86,11 @@ class _StateCollector(Collector):
         pipe = getattr(self._state, "ingest_pipeline", None)
         stats = pipe.metrics() if pipe is not None and hasattr(pipe, "metrics") else None
         if stats is not None:
-            received = CounterMetricFamily("cbec_ingest_messages", "Messages handled by the ingest pipeline",
+            received = CounterMetricFamily("cbec_ingest_readings", "Readings and messages handled by this process's "
+                                           "ingest pipeline, by outcome (received and dead_letter count messages)",
                                            labels=["outcome"])
-            for outcome in ("stored", "duplicate", "dead_letter"):
-                received.add_metric([outcome], stats.get(outcome, 0))
+            for outcome, value in stats.items():
+                received.add_metric([outcome], value)
             yield received
         consumer = getattr(self._state, "ingest_consumer", None)
         if consumer is not None and hasattr(consumer, "lag"):

@@ -68,6 +68,9 @@ class BatchResult:
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
+_COUNTERS = tuple(f.name for f in fields(BatchResult) if f.type in (int, "int"))
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -89,6 +92,13 @@ class Pipeline:
         self._states: dict[str, DeviceState] = {}
         self._shipments: dict[str, TrackedShipment | None] = {}
         self._written: dict[str, tuple] = {}
+        self.totals = BatchResult()  # this process's counters since start (for /metrics)
+
+    def metrics(self) -> dict[str, int]:
+        """This process's counters since start: stored, duplicate, dead_letter, implausible, ..."""
+        t = self.totals
+        return {"received": t.received, "stored": t.stored, "duplicate": t.duplicates, "dead_letter": t.dead_lettered,
+                "implausible": t.implausible, "quarantined": t.quarantined, "late": t.late}
 
     def _drop_cache(self) -> None:
         self._epoch = None
@@ -114,23 +124,30 @@ class Pipeline:
     def process(self, messages: Sequence[Message]) -> BatchResult:
         """Decode and run the chain over a batch in one transaction; raises only on database errors."""
         with self._lock:
-            try:
-                return self._process(list(messages), isolate=False)
-            except SQLAlchemyError:
-                raise
-            except Exception:
-                if len(messages) == 1:
-                    return self._process(list(messages), isolate=True)
-                result = BatchResult()
-                for m in messages:  # find the message that trips a handler; the rest go through
-                    try:
-                        r = self._process([m], isolate=False)
-                    except SQLAlchemyError:
-                        raise
-                    except Exception:
-                        r = self._process([m], isolate=True)
-                    result.add(r)
-                return result
+            result = self._process_locked(messages)
+            totals = self.totals
+            for name in _COUNTERS:  # the counters only: reasons are per batch, totals live as long as the process
+                setattr(totals, name, getattr(totals, name) + getattr(result, name))
+            return result
+
+    def _process_locked(self, messages: Sequence[Message]) -> BatchResult:
+        try:
+            return self._process(list(messages), isolate=False)
+        except SQLAlchemyError:
+            raise
+        except Exception:
+            if len(messages) == 1:
+                return self._process(list(messages), isolate=True)
+            result = BatchResult()
+            for m in messages:  # find the message that trips a handler; the rest go through
+                try:
+                    r = self._process([m], isolate=False)
+                except SQLAlchemyError:
+                    raise
+                except Exception:
+                    r = self._process([m], isolate=True)
+                result.add(r)
+            return result
 
     def _decode(self, messages: list[Message]) -> tuple[list[Reading], list[tuple[int, str]], int]:
         readings: list[Reading] = []
