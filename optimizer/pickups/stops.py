@@ -10,8 +10,6 @@ warehouse (``WH_*``) for deliveries. Road distances are WGS84 geodesic x ``net.c
 
 from __future__ import annotations
 
-import csv
-import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ import numpy as np
 
 from optimizer.errors import DataError, InvalidInput
 from optimizer.network import Network
+from optimizer.network.csvfile import read_csv_records
 from optimizer.network.model import NodeKind
 from optimizer.pickups.limits import (
     COST_PER_KM,
@@ -90,27 +89,8 @@ def parse_hhmm(text: str, file: str, row: int, field: str) -> int:
 
 
 def _read_csv(path: Path, need: list[str], limit: int, what: str) -> list[dict]:
-    """At most ``limit`` + 1 records of a CSV (never the rest of a longer file); DataError on a bad file."""
-    try:
-        if path.stat().st_size > MAX_CSV_BYTES:
-            raise DataError(path.name, None, None, f"larger than {MAX_CSV_BYTES:,} bytes")
-        with path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in need if c not in (reader.fieldnames or [])]
-            if missing:
-                raise DataError(path.name, "header", ", ".join(missing), "column missing")
-            records = list(itertools.islice(reader, limit + 1))
-    except FileNotFoundError:
-        raise
-    except UnicodeDecodeError:
-        raise DataError(path.name, None, None, "not a text file (UTF-8 CSV)") from None
-    except csv.Error as exc:
-        raise DataError(path.name, None, None, f"not a readable CSV ({exc})") from None
-    except OSError as exc:
-        raise DataError(path.name, None, None, f"cannot read ({exc.strerror or type(exc).__name__})") from None
-    if len(records) > limit:
-        raise DataError(path.name, None, None, f"more than {limit:,} {what}")
-    return records
+    """At most ``limit`` records of a CSV (never the rest of a longer file); DataError on a bad file."""
+    return read_csv_records(path, need, limit, what, max_bytes=MAX_CSV_BYTES)
 
 
 def load_stops(path: str | Path) -> list[StopRow]:

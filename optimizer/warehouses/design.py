@@ -18,8 +18,6 @@ Capacity, in m³/day of throughput, is min(dock ``inbound_m3_per_day``, ``capaci
 
 from __future__ import annotations
 
-import csv
-import itertools
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -29,6 +27,7 @@ import numpy as np
 
 from optimizer.errors import DataError, InvalidInput, NoRoute
 from optimizer.network import Network
+from optimizer.network.csvfile import read_csv_records
 from optimizer.network.geo import route_km
 from optimizer.network.model import NodeKind
 from optimizer.network.progress import ProgressFn
@@ -104,22 +103,8 @@ def load_demand(path: str | Path, net: Network) -> list[DemandRow]:
     At most ``MAX_DEMAND_ROWS`` rows are read: a longer file is refused without reading the rest.
     """
     path = Path(path)
-    try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            need = {"market", "family", "mean_m3_day", "sd_m3_day", "kg_per_m3"}
-            missing = need - set(reader.fieldnames or ())
-            if missing:
-                raise DataError(path.name, "header", ", ".join(sorted(missing)), "column missing")
-            records = list(itertools.islice(reader, MAX_DEMAND_ROWS + 1))
-    except FileNotFoundError:
-        raise
-    except UnicodeDecodeError:
-        raise DataError(path.name, None, None, "not a text file (UTF-8 CSV)") from None
-    except csv.Error as exc:
-        raise DataError(path.name, None, None, f"not a readable CSV ({exc})") from None
-    except OSError as exc:
-        raise DataError(path.name, None, None, f"cannot read ({exc.strerror or type(exc).__name__})") from None
+    records = read_csv_records(path, ["family", "kg_per_m3", "market", "mean_m3_day", "sd_m3_day"], MAX_DEMAND_ROWS,
+                               "demand rows")
     return parse_demand(records, net, path.name, first_row=2)
 
 
