@@ -30,7 +30,6 @@ what brokers without shared subscriptions need, e.g. amqtt, which speaks only MQ
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import socket
 import ssl
@@ -49,6 +48,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from iot_ingest.decoders import SUBSCRIPTIONS
 from iot_ingest.pipeline import Pipeline
 from optimizer.errors import InvalidInput
+from optimizer.settings import get_settings
 
 log = logging.getLogger("iot_ingest.consumer")
 
@@ -102,7 +102,7 @@ def parse_mqtt_url(url: str, *, client_id: str | None = None) -> MqttTarget:
 def default_client_id() -> str:
     """Fixed per host unless CBEC_INGEST_CLIENT_ID says otherwise: the persistent session is found
     again after a restart. Several processes on one host need distinct ids (``--client-id``)."""
-    return os.environ.get("CBEC_INGEST_CLIENT_ID") or f"cbec-ingest-{socket.gethostname()}"[:64]
+    return get_settings().ingest_client_id or f"cbec-ingest-{socket.gethostname()}"[:64]
 
 
 class Consumer:

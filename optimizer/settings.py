@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     database_url: str = Field(default="", description="SQLAlchemy URL; default SQLite file cbec.sqlite3 in var_dir")
     mqtt_url: str | None = Field(default=None, description="mqtt://user:pass@host:port of the broker; unset: embedded broker")
     dask_scheduler: str | None = Field(default=None, description="tcp://host:8786 of a Dask cluster; unset: local processes")
+    ingest_client_id: str | None = Field(default=None, max_length=64,
+                                         description="MQTT client id of this ingest worker (its persistent session); "
+                                                     "default cbec-ingest-<hostname>")
     include_planned: bool = Field(default=False, description="quote over planned nodes/services by default")
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, description="largest accepted HTTP request body")
     cors_origins: list[str] = Field(default_factory=list,
