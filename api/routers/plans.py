@@ -1,7 +1,7 @@
 """POST /v1/plans and GET /v1/plans/{id}: batch shipment plans (a job when large).
 
-Small batches (at most ``INLINE_MAX`` shipments) are planned during the request and answered with
-201 and the finished job record; larger ones return 202 with the job id at once. Either way the
+Small batches (at most ``INLINE_MAX`` shipments, ``time_limit_s`` at most ``INLINE_MAX_SECONDS``) are
+planned during the request and answered with 201 and the finished job record; larger ones return 202 with the job id at once. Either way the
 ``Location`` header points at the plan, polled with GET /v1/plans/{id} (or GET /v1/jobs/{id}). Bad
 shipment rows are reported in ``result.errors`` (row = 1-based position in ``shipments``, or the CSV
 line number) and the valid ones are planned; when no valid row remains the answer is a 422 problem.
@@ -36,6 +36,7 @@ from optimizer.planning.shipments import ShipmentsLoad, read_rows, read_shipment
 router = APIRouter(route_class=JsonRoute, prefix="/v1", tags=["plans"])
 
 INLINE_MAX = 100
+INLINE_MAX_SECONDS = 60.0  # a longer limit is a job even for a small batch: no request thread waits minutes
 _LOCATION = {"Location": {"description": "the plan: /v1/plans/{id}", "schema": {"type": "string"}}}
 
 
@@ -81,7 +82,8 @@ def post_plan(body: PlanIn, response: Response, net: NetworkDep, jobs: JobsDep) 
                                 errors=load.errors, progress=progress)
         return plan_to_dict(net, result)
 
-    return start_job(jobs, "plan", run, response, "/v1/plans", inline=len(load.shipments) <= INLINE_MAX)
+    inline = len(load.shipments) <= INLINE_MAX and body.time_limit_s <= INLINE_MAX_SECONDS
+    return start_job(jobs, "plan", run, response, "/v1/plans", inline=inline)
 
 
 @router.get("/plans/{plan_id}", response_model=JobOut, summary="Status, progress and result of a plan job",
