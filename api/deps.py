@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, Response
 
 from api.jobs import Job, JobRunner
-from iot_ingest.db import Database, open_db
+from storage.db import Database, open_db
 from iot_ingest.pipeline import Pipeline
 from optimizer.network import Network
 from optimizer.network.progress import ProgressFn

@@ -34,7 +34,7 @@ from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from iot_ingest.consumer import Consumer, parse_mqtt_url  # noqa: E402
-from iot_ingest.db import open_db  # noqa: E402
+from storage.db import open_db  # noqa: E402
 from iot_ingest.milestones import save_shipment  # noqa: E402
 from iot_ingest.pipeline import Pipeline  # noqa: E402
 from iot_ingest.registry import bind_device  # noqa: E402

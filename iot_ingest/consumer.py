@@ -396,7 +396,7 @@ def main() -> None:  # python -m iot_ingest.consumer URL DB  (used by the fault 
     ap.add_argument("--batch-size", type=int, default=1000)
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    from iot_ingest.db import open_db
+    from storage.db import open_db
 
     c = Consumer(Pipeline(open_db(args.db, migrate=True)), parse_mqtt_url(args.mqtt_url, client_id=args.client_id),
                  batch_size=args.batch_size)

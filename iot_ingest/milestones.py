@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from iot_ingest import tables as t
-from iot_ingest.db import Database, bump_epoch
+from storage.db import Database, bump_epoch
 from iot_ingest.limits import check_ingest_id
 from optimizer.errors import InvalidInput
 from optimizer.quotes.limits import shown

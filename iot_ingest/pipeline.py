@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from iot_ingest import tables as t
-from iot_ingest.db import Database, bump_epoch
+from storage.db import Database, bump_epoch
 from iot_ingest.decoders import DecodeError, Ignored, decode
 from iot_ingest.geofence import GeofenceIndex
 from iot_ingest.handlers import Context, DeviceState, FilterConfig, Handler, StoreHandler, alert_rules, default_chain

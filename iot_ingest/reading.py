@@ -54,7 +54,7 @@ class Reading:
     # Adding one here is the whole code change: device state, order step, validation, store, our
     # sensor JSON and the table definitions follow. The database needs a migration adding its column
     # to iot_readings, iot_quarantine and iot_device_state (`alembic revision --autogenerate` in
-    # iot_ingest/migrations) - inevitable: the schema is migrated, never created from tables.py.
+    # storage/migrations) - inevitable: the schema is migrated, never created from tables.py.
     # A foreign format (SenML names/units, OwnTracks keys) maps its own names in decoders.py.
     lat: float | None = measurement()  # WGS84 degrees; lat/lon are validated as a pair
     lon: float | None = measurement()

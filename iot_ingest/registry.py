@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import delete, insert, select
 
 from iot_ingest import tables as t
-from iot_ingest.db import Database, bump_epoch
+from storage.db import Database, bump_epoch
 from iot_ingest.limits import check_ingest_id
 from optimizer.errors import InvalidInput
 from optimizer.quotes.limits import Range, check_id

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 from iot_ingest import tables as t
-from iot_ingest.db import Database
+from storage.db import Database
 from iot_ingest.milestones import iso_utc
 from optimizer.quotes.limits import Range
 

@@ -8,7 +8,7 @@ import threading
 
 from iot_ingest.broker import EmbeddedBroker
 from iot_ingest.consumer import Consumer, parse_mqtt_url
-from iot_ingest.db import Database, open_db
+from storage.db import Database, open_db
 from iot_ingest.pipeline import Pipeline
 from iot_ingest.retention import KEEP_DAYS, prune
 from optimizer.quotes.limits import Range

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from iot_ingest import tables as t
-from iot_ingest.db import Database
+from storage.db import Database
 from iot_ingest.limits import check_ingest_id
 from iot_ingest.milestones import get_shipment, iso_utc
 from iot_ingest.pipeline import BatchResult

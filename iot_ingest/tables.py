@@ -1,4 +1,4 @@
-"""Table definitions (SQLAlchemy Core). Schema changes go through Alembic (iot_ingest/migrations).
+"""Table definitions (SQLAlchemy Core). Schema changes go through Alembic (storage/migrations).
 
 Times are BigInteger milliseconds since the epoch (UTC). ``readings`` is keyed by
 (device_id, ts_ms, seq): the idempotency key, so a redelivered message can never add a row.

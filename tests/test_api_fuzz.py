@@ -14,10 +14,10 @@ import tempfile
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-schemathesis = pytest.importorskip("schemathesis")
+import schemathesis  # noqa: E402  (a dev dependency: the fuzzing must run in CI, never skip)
 
 from api.app import create_app  # noqa: E402
-from iot_ingest.db import open_db  # noqa: E402
+from storage.db import open_db  # noqa: E402
 from optimizer.settings import Settings  # noqa: E402
 
 JOBS = r"^/v1/(plans|warehouse-designs|pickup-plans|simulations|stock-policies)$"

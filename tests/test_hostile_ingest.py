@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.cli import app as cli
 from iot_ingest import tables as t
-from iot_ingest.db import open_db
+from storage.db import open_db
 from iot_ingest.decoders import DecodeError, decode
 from iot_ingest.handlers.filter import ANY_MODE_KMH, FUTURE_MS, MODE_MAX_KMH, READY_GRACE_MS, distance_km
 from iot_ingest.limits import ID_MAX, ID_PATTERN, TOPIC_MAX, TOPIC_PATTERN

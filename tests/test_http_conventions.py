@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from iot_ingest.db import open_db
+from storage.db import open_db
 from optimizer.settings import Settings
 
 QUOTE = {"from": "MY_CITY", "to": "LODZ", "weight_kg": 1200, "volume_m3": 6, "ready": "2026-12-01"}

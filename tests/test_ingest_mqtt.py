@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from iot_ingest import tables as t
 from iot_ingest.broker import EmbeddedBroker
 from iot_ingest.consumer import Consumer, parse_mqtt_url
-from iot_ingest.db import open_db
+from storage.db import open_db
 from iot_ingest.milestones import create_shipment
 from iot_ingest.pipeline import Pipeline
 from iot_ingest.registry import bind_device

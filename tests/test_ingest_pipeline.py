@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from iot_ingest import tables as t
-from iot_ingest.db import open_db
+from storage.db import open_db
 from iot_ingest.decoders import DecodeError, decode
 from iot_ingest.milestones import create_shipment, get_shipment
 from iot_ingest.pipeline import Pipeline

@@ -146,7 +146,7 @@ def test_readyz_fails_when_database_unreachable_and_recovers(tmp_path, net):
         assert r.json()["checks"]["database"]["ok"] is False and "cbec db upgrade" in r.json()["detail"]
         assert not db_path.exists()  # a readiness probe never creates a database
         assert client.get("/healthz").status_code == 200  # alive all along
-        from iot_ingest.db import open_db
+        from storage.db import open_db
 
         open_db(settings.database_url, migrate=True).dispose()
         r = client.get("/readyz")

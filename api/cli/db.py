@@ -1,4 +1,4 @@
-"""`cbec db upgrade|current`: database migrations as an explicit step (Alembic, iot_ingest/migrations)."""
+"""`cbec db upgrade|current`: database migrations as an explicit step (Alembic, storage/migrations)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ DbOpt = Annotated[str | None, typer.Option("--db", help="database URL (default C
 @db_app.command("upgrade")
 def upgrade_cmd(db: DbOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Create the schema or upgrade it to head (idempotent; `cbec serve` runs it at start)."""
-    from iot_ingest.db import current_revision, open_db
+    from storage.db import current_revision, open_db
 
     with errors_as_exit():
         database = open_db(db, migrate=True)
@@ -34,7 +34,7 @@ def upgrade_cmd(db: DbOpt = None, as_json: Annotated[bool, typer.Option("--json"
 @db_app.command("current")
 def current_cmd(db: DbOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show the schema revision of the database and the one this version needs (changes nothing)."""
-    from iot_ingest.db import Database, current_revision, head_revision, normalise_url
+    from storage.db import Database, current_revision, head_revision, normalise_url
     from optimizer.settings import get_settings
 
     from sqlalchemy import create_engine

@@ -28,7 +28,7 @@ DbOpt = Annotated[str | None, typer.Option("--db", help="database URL (default C
 
 
 def _db(url: str | None):
-    from iot_ingest.db import open_db
+    from storage.db import open_db
 
     return open_db(url)
 

@@ -69,7 +69,7 @@ def serve_cmd(
     from api.app import create_app
     from api.cli.common import console, errors_as_exit
     from api.observability import configure_logging
-    from iot_ingest.db import open_db
+    from storage.db import open_db
     from optimizer.settings import get_settings
 
     settings = get_settings()

@@ -31,7 +31,7 @@ async def healthz(net: NetworkDep) -> dict:
 
 
 def _check_db(request: Request) -> str:
-    from iot_ingest.db import open_db, require_current
+    from storage.db import open_db, require_current
 
     state = request.app.state
     db = getattr(state, "ingest_db", None)

@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Protocol
 from sqlalchemy import select
 
 from iot_ingest import tables as t
-from iot_ingest.db import Database
+from storage.db import Database
 from iot_ingest.milestones import TrackedShipment
 from iot_ingest.reading import MEASUREMENT_NAMES, MEASUREMENTS, Reading, with_measurements
 from iot_ingest.registry import Device

