@@ -24,6 +24,9 @@ try:  # typer >= 0.29 carries its own copy of click
 except ImportError:  # pragma: no cover - older typer on the real click
     from click import ClickException, get_current_context
 
+__all__ = ["ClickException", "console", "err_console", "errors_as_exit", "fail", "json_requested", "print_json",
+           "progress_bar"]
+
 MAX_ECHO = 300  # characters of an error message: never repeat a huge argument back
 
 
