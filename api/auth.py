@@ -1,37 +1,181 @@
-"""Who is calling: the principal every router reads (``PrincipalDep``).
+"""Who is calling: the principal every router reads (``PrincipalDep``), and the role checks.
 
-The interface is fixed here so that routers and jobs can carry an owner; the accounts work
-replaces :func:`get_principal` with API-key / bearer-token authentication.
+Credentials (``accounts/README.md``):
+
+* people: ``Authorization: Bearer <JWT>`` from the OAuth2 password flow (``POST /v1/token``);
+* machines: an API key, as ``X-API-Key: <key>`` or ``Authorization: Bearer <key>``;
+* devices (``POST /v1/telemetry`` only): their own key, as HTTP Basic ``DEVICE_ID:KEY`` or
+  ``X-Device-Key: <key>``.
+
+:func:`get_principal` gives the anonymous principal when a request carries no credential, and a 401
+problem with ``WWW-Authenticate`` when it carries one that is malformed, unknown, expired or revoked
+(also on routes open to anonymous callers: a bad credential is never silently ignored). The routes
+of an organisation's records take :data:`MemberDep` (401 without a credential, 403 for a device key),
+the administration routes :data:`AdminDep` (403 for other roles), telemetry :data:`DeviceDep`. Each
+declares its security schemes in the OpenAPI document; :data:`AUTH_ERRORS` documents their 401/403.
+
+Verified credentials are cached in memory (``accounts.authenticate``): on a cached request the
+dependency costs a SHA-256 and a dict look-up on the event loop; only a miss goes to a thread and the
+database.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import APIKeyHeader, HTTPBasic, OAuth2PasswordBearer
+from starlette.concurrency import run_in_threadpool
+
+from accounts.authenticate import Authenticator
+from accounts.errors import Unauthenticated
+from accounts.principal import ANONYMOUS, Principal
+
+__all__ = ["ANONYMOUS", "AUTH_ERRORS", "AdminDep", "AuthenticatorDep", "DEVICE_AUTH_ERRORS", "DeviceDep", "MemberDep",
+           "Principal", "PrincipalDep", "authenticator", "get_principal", "require", "require_admin",
+           "require_device", "require_member"]
+
+_lock = threading.Lock()
+BEARER_CHALLENGE = 'Bearer realm="cbec"'
+DEVICE_CHALLENGE = 'Basic realm="cbec-devices"'
 
 
-@dataclass(frozen=True)
-class Principal:
-    """An authenticated caller: its organisation (the tenant), user or key, and role."""
-
-    org_id: str | None  # None: anonymous
-    user_id: str | None = None
-    key_id: str | None = None
-    role: str = "anonymous"  # anonymous | member | admin | analyst | device
-
-    @property
-    def anonymous(self) -> bool:
-        return self.org_id is None
+# --- the security schemes, as the OpenAPI document states them ---------------------------------------
+# Documentation only (``__call__`` returns None): get_principal reads the headers itself, once.
+class _Bearer(OAuth2PasswordBearer):
+    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+        return None
 
 
-ANONYMOUS = Principal(org_id=None)
+class _Header(APIKeyHeader):
+    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+        return None
 
 
-def get_principal(request: Request) -> Principal:
-    """The caller of this request."""
-    return ANONYMOUS
+class _Basic(HTTPBasic):
+    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+        return None
+
+
+bearer_scheme = _Bearer(tokenUrl="/v1/token", scheme_name="OAuth2PasswordBearer", auto_error=False,
+                        description="a person's access token (OAuth2 password flow, POST /v1/token); an API key "
+                                    "is accepted as a bearer token too")
+api_key_scheme = _Header(name="X-API-Key", scheme_name="APIKeyHeader", auto_error=False,
+                         description="an organisation's API key (cbk_...), created with POST /v1/keys")
+device_basic_scheme = _Basic(scheme_name="DeviceBasic", realm="cbec-devices", auto_error=False,
+                             description="a device's own credential: user name = device id, password = device key")
+device_key_scheme = _Header(name="X-Device-Key", scheme_name="DeviceKeyHeader", auto_error=False,
+                            description="a device's own key (cbd_...), issued with the binding")
+
+
+AUTH_ERRORS = {"401": "no credential, or a malformed, unknown, expired or revoked one (WWW-Authenticate says "
+                      "which scheme)",
+               "403": "the credential's role may not do this (a device key, or not an admin)"}
+"""``responses=problems(**AUTH_ERRORS, ...)`` on every route that takes MemberDep or AdminDep."""
+DEVICE_AUTH_ERRORS = {"401": "no device credential, or a wrong one (WWW-Authenticate: Basic)",
+                      "403": "not a device key, or the topic is another device's"}
+
+
+# --- the principal ------------------------------------------------------------------------------------
+def authenticator(request: Request) -> Authenticator:
+    """This app's :class:`Authenticator` (one per app and database, on ``app.state``)."""
+    state = request.app.state
+    auth = getattr(state, "authenticator", None)
+    if auth is None:
+        with _lock:
+            auth = getattr(state, "authenticator", None)
+            if auth is None:
+                auth = state.authenticator = Authenticator(_database(state), state.settings)
+    return auth
+
+
+def _database(state):
+    """The app's database, as ``api.deps.get_ingest_db`` finds it (api.deps imports this module, so
+    this one cannot import it): the ingest's under ``cbec serve``, else opened from the settings."""
+    db = getattr(state, "ingest_db", None)
+    if db is None:
+        pipe = getattr(state, "ingest_pipeline", None)
+        if pipe is not None:
+            return pipe.db
+        from storage.db import open_db
+
+        db = state.ingest_db = open_db(state.settings.database_url)
+    return db
+
+
+AuthenticatorDep = Annotated[Authenticator, Depends(authenticator)]
+
+
+def unauthorized(exc: Unauthenticated) -> HTTPException:
+    return HTTPException(401, exc.detail, headers={"WWW-Authenticate": exc.challenge})
+
+
+async def get_principal(request: Request) -> Principal:
+    """The caller of this request (anonymous without credentials; 401 for bad ones)."""
+    h = request.headers
+    authorization, api_key, device_key = h.get("authorization"), h.get("x-api-key"), h.get("x-device-key")
+    if authorization is None and api_key is None and device_key is None:
+        return ANONYMOUS
+    auth = getattr(request.app.state, "authenticator", None)
+    if auth is None:
+        auth = await run_in_threadpool(authenticator, request)  # may open the database
+    try:
+        principal = auth.peek(authorization=authorization, api_key=api_key, device_key=device_key)
+        if principal is None:  # not cached (or a revocation poll is due): verify in a thread
+            principal = await run_in_threadpool(lambda: auth.authenticate(
+                authorization=authorization, api_key=api_key, device_key=device_key))
+    except Unauthenticated as exc:
+        raise unauthorized(exc) from None
+    return principal or ANONYMOUS
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+# --- the role checks ----------------------------------------------------------------------------------
+async def require_member(principal: PrincipalDep, _bearer: Annotated[None, Depends(bearer_scheme)],
+                         _key: Annotated[None, Depends(api_key_scheme)]) -> Principal:
+    """A person or machine of an organisation (member, admin or analyst): 401 anonymous, 403 a device."""
+    if principal.anonymous:
+        raise HTTPException(401, "authentication required: send an API key (X-API-Key, or Authorization: Bearer) "
+                                 "or a bearer token (POST /v1/token)", headers={"WWW-Authenticate": BEARER_CHALLENGE})
+    if principal.is_device:
+        raise HTTPException(403, "a device key may only post its own telemetry (POST /v1/telemetry)")
+    return principal
+
+
+MemberDep = Annotated[Principal, Depends(require_member)]
+
+
+def require(*roles: str):
+    """A dependency admitting members whose role is one of ``roles`` (403 otherwise):
+    ``Annotated[Principal, Depends(require("admin", "analyst"))]``."""
+
+    async def check(principal: MemberDep) -> Principal:
+        if principal.role not in roles:
+            raise HTTPException(403, f"this needs the {' or '.join(roles)} role in the organisation "
+                                     f"(this credential has {principal.role})")
+        return principal
+
+    check.__name__ = f"require_{'_'.join(roles)}"
+    return check
+
+
+require_admin = require("admin")
+AdminDep = Annotated[Principal, Depends(require_admin)]
+
+
+async def require_device(principal: PrincipalDep, _basic: Annotated[None, Depends(device_basic_scheme)],
+                         _key: Annotated[None, Depends(device_key_scheme)]) -> Principal:
+    """A device's own credential: 401 without one, 403 for an organisation's key or token."""
+    if principal.anonymous:
+        raise HTTPException(401, "a device credential is required: HTTP Basic DEVICE_ID:KEY or X-Device-Key",
+                            headers={"WWW-Authenticate": DEVICE_CHALLENGE})
+    if not principal.is_device:
+        raise HTTPException(403, "telemetry takes a device's own key (issued with its binding), not an "
+                                 "organisation's key or token")
+    return principal
+
+
+DeviceDep = Annotated[Principal, Depends(require_device)]

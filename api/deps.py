@@ -1,34 +1,29 @@
-"""Shared dependencies of the routers, as ``Annotated`` aliases: ``def f(net: NetworkDep, jobs: JobsDep)``.
+"""Shared dependencies of the routers, as ``Annotated`` aliases: ``def f(net: NetworkDep, settings: SettingsDep)``.
 
 The network, job runner and settings live on ``app.state`` (set by :func:`api.app.create_app`); the
 ingest database and pipeline are opened on first use and shared with the MQTT consumer under
-``cbec serve``.
+``cbec serve``. The job service as a caller sees it (``JobsDep``, scoped to the caller's
+organisation) is in :mod:`api.jobs`, beside the principal it needs; :func:`start_job` and
+:func:`job_or_404` here take it.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Response
 
-from api.jobs import Job, JobRunner
-from storage.db import Database, open_db
 from iot_ingest.pipeline import Pipeline
 from optimizer.network import Network
-from optimizer.network.progress import ProgressFn
 from optimizer.settings import Settings
+from storage.db import Database, open_db
 
 _ingest_lock = threading.Lock()
 
 
 def get_network(request: Request) -> Network:
     return request.app.state.network
-
-
-def get_jobs(request: Request) -> JobRunner:
-    return request.app.state.jobs
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -57,28 +52,28 @@ def get_pipeline(request: Request, db: Annotated[Database, Depends(get_ingest_db
 
 
 NetworkDep = Annotated[Network, Depends(get_network)]
-JobsDep = Annotated[JobRunner, Depends(get_jobs)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 IngestDbDep = Annotated[Database, Depends(get_ingest_db)]
 PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 
 
-def start_job(jobs: JobRunner, kind: str, fn: Callable[[ProgressFn], Any], response: Response, location: str,
+def start_job(jobs: Any, kind: str, params: dict[str, Any], response: Response, location: str,
               inline: bool = False) -> dict[str, Any]:
-    """Run ``fn`` as a job: inline (201, finished record) for small requests, else in the background
-    (202, the record at once). Either way ``Location`` points at ``{location}/{id}``."""
+    """Run the job ``kind`` on ``params`` (``jobs``: :data:`api.jobs.JobsDep`, the caller's view): inline (201, the finished record) for small requests, else queued for
+    a worker (202, the record at once). Either way ``Location`` points at ``{location}/{id}``. Over the
+    owner's quota of running and queued jobs: 429 with ``Retry-After``."""
     if inline:
-        job = jobs.run_inline(kind, fn)
+        job = jobs.run_inline(kind, params)
         response.status_code = 201
     else:
-        job = jobs.submit(kind, fn)
+        job = jobs.submit(kind, params)
         response.status_code = 202
     response.headers["Location"] = f"{location}/{job.id}"
     return job.to_dict()
 
 
-def job_or_404(jobs: JobRunner, job_id: str, kind: str, what: str) -> Job:
-    """The job ``job_id`` of ``kind``, or a 404 problem naming ``what``."""
+def job_or_404(jobs: Any, job_id: str, kind: str, what: str) -> Any:
+    """The caller's job ``job_id`` of ``kind``, or a 404 problem naming ``what`` (also for another owner's job)."""
     job = jobs.get(job_id, kind=kind)
     if job is None:
         raise HTTPException(404, f"no {what} '{job_id}'")

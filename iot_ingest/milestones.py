@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from iot_ingest import tables as t
 from storage.db import Database, bump_epoch
@@ -75,20 +75,21 @@ class TrackedShipment:
     last_seen_ms: int | None
     created_ms: int
     updated_ms: int
+    org_id: str | None = None  # the tenant; None: stored before accounts existed (operators only)
 
     @classmethod
     def from_row(cls, r) -> "TrackedShipment":
         m = r._mapping
         return cls(m["shipment_id"], m["origin"], m["destination"], m["status"], json.loads(m["option_json"]),
                    json.loads(m["milestones_json"]), m["eta_p50_ms"], m["eta_p90_ms"], m["last_seen_ms"],
-                   m["created_ms"], m["updated_ms"])
+                   m["created_ms"], m["updated_ms"], m.get("org_id"))
 
     def row(self) -> dict[str, Any]:
         return {"shipment_id": self.shipment_id, "origin": self.origin, "destination": self.destination,
                 "status": self.status, "option_json": json.dumps(self.option, ensure_ascii=False),
                 "milestones_json": json.dumps(self.milestones), "eta_p50_ms": self.eta_p50_ms,
                 "eta_p90_ms": self.eta_p90_ms, "last_seen_ms": self.last_seen_ms, "created_ms": self.created_ms,
-                "updated_ms": self.updated_ms}
+                "updated_ms": self.updated_ms, "org_id": self.org_id}
 
     # --- progress --------------------------------------------------------------------------------
     def _progress(self) -> int:
@@ -206,8 +207,9 @@ TAGS = ("cheapest", "fastest", "greenest")
 def create_shipment(db: Database, net: Network, shipment_id: str, origin: str, destination: str, weight_kg: float,
                     volume_m3: float, ready: str, *, option: int | None = None, tag: str | None = None,
                     cargo_class: str = "general", customs_mode: str | None = None,
-                    include_planned: bool = False, pieces: int = 1) -> TrackedShipment:
-    """Quote the shipment and store the chosen option (``option`` 1-based index or a ``tag``; default the first).
+                    include_planned: bool = False, pieces: int = 1, org: str | None = None) -> TrackedShipment:
+    """Quote the shipment and store the chosen option (``option`` 1-based index or a ``tag``; default the first),
+    as a shipment of the organisation ``org`` (None: of none, visible to operators only).
 
     Every input is checked before anything is quoted or stored: the id (``iot_ingest.limits``),
     the cargo and the ready date (the quote's bounds, ``optimizer.quotes.limits``)."""
@@ -230,17 +232,21 @@ def create_shipment(db: Database, net: Network, shipment_id: str, origin: str, d
         opt = options[option - 1]
     else:
         opt = options[0]
-    return save_shipment(db, net, shipment_id, option_to_dict(net, opt))
+    return save_shipment(db, net, shipment_id, option_to_dict(net, opt), org=org)
 
 
-def save_shipment(db: Database, net: Network, shipment_id: str, option_doc: dict[str, Any]) -> TrackedShipment:
-    """Store a shipment following an option dict (as produced by ``option_to_dict``)."""
+def save_shipment(db: Database, net: Network, shipment_id: str, option_doc: dict[str, Any], *,
+                  org: str | None = None) -> TrackedShipment:
+    """Store a shipment following an option dict (as produced by ``option_to_dict``).
+
+    Shipment ids are global (a device binds to one by id): an id taken by any organisation is refused
+    with the same answer, which tells nothing of its owner."""
     check_ingest_id(shipment_id, "id")
     now = int(time.time() * 1000)
     if not option_doc.get("legs"):
         raise InvalidInput("the option has no legs", field="option")
     s = TrackedShipment(shipment_id, option_doc["origin"], option_doc["destination"], "planned", option_doc,
-                 milestones_from_option(option_doc), None, None, None, now, now)
+                 milestones_from_option(option_doc), None, None, None, now, now, org)
     s.recompute_eta(net)
     with db.engine.begin() as conn:
         if conn.execute(select(t.shipments.c.shipment_id).where(t.shipments.c.shipment_id == shipment_id)).first():
@@ -250,12 +256,49 @@ def save_shipment(db: Database, net: Network, shipment_id: str, option_doc: dict
     return s
 
 
-def get_shipment(db: Database, shipment_id: str) -> TrackedShipment:
+def scope(org: str | None) -> list:
+    """The WHERE clause of an organisation's shipments (None: every shipment, for operators)."""
+    return [t.shipments.c.org_id == org] if org is not None else []
+
+
+def get_shipment(db: Database, shipment_id: str, *, org: str | None = None) -> TrackedShipment:
+    """A shipment; ``org`` scopes the lookup (another organisation's shipment is unknown, as an unknown id)."""
     from iot_ingest.registry import UnknownShipment
 
     check_ingest_id(shipment_id, "shipment")
     with db.engine.connect() as conn:
-        r = conn.execute(select(t.shipments).where(t.shipments.c.shipment_id == shipment_id)).first()
+        r = conn.execute(select(t.shipments).where(t.shipments.c.shipment_id == shipment_id, *scope(org))).first()
     if r is None:
         raise UnknownShipment(f"unknown shipment '{shipment_id}'", field="shipment")
     return TrackedShipment.from_row(r)
+
+
+PAGE_MAX = 500
+STATUSES = ("planned", "in_transit", "at", "delivered")
+
+
+def list_shipments(db: Database, *, org: str | None = None, status: str | None = None, origin: str | None = None,
+                   destination: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[TrackedShipment], int]:
+    """One page of shipments, newest first, matching the filters (``status``: planned | in_transit | at
+    (at any node) | delivered; ``origin``/``destination``: node ids), and how many match in all."""
+    from optimizer.quotes.limits import check_id
+
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= PAGE_MAX:
+        raise InvalidInput(f"limit must be 1-{PAGE_MAX}", field="limit")
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise InvalidInput("offset must be 0 or more", field="offset")
+    s = t.shipments
+    where = scope(org)
+    if status is not None:
+        if status not in STATUSES:
+            raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", field="status")
+        where.append(s.c.status.like("at:%") if status == "at" else s.c.status == status)
+    if origin is not None:
+        where.append(s.c.origin == check_id(origin, "origin"))
+    if destination is not None:
+        where.append(s.c.destination == check_id(destination, "destination"))
+    with db.engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(s).where(*where)).scalar_one()
+        rows = conn.execute(select(s).where(*where).order_by(s.c.created_ms.desc(), s.c.shipment_id)
+                            .limit(limit).offset(offset)).all()
+    return [TrackedShipment.from_row(r) for r in rows], int(total)

@@ -2,6 +2,10 @@
 
 ``free_capacity_m3`` is what the optimizer reads: the space a shared warehouse still has, from its
 occupancy sensors when it has them, else its nominal ``capacity_m3``.
+
+Tenancy: ``org=`` scopes every read to one organisation's shipments and devices (their readings,
+events and alerts are reached through them); another organisation's id is unknown exactly as an
+unknown id. None: every record (operators, the optimizer's zone-wide capacity).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from iot_ingest import tables as t
 from storage.db import Database
 from iot_ingest.limits import check_ingest_id
 from iot_ingest.milestones import get_shipment, iso_utc
+from iot_ingest.milestones import scope as shipment_scope
 from iot_ingest.pipeline import BatchResult
 from iot_ingest.registry import UnknownDevice, UnknownShipment
 from optimizer.errors import InvalidInput
@@ -31,8 +36,14 @@ def _iso(ms: int | None) -> str | None:
     return iso_utc(ms)
 
 
-def warehouse_status(db: Database, net: Network, warehouse_id: str | None = None) -> list[dict[str, Any]]:
-    """Latest conditions and free capacity per warehouse (one, or all overseas warehouses)."""
+def warehouse_status(db: Database, net: Network, warehouse_id: str | None = None, *, org: str | None = None,
+                     zone_wide: bool = False) -> list[dict[str, Any]]:
+    """Latest conditions and free capacity per warehouse (one, or all overseas warehouses).
+
+    A warehouse is a node of the network, shared by many tenants: every tenant may ask for it, and
+    sees what its own sensors report (``org``); with ``zone_wide`` (the pilot-zone office) conditions
+    and capacity aggregate every tenant's sensors, while the open alerts, which name devices, stay
+    the organisation's own."""
     if warehouse_id is not None:
         node = net.node(check_id(warehouse_id, "warehouse"), "warehouse")
         if node.kind is not NodeKind.OVERSEAS_WAREHOUSE:
@@ -41,10 +52,13 @@ def warehouse_status(db: Database, net: Network, warehouse_id: str | None = None
     else:
         nodes = net.warehouses()
     d, s, a = t.devices, t.device_state, t.alerts
+    own = [d.c.org_id == org] if org is not None else []
     with db.engine.connect() as conn:
         rows = conn.execute(select(d.c.warehouse_id, d.c.device_id, s).join(s, s.c.device_id == d.c.device_id, isouter=True)
-                            .where(d.c.warehouse_id.in_([n.id for n in nodes]))).mappings().all()
-        open_alerts = conn.execute(select(a).where(a.c.warehouse_id.in_([n.id for n in nodes]), a.c.ended_ms.is_(None))
+                            .where(d.c.warehouse_id.in_([n.id for n in nodes]), *([] if zone_wide else own))).mappings().all()
+        alert_devices = [a.c.device_id.in_(select(d.c.device_id).where(*own))] if own else []
+        open_alerts = conn.execute(select(a).where(a.c.warehouse_id.in_([n.id for n in nodes]), a.c.ended_ms.is_(None),
+                                                   *alert_devices)
                                    .order_by(a.c.started_ms)).mappings().all()
     out = []
     for n in nodes:
@@ -122,16 +136,20 @@ def _position(conn, device_id: str) -> dict[str, Any] | None:
             "inside": [f for f in r["fences"].split(",") if f], "received": _iso(r["last_received_ms"])}
 
 
-def track(db: Database, net: Network, key: str) -> dict[str, Any]:
-    """A shipment (status, milestones, ETA, events, alerts, last positions) or a single device."""
+def track(db: Database, net: Network, key: str, *, org: str | None = None) -> dict[str, Any]:
+    """A shipment (status, milestones, ETA, events, alerts, last positions) or a single device
+    (of ``org`` when given)."""
     check_ingest_id(key, "key", "shipment or device id")
+    own_device = [t.devices.c.org_id == org] if org is not None else []
     with db.engine.connect() as conn:
-        is_shipment = conn.execute(select(t.shipments.c.shipment_id).where(t.shipments.c.shipment_id == key)).first()
-        dev = None if is_shipment else conn.execute(select(t.devices).where(t.devices.c.device_id == key)).mappings().first()
+        is_shipment = conn.execute(select(t.shipments.c.shipment_id)
+                                   .where(t.shipments.c.shipment_id == key, *shipment_scope(org))).first()
+        dev = None if is_shipment else conn.execute(select(t.devices).where(t.devices.c.device_id == key, *own_device)
+                                                    ).mappings().first()
     if is_shipment is None:
         if dev is None:
             raise UnknownDevice(f"'{key}' is neither a shipment nor a registered device", field="device")
-        summary = _shipment_summary(db, net, dev["shipment_id"]) if dev["shipment_id"] else None
+        summary = _shipment_summary(db, net, dev["shipment_id"], org) if dev["shipment_id"] else None
         with db.engine.connect() as conn:
             out: dict[str, Any] = {"device": key, "kind": dev["kind"], "shipment": dev["shipment_id"],
                                    "warehouse": dev["warehouse_id"], "last": _position(conn, key),
@@ -140,10 +158,11 @@ def track(db: Database, net: Network, key: str) -> dict[str, Any]:
         if summary:
             out["shipment_status"] = summary
         return out
-    doc = get_shipment(db, key).to_dict(net)
+    doc = get_shipment(db, key, org=org).to_dict(net)
     doc.pop("option")
     with db.engine.connect() as conn:
-        devices = [r[0] for r in conn.execute(select(t.devices.c.device_id).where(t.devices.c.shipment_id == key))]
+        devices = [r[0] for r in conn.execute(select(t.devices.c.device_id)
+                                              .where(t.devices.c.shipment_id == key, *own_device))]
         doc["devices"] = devices
         doc["last"] = [p for p in (_position(conn, d) for d in devices) if p]
         doc["events"] = _events(conn, t.events.c.shipment_id == key)
@@ -151,14 +170,18 @@ def track(db: Database, net: Network, key: str) -> dict[str, Any]:
     return doc
 
 
-def _shipment_summary(db: Database, net: Network, sid: str) -> dict[str, Any]:
-    d = get_shipment(db, sid).to_dict(net)
+def _shipment_summary(db: Database, net: Network, sid: str, org: str | None = None) -> dict[str, Any] | None:
+    try:
+        d = get_shipment(db, sid, org=org).to_dict(net)
+    except UnknownShipment:
+        return None
     return {"status": d["status"], "eta": d["eta"]}
 
 
-def track_geojson(db: Database, net: Network, shipment_id: str, limit: int = 20000) -> dict[str, Any]:
+def track_geojson(db: Database, net: Network, shipment_id: str, limit: int = 20000, *,
+                  org: str | None = None) -> dict[str, Any]:
     """GeoJSON FeatureCollection: the track (LineString, event time order) and the events (Points)."""
-    get_shipment(db, shipment_id)  # 404 when unknown
+    get_shipment(db, shipment_id, org=org)  # 404 when unknown (or another organisation's)
     r, e = t.readings, t.events
     with db.engine.connect() as conn:
         pts = conn.execute(select(r.c.ts_ms, r.c.lon, r.c.lat, r.c.device_id)

@@ -2,6 +2,8 @@
 
 Times are BigInteger milliseconds since the epoch (UTC). ``readings`` is keyed by
 (device_id, ts_ms, seq): the idempotency key, so a redelivered message can never add a row.
+Shipments and devices carry their organisation (``org_id``, migration 0003); every read of the API
+is scoped by it (``org=`` of the registry, milestones and status functions).
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ devices = Table(
     Column("excursion_minutes", Float, nullable=False), Column("hysteresis_c", Float, nullable=False),
     Column("door_open_max_minutes", Float, nullable=False), Column("expected_interval_s", Float, nullable=False),
     Column("created_ms", BigInteger, nullable=False),
+    Column("org_id", ID),  # the tenant (accounts.tables.orgs); None: stored before accounts, operators only
 )
+Index("ix_iot_devices_org", devices.c.org_id)
 
 shipments = Table(
     "iot_shipments", metadata,
@@ -44,7 +48,9 @@ shipments = Table(
     Column("eta_p50_ms", BigInteger), Column("eta_p90_ms", BigInteger),
     Column("last_seen_ms", BigInteger),
     Column("created_ms", BigInteger, nullable=False), Column("updated_ms", BigInteger, nullable=False),
+    Column("org_id", ID),  # the tenant; readings, events and alerts are reached through their shipment/device
 )
+Index("ix_iot_shipments_org", shipments.c.org_id, shipments.c.created_ms)
 
 readings = Table(
     "iot_readings", metadata,

@@ -10,7 +10,7 @@ from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The top-level data/ folder, installed as the package ``cbec_data`` (editable or wheel alike).
@@ -42,8 +42,25 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, description="largest accepted HTTP request body")
     cors_origins: list[str] = Field(default_factory=list,
                                     description='origins allowed to call the API from a browser (JSON list, e.g. ["https://app.example"])')
+    # durable jobs (jobs/): records in the database, run by in-process workers or on the Dask cluster
+    job_workers: int = Field(default=2, ge=0, le=64,
+                             description="in-process job workers when no Dask scheduler is set (0: this process only "
+                                         "queues jobs; another process runs them)")
+    job_quota: int = Field(default=10, ge=1, le=10_000,
+                           description="running and queued jobs per owner (organisation); more are refused with 429")
+    job_retry_after_s: int = Field(default=10, ge=1, le=3600, description="Retry-After of a 429 over the job quota")
+    job_heartbeat_s: float = Field(default=5.0, gt=0, le=300, description="how often a running job writes its heartbeat")
+    job_stale_s: float = Field(default=60.0, gt=0, le=86_400,
+                               description="a running job whose heartbeat is older has lost its worker: it is re-queued "
+                                           "or failed with the reason")
+    job_max_attempts: int = Field(default=2, ge=1, le=10,
+                                  description="runs a job gets when its worker stops under it; then it fails with the reason")
     log_format: str = Field(default="json", pattern="^(json|text)$", description="json (one object per line) or text")
     log_level: str = Field(default="info", pattern="^(debug|info|warning|error)$")
+    secret_key: SecretStr | None = Field(default=None, min_length=32,
+                                         description="signs the bearer tokens (JWT, HS256): at least 32 characters, the "
+                                                     "same in every API process; unset: generated once and kept in "
+                                                     "var_dir/secret_key (one machine only)")
 
     @model_validator(mode="after")
     def _resolve_paths(self) -> "Settings":

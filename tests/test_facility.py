@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -248,12 +247,13 @@ def test_cli_errors_one_line(args, needle):
     assert needle in res.output and len(res.output.strip().splitlines()) <= 2
 
 
-def test_api_design_job_and_stock(net):
+def test_api_design_job_and_stock(net, tmp_path):
     from fastapi.testclient import TestClient
 
     from api.app import create_app
+    from optimizer.settings import Settings
 
-    with TestClient(create_app(network=net)) as c:
+    with TestClient(create_app(network=net, settings=Settings(var_dir=tmp_path))) as c:  # jobs: its own database
         r = c.post("/v1/warehouse-designs", json={"max_days": 3, "carbon_price": 80})
         assert r.status_code == 202
         loc = r.headers["location"]

@@ -38,6 +38,7 @@ from iot_ingest.status import ingest_stats
 from optimizer.errors import InvalidInput
 from optimizer.quotes.limits import PIECES, VOLUME_M3, WEIGHT_KG
 from tests.ingest_journey import H, journey, position, ready_date
+from tests.support.accounts import Tenant, make_tenant
 from tests.support.ingest_testing import PgSchema, pg_available
 
 ANSWER_S = 1.0  # every hostile request or command answers within this (most take a few ms)
@@ -58,13 +59,16 @@ def ship(**change) -> dict:
     return {**SHIP, **change}
 
 
-def seed(db, net) -> None:
-    """A followed shipment with a tracker that has reported once, and a warehouse sensor."""
-    create_shipment(db, net, "S1", "MY_CITY", "LODZ", 500, 2, ready_date(30), tag="greenest")
-    bind_device(db, net, "TRK1", shipment="S1")
-    bind_device(db, net, "T1", warehouse="WH_LODZ")
+def seed(db, net) -> Tenant:
+    """An organisation with a followed shipment, a tracker that has reported once, and a warehouse sensor
+    (both with their credentials)."""
+    tenant = make_tenant(db, "hostile")
+    create_shipment(db, net, "S1", "MY_CITY", "LODZ", 500, 2, ready_date(30), tag="greenest", org=tenant.org_id)
+    tenant.bind(db, net, "TRK1", shipment="S1")
+    tenant.bind(db, net, "T1", warehouse="WH_LODZ")
     res = Pipeline(db, net).process_raw([position("TRK1", 30.8684, 104.2425, (NOW_S - 3600) * 1000, 1)])
     assert res.stored == 1
+    return tenant
 
 
 def snapshot(db) -> tuple:
@@ -85,16 +89,23 @@ def mentions(resp: httpx.Response, needle: str) -> bool:
 
 # --- the HTTP API ---------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def api_db(net, tmp_path_factory):
+def api_seeded(net, tmp_path_factory):
     db = open_db(f"sqlite:///{tmp_path_factory.mktemp('hostile')}/api.sqlite3", migrate=True)
-    seed(db, net)
-    yield db
+    tenant = seed(db, net)
+    yield db, tenant
     db.dispose()
 
 
 @pytest.fixture(scope="module")
-def client(net, api_db):
-    with TestClient(create_app(network=net, ingest_db=api_db), raise_server_exceptions=False) as c:
+def api_db(api_seeded):
+    return api_seeded[0]
+
+
+@pytest.fixture(scope="module")
+def client(net, api_seeded):
+    db, tenant = api_seeded
+    with TestClient(create_app(network=net, ingest_db=db), raise_server_exceptions=False) as c:
+        c.auth = tenant.auth()  # a member's key; telemetry: the topic's device key (tests/support/accounts.py)
         yield c
 
 
@@ -673,8 +684,9 @@ def pg_db():
 
 def test_nul_byte_on_postgresql_is_a_4xx_and_a_dead_letter(pg_db, net):
     db = pg_db
-    seed(db, net)
+    tenant = seed(db, net)
     with TestClient(create_app(network=net, ingest_db=db), raise_server_exceptions=False) as client:
+        client.auth = tenant.auth()
         cases = [post(ship(id="a\u0000b")), get("/v1/shipments/a%00b"), get("/v1/shipments/a%00b/track"),
                  tel("cbec/v1/devices/a\x00b/position"), get("/v1/warehouses/WH_%00LODZ"),
                  post(ship(**{"from": "MY_\u0000CITY"})),

@@ -76,11 +76,15 @@ def test_unhandled_error_is_a_problem_with_request_id_and_no_detail(app, client,
     assert any("deadbeef" in (rec.exc_text or str(rec.exc_info)) for rec in caplog.records)  # the detail is logged
 
 
-def test_metrics_by_route_jobs_and_ingest(client):
+def test_metrics_by_route_jobs_and_ingest(app, client, net):
+    from tests.support.accounts import make_tenant
+
     assert client.post("/v1/quotes", json=QUOTE).status_code == 200
+    tenant = make_tenant(app.state.ingest_db)  # telemetry takes the device's own credential
+    tenant.bind(app.state.ingest_db, net, "alice-phone", warehouse="WH_LODZ")
     ot = {"_type": "location", "lat": 30.8684, "lon": 104.2425, "tst": int(time.time()) - 60}
     r = client.post("/v1/telemetry", params={"topic": "owntracks/alice/phone"}, content=json.dumps(ot),
-                    headers={"content-type": "application/json"})
+                    headers={"content-type": "application/json", **tenant.device_headers("alice-phone")})
     assert r.status_code == 202
     text = client.get("/metrics").text
     assert 'cbec_http_request_duration_seconds_count{method="POST",route="/v1/quotes",status="200"} 1.0' in text

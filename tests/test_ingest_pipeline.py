@@ -83,12 +83,23 @@ def test_malformed_messages_raise_decode_error(topic, payload, reason):
 # --- schema ----------------------------------------------------------------------------------------
 def test_migrations_create_the_schema_tables_py_declares(db):
     """tables.py follows Reading's measurement fields; the Alembic migrations must create exactly that
-    (a new measurement needs a migration adding its column)."""
+    (a new measurement needs a migration adding its column), and exactly the tables of the other
+    packages that share the one history (storage/migrations/env.py's TABLE_MODULES: accounts, jobs)."""
+    import ast
+    import importlib
+
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
+    from storage.db import MIGRATIONS
+
+    tree = ast.parse((MIGRATIONS / "env.py").read_text())
+    modules = next(ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign)
+                   and any(getattr(target, "id", None) == "TABLE_MODULES" for target in n.targets))
+    assert "iot_ingest.tables" in modules
+    metadata = [importlib.import_module(name).metadata for name in modules]
     with db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), t.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
     assert [d for d in diff if not (d[0] == "remove_table" and d[1].name == "iot_alembic_version")] == []
 
 
@@ -170,7 +181,7 @@ def test_temperature_excursion_raises_one_alert_with_hysteresis(db, net, pipe):
     bind_device(db, net, "T1", warehouse="WH_LODZ", temp_min=2, temp_max=8, excursion_minutes=15, hysteresis_c=1)
     t0 = NOW - 3600
     temps = [5, 9, 9.5, 10, 7.5, 9, 10] + [10] * 20 + [7.5, 7.8, 6.9, 5]  # 7.5/7.8: inside but within hysteresis
-    msgs = [(f"cbec/v1/warehouses/WH_LODZ/sensors/T1",
+    msgs = [("cbec/v1/warehouses/WH_LODZ/sensors/T1",
              json.dumps({"ts": t0 + 60 * i, "temperature_c": v, "humidity_pct": 50}).encode()) for i, v in enumerate(temps)]
     for m in msgs:  # one message per batch, as they would arrive live
         pipe.process_raw([m])
@@ -230,12 +241,16 @@ def test_api_telemetry_shipments_warehouses(db, net):
 
     from api.app import create_app
 
+    from tests.support.accounts import make_tenant
+
+    tenant = make_tenant(db)
     app = create_app(network=net, ingest_db=db)
     with TestClient(app) as client:
+        client.auth = tenant.auth()  # the member key; on telemetry the device's own key
         r = client.post("/v1/shipments", json={"id": "S9", "from": "MY_CITY", "to": "LODZ", "weight_kg": 500,
                                                "volume_m3": 2, "ready": ready_date(30), "tag": "greenest"})
         assert r.status_code == 201, r.text
-        bind_device(db, net, "alice-phone", shipment="S9")
+        tenant.bind(db, net, "alice-phone", shipment="S9")
         ot = {"_type": "location", "lat": 30.8684, "lon": 104.2425, "tst": NOW - 60}
         js = {"content-type": "application/json"}  # telemetry is JSON only (text/plain and forms: 415)
         r = client.post("/v1/telemetry", params={"topic": "owntracks/alice/phone"}, content=json.dumps(ot), headers=js)

@@ -18,8 +18,11 @@ REQUIRED_KEYS = {"assignments", "unassigned", "cost", "baseline", "gap", "capaci
 
 
 @pytest.fixture(scope="module")
-def client(net):
-    with TestClient(create_app(net)) as c:
+def client(net, tmp_path_factory):
+    from optimizer.settings import Settings
+
+    # plans are job records in the database: the app gets a database of its own
+    with TestClient(create_app(net, settings=Settings(var_dir=tmp_path_factory.mktemp("plans")))) as c:
         yield c
 
 

@@ -197,12 +197,13 @@ def test_cli_errors_one_line(args, needle):
     assert needle in res.output and len(res.output.strip().splitlines()) <= 2
 
 
-def test_api_pickup_plans(net):
+def test_api_pickup_plans(net, tmp_path):
     from fastapi.testclient import TestClient
 
     from api.app import create_app
+    from optimizer.settings import Settings
 
-    with TestClient(create_app(network=net)) as c:
+    with TestClient(create_app(network=net, settings=Settings(var_dir=tmp_path))) as c:  # jobs: its own database
         r = c.post("/v1/pickup-plans", json={"stops": [_stop("A"), _stop("B", 31.095, 105.09)], "time_limit_s": 0.5})
         assert r.status_code == 201, r.text
         doc = r.json()

@@ -14,7 +14,7 @@ from rich.table import Table
 from api.cli.app import app, warehouses_app
 from api.cli.common import console, errors_as_exit, fail, print_json
 from iot_ingest.limits import ID_RULE, check_ingest_id
-from optimizer.errors import CbecError
+from optimizer.errors import CbecError, InvalidInput
 
 ingest_app = typer.Typer(help="IoT ingest over MQTT: run the consumer, statistics, retention.", invoke_without_command=True)
 devices_app = typer.Typer(help="Device registry: bind trackers to shipments and sensors to warehouses.", no_args_is_help=True)
@@ -25,12 +25,43 @@ app.add_typer(shipments_app, name="shipments")
 
 DbOpt = Annotated[str | None, typer.Option("--db", help="database URL (default CBEC_DATABASE_URL, else SQLite "
                                                         "cbec.sqlite3 under CBEC_VAR_DIR)")]
+OrgOpt = Annotated[str | None, typer.Option("--org", help="organisation id or name: only its records (default: "
+                                                          "every record; an operator's view)")]
+NewOrgOpt = Annotated[str | None, typer.Option("--org", help="organisation id or name the record belongs to "
+                                                             "(default: the only organisation, if there is one)")]
 
 
 def _db(url: str | None):
     from storage.db import open_db
 
     return open_db(url)
+
+
+def org_scope(db, ref: str | None) -> str | None:
+    """``--org`` of a reading command: the organisation's id (None: every record, the operator's view)."""
+    from accounts.store import find_org
+
+    return None if ref is None else find_org(db, ref).org_id
+
+
+def len_orgs(db) -> int:
+    from accounts.store import list_orgs
+
+    return len(list_orgs(db))
+
+
+def org_owner(db, ref: str | None) -> str | None:
+    """``--org`` of a creating command: that organisation, else the only one there is (None while there
+    is none: the record belongs to no organisation until `cbec orgs adopt`); several: say which."""
+    from accounts.store import find_org, list_orgs
+
+    if ref is not None:
+        return find_org(db, ref).org_id
+    orgs = list_orgs(db)
+    if len(orgs) > 1:
+        raise InvalidInput(f"there are {len(orgs)} organisations: say which one with --org (cbec orgs list)",
+                           field="org")
+    return orgs[0].org_id if orgs else None
 
 
 @contextmanager
@@ -139,10 +170,12 @@ def prune_cmd(ctx: typer.Context,
 
 BIND_OPTIONS = {"shipment": "--shipment", "warehouse": "--warehouse", "temp_min": "--temp-min", "temp_max": "--temp-max",
                 "excursion_minutes": "--excursion-minutes", "hysteresis_c": "--hysteresis",
-                "door_open_max_minutes": "--door-max-minutes", "expected_interval_s": "--interval", "database_url": "--db"}
+                "door_open_max_minutes": "--door-max-minutes", "expected_interval_s": "--interval", "database_url": "--db",
+                "org": "--org"}
 CREATE_OPTIONS = {"origin": "--from", "destination": "--to", "weight_kg": "--weight", "volume_m3": "--volume",
                   "ready": "--ready", "pieces": "--pieces", "cargo_class": "--class", "customs_mode": "--customs",
-                  "option": "--option", "tag": "--tag", "database_url": "--db"}
+                  "option": "--option", "tag": "--tag", "database_url": "--db", "org": "--org"}
+READ_OPTIONS = {"database_url": "--db", "org": "--org"}
 
 
 @devices_app.command("bind")
@@ -156,9 +189,12 @@ def bind_cmd(
     hysteresis: Annotated[float, typer.Option(help="°C back inside the range to end an excursion")] = 1.0,
     door_max_minutes: Annotated[float, typer.Option(help="door open this long raises an alert")] = 10.0,
     interval: Annotated[float, typer.Option(help="expected seconds between readings (silent alert after 3x)")] = 300.0,
+    org: NewOrgOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Bind a device to a shipment or a warehouse (re-binding replaces); releases its quarantined readings."""
+    """Bind a device to a shipment or a warehouse (re-binding replaces); releases its quarantined readings.
+    A new device of an organisation gets its credential, printed once."""
+    from accounts import devices as credentials
     from iot_ingest.registry import bind_device
     from optimizer.quotes.limits import check_id
 
@@ -168,24 +204,64 @@ def bind_cmd(
             check_ingest_id(shipment, "shipment")
         if warehouse is not None:
             check_id(warehouse, "warehouse")
-        dev, released = bind_device(_db(db), _net(), device, shipment=shipment, warehouse=warehouse, temp_min=temp_min,
+        database = _db(db)
+        # with --org: that organisation's binding; without: a re-bound device keeps its organisation, a new
+        # tracker takes its shipment's, a new sensor the only organisation (if there is exactly one)
+        scoped = org_scope(database, org)
+        only = org_owner(database, None) if scoped is None and warehouse is not None and len_orgs(database) == 1 else None
+        dev, released = bind_device(database, _net(), device, shipment=shipment, warehouse=warehouse, temp_min=temp_min,
                                     temp_max=temp_max, excursion_minutes=excursion_minutes, hysteresis_c=hysteresis,
-                                    door_open_max_minutes=door_max_minutes, expected_interval_s=interval)
+                                    door_open_max_minutes=door_max_minutes, expected_interval_s=interval, org=scoped,
+                                    new_owner=only)
+        key = None
+        if dev.org_id is not None and not credentials.has_credential(database, dev.device_id):
+            key = credentials.issue(database, dev.device_id)[1]
     target = f"shipment {dev.shipment_id}" if dev.shipment_id else f"warehouse {dev.warehouse_id}"
     rng = f", alert outside {dev.temp_min:g}..{dev.temp_max:g} °C for {dev.excursion_minutes:g} min" \
         if dev.temp_min is not None and dev.temp_max is not None else ""
-    console.print(f"bound {dev.kind} {dev.device_id} to {target}{rng}; {released} quarantined reading(s) released")
+    console.print(f"bound {dev.kind} {dev.device_id} to {target}{rng}; {released} quarantined reading(s) released",
+                  soft_wrap=True)
+    if key is not None:
+        console.print(f"device key of {dev.device_id} (shown once; HTTP Basic {dev.device_id}:KEY or X-Device-Key):",
+                      soft_wrap=True)
+        console.print(key, soft_wrap=True, highlight=False)
+    elif dev.org_id is None:
+        console.print(f"{dev.device_id} belongs to no organisation: it has no credential until one adopts it "
+                      "(cbec orgs adopt ORG; then cbec devices credentials DEVICE)", soft_wrap=True)
+
+
+@devices_app.command("credentials")
+def credentials_cmd(
+    device: Annotated[str, typer.Argument(help="device id")],
+    org: OrgOpt = None,
+    db: DbOpt = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Issue the device a new credential, printed once (the old one stops working)."""
+    from accounts import devices as credentials
+
+    with guarded(READ_OPTIONS):
+        check_ingest_id(device, "device", "DEVICE")
+        database = _db(db)
+        key_id, key = credentials.issue(database, device, org_id=org_scope(database, org))
+    if as_json:
+        print_json({"device": device, "key_id": key_id, "key": key})
+        return
+    console.print(f"device key of {device} (shown once; HTTP Basic {device}:KEY or X-Device-Key):", soft_wrap=True)
+    console.print(key, soft_wrap=True, highlight=False)
 
 
 @devices_app.command("list")
-def devices_list_cmd(db: DbOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def devices_list_cmd(org: OrgOpt = None, db: DbOpt = None,
+                     as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Registered devices and their bindings."""
     from dataclasses import asdict
 
     from iot_ingest.registry import list_devices
 
-    with guarded({"database_url": "--db"}):
-        devs = list_devices(_db(db))
+    with guarded(READ_OPTIONS):
+        database = _db(db)
+        devs = list_devices(database, org=org_scope(database, org))
     if as_json:
         print_json([asdict(d) for d in devs])
         return
@@ -212,6 +288,7 @@ def shipment_create_cmd(
     tag: Annotated[str | None, typer.Option("--tag", help="cheapest | fastest | greenest")] = None,
     cargo_class: Annotated[str, typer.Option("--class")] = "general",
     customs_mode: Annotated[str | None, typer.Option("--customs")] = None,
+    org: NewOrgOpt = None,
     db: DbOpt = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -225,8 +302,10 @@ def shipment_create_cmd(
         # every bound before the database is opened (create_shipment checks them again, then quotes)
         build_request(net, origin, destination, weight, volume, ready, pieces=pieces, cargo_class=cargo_class,
                       customs_mode=customs_mode)
-        s = create_shipment(_db(db), net, shipment_id, origin, destination, weight, volume, ready, option=option,
-                            tag=tag, cargo_class=cargo_class, customs_mode=customs_mode, pieces=pieces)
+        database = _db(db)
+        s = create_shipment(database, net, shipment_id, origin, destination, weight, volume, ready, option=option,
+                            tag=tag, cargo_class=cargo_class, customs_mode=customs_mode, pieces=pieces,
+                            org=org_owner(database, org))
     d = s.to_dict(net)
     if as_json:
         print_json(d)
@@ -236,25 +315,57 @@ def shipment_create_cmd(
 
 
 @shipments_app.command("show")
-def shipment_show_cmd(shipment_id: str, db: DbOpt = None) -> None:
+def shipment_show_cmd(shipment_id: str, org: OrgOpt = None, db: DbOpt = None) -> None:
     """The shipment as JSON (status, milestones, ETA, option)."""
     from iot_ingest.milestones import get_shipment
 
-    with guarded({"database_url": "--db"}):
+    with guarded(READ_OPTIONS):
         check_ingest_id(shipment_id, "shipment", "SHIPMENT_ID")
         net = _net()
-        print_json(get_shipment(_db(db), shipment_id).to_dict(net))
+        database = _db(db)
+        print_json(get_shipment(database, shipment_id, org=org_scope(database, org)).to_dict(net))
+
+
+@shipments_app.command("list")
+def shipment_list_cmd(
+    org: OrgOpt = None,
+    status: Annotated[str | None, typer.Option(help="planned | in_transit | at | delivered")] = None,
+    limit: Annotated[int, typer.Option(help="at most this many (newest first)")] = 50,
+    offset: Annotated[int, typer.Option(help="skip this many")] = 0,
+    db: DbOpt = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Followed shipments, newest first."""
+    from iot_ingest.milestones import list_shipments
+
+    with guarded({**READ_OPTIONS, "status": "--status", "limit": "--limit", "offset": "--offset"}):
+        database = _db(db)
+        items, total = list_shipments(database, org=org_scope(database, org), status=status, limit=limit,
+                                      offset=offset)
+        net = _net()
+    docs = [s.to_dict(net) for s in items]
+    if as_json:
+        print_json({"items": [{k: d[k] for k in ("id", "origin", "destination", "status", "eta", "last_seen")}
+                              for d in docs], "total": total, "limit": limit, "offset": offset})
+        return
+    table = Table(title=f"shipments ({len(docs)} of {total})")
+    for col in ("id", "from", "to", "status", "ETA p50", "organisation"):
+        table.add_column(col)
+    for s, d in zip(items, docs):
+        table.add_row(d["id"], d["origin"], d["destination"], d["status"], (d["eta"]["p50"] or "")[:16], s.org_id or "-")
+    console.print(table)
 
 
 @app.command("track")
-def track_cmd(key: Annotated[str, typer.Argument(help="shipment id or device id")], db: DbOpt = None,
-              as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def track_cmd(key: Annotated[str, typer.Argument(help="shipment id or device id")], org: OrgOpt = None,
+              db: DbOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Last position, events, milestones and ETA of a shipment (or a device)."""
     from iot_ingest.status import track
 
-    with guarded({"database_url": "--db"}):
+    with guarded(READ_OPTIONS):
         check_ingest_id(key, "key", "KEY (a shipment or device id)")
-        doc = track(_db(db), _net(), key)
+        database = _db(db)
+        doc = track(database, _net(), key, org=org_scope(database, org))
     if as_json:
         print_json(doc)
         return
@@ -285,15 +396,18 @@ def track_cmd(key: Annotated[str, typer.Argument(help="shipment id or device id"
 
 @warehouses_app.command("status")
 def warehouses_status_cmd(warehouse: Annotated[str | None, typer.Argument(help="warehouse id (default: all)")] = None,
+                          org: Annotated[str | None, typer.Option("--org", help="organisation id or name: its own "
+                                                                  "sensors only (default: every sensor)")] = None,
                           db: DbOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Latest conditions (temperature, humidity, doors) and free capacity per shared warehouse."""
     from iot_ingest.status import warehouse_status
     from optimizer.quotes.limits import check_id
 
-    with guarded({"database_url": "--db"}):
+    with guarded(READ_OPTIONS):
         if warehouse is not None:
             warehouse = check_id(warehouse, "warehouse", "WAREHOUSE")
-        rows = warehouse_status(_db(db), _net(), warehouse)
+        database = _db(db)
+        rows = warehouse_status(database, _net(), warehouse, org=org_scope(database, org))
     if as_json:
         print_json(rows if warehouse is None else rows[0])
         return

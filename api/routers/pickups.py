@@ -11,19 +11,25 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from api.deps import JobsDep, NetworkDep, job_or_404, start_job
+from api.deps import NetworkDep, job_or_404, start_job
+from api.jobs import JobsDep
 from api.problems import problems
 from api.routing import JsonRoute
 from api.schemas.common import JobOut
 from api.schemas.pickups import PickupIn
-from optimizer.network.progress import ProgressFn
-from optimizer.pickups.stops import DEFAULT_FLEET, Vehicle, build_problem, parse_stops
-from optimizer.pickups.vrptw import check_problem, solve_routing
+from jobs.kinds import pickup_inputs
 
 JobId = Annotated[str, Path(min_length=1, max_length=64, description="the job id from the Location header")]
 router = APIRouter(route_class=JsonRoute, prefix="/v1", tags=["pickups"])
 INLINE_MAX_STOPS = 40
 INLINE_MAX_SECONDS = 5.0
+
+
+def pickup_params(body: PickupIn) -> dict:
+    """The pickup job's params (JSON): stops, depot, fleet, speed and the search's limit and seed."""
+    return {"stops": [s.model_dump() for s in body.stops], "depot": body.depot, "kind": body.kind,
+            "vehicles": None if not body.vehicles else [v.model_dump() for v in body.vehicles],
+            "speed_kmh": body.speed_kmh, "time_limit_s": body.time_limit_s, "seed": body.seed}
 
 
 @router.post("/pickup-plans", status_code=202, response_model=JobOut,
@@ -32,18 +38,13 @@ INLINE_MAX_SECONDS = 5.0
                         202: {"description": "accepted as a job"},
                         **problems(**{"400": "the body is not parseable JSON (e.g. nested too deeply)", "404": "unknown depot",
                                       "422": "invalid input (a bound of the schema, a duplicate stop id, a window that "
-                                             "ends before it starts) or infeasible (a stop no vehicle can carry or reach)"})})
+                                             "ends before it starts) or infeasible (a stop no vehicle can carry or reach)",
+                                      "429": "the organisation's quota of running and queued jobs is used (Retry-After)"})})
 def post_pickup_plan(body: PickupIn, response: Response, net: NetworkDep, jobs: JobsDep) -> dict:
-    stops = parse_stops([s.model_dump() for s in body.stops], "stops")
-    fleet = tuple(Vehicle(**v.model_dump()) for v in body.vehicles) if body.vehicles else DEFAULT_FLEET
-    problem = build_problem(net, stops, body.depot, kind=body.kind, fleet=fleet, speed_kmh=body.speed_kmh)
-    check_problem(problem)  # infeasible windows / capacities are a 422 now, not a failed job
-
-    def run(progress: ProgressFn) -> dict:
-        return solve_routing(problem, time_limit=body.time_limit_s, seed=body.seed, progress=progress).to_dict()
-
-    inline = len(stops) <= INLINE_MAX_STOPS and body.time_limit_s <= INLINE_MAX_SECONDS
-    return start_job(jobs, "pickup-plan", run, response, "/v1/pickup-plans", inline=inline)
+    params = pickup_params(body)
+    pickup_inputs(net, params)  # infeasible windows / capacities are a 422 now, not a failed job
+    inline = len(body.stops) <= INLINE_MAX_STOPS and body.time_limit_s <= INLINE_MAX_SECONDS
+    return start_job(jobs, "pickup-plan", params, response, "/v1/pickup-plans", inline=inline)
 
 
 @router.get("/pickup-plans/{plan_id}", response_model=JobOut, summary="Status, progress and result of a pickup plan",

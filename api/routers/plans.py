@@ -20,18 +20,13 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from api.deps import JobsDep, NetworkDep, job_or_404, start_job
+from api.deps import NetworkDep, job_or_404, start_job
+from api.jobs import JobsDep
 from api.problems import problems
 from api.routing import JsonRoute
 from api.schemas.common import JobOut
 from api.schemas.plans import PlanIn
-from optimizer.errors import DataError
-from optimizer.network import Network
-from optimizer.network.model import Capacity
-from optimizer.network.progress import ProgressFn
-from optimizer.planning.planner import PlanSettings, check_plan_size, plan_to_dict
-from optimizer.planning.replan import Change, check_change, plan_or_replan
-from optimizer.planning.shipments import ShipmentsLoad, read_rows, read_shipments_text
+from jobs.kinds import plan_inputs
 
 router = APIRouter(route_class=JsonRoute, prefix="/v1", tags=["plans"])
 
@@ -40,20 +35,14 @@ INLINE_MAX_SECONDS = 60.0  # a longer limit is a job even for a small batch: no 
 _LOCATION = {"Location": {"description": "the plan: /v1/plans/{id}", "schema": {"type": "string"}}}
 
 
-def _load(net: Network, body: PlanIn) -> ShipmentsLoad:
-    if (body.shipments is None) == (body.csv is None):
-        raise DataError("request", None, "shipments", "give exactly one of 'shipments' (rows) or 'csv' (text)")
-    if body.csv is not None:
-        load = read_shipments_text(net, body.csv, "csv")
-    else:
-        load = read_rows(net, [(i + 1, row.model_dump(exclude_none=True)) for i, row in enumerate(body.shipments or [])],
-                         "shipments")
-    if not load.shipments:
-        where = "csv" if body.csv is not None else "shipments"
-        first = load.errors[0] if load.errors else DataError(where, None, where, "no shipment rows")
-        raise DataError(first.file, first.row, first.field,
-                        first.detail.split(": ", 1)[-1] + (f" (and {len(load.errors) - 1} more bad rows)" if len(load.errors) > 1 else ""))
-    return load
+def plan_params(body: PlanIn) -> dict[str, Any]:
+    """The plan job's params (JSON): the rows or the CSV text, the settings, the re-plan inputs."""
+    rows = None if body.shipments is None else [[i + 1, row.model_dump(exclude_none=True)]
+                                                for i, row in enumerate(body.shipments)]
+    return {"rows": rows, "csv": body.csv,
+            "settings": {"horizon_days": body.horizon_days, "time_limit_s": body.time_limit_s,
+                         "carbon_price_per_t": body.carbon_price_per_t, "late_per_day": body.late_per_day},
+            "previous": body.previous, "change": None if body.change is None else body.change.model_dump(mode="json")}
 
 
 @router.post(
@@ -64,26 +53,14 @@ def _load(net: Network, body: PlanIn) -> ShipmentsLoad:
     responses={201: {"description": "planned inline (small batch): the finished job", "model": JobOut, "headers": _LOCATION},
                202: {"description": "accepted as a job", "headers": _LOCATION},
                **problems(**{"422": "invalid request, no valid shipment, more rows than the plan memory budget, "
-                                        "or a change naming a departure that does not exist"})},
+                                        "or a change naming a departure that does not exist",
+                             "429": "the organisation's quota of running and queued jobs is used (Retry-After)"})},
 )
 def post_plan(body: PlanIn, response: Response, net: NetworkDep, jobs: JobsDep) -> dict[str, Any]:
-    load = _load(net, body)
-    settings = PlanSettings(horizon_days=body.horizon_days, time_limit_s=body.time_limit_s,
-                            carbon_price_per_t=body.carbon_price_per_t, late_per_day=body.late_per_day)
-    check_plan_size(len(load.shipments), settings)
-    change = None
-    if body.change is not None:
-        change = Change(cancel=frozenset(body.change.cancel), delay_hours=body.change.delay_hours,
-                        capacity={k: Capacity(teu=v) for k, v in body.change.capacity_teu.items()})
-        check_change(net, change)
-
-    def run(progress: ProgressFn) -> dict[str, Any]:
-        result = plan_or_replan(net, load.shipments, settings, previous=body.previous, change=change,
-                                errors=load.errors, progress=progress)
-        return plan_to_dict(net, result)
-
+    params = plan_params(body)
+    load, _, _ = plan_inputs(net, params)  # every refusal is a 422 now, before a job exists
     inline = len(load.shipments) <= INLINE_MAX and body.time_limit_s <= INLINE_MAX_SECONDS
-    return start_job(jobs, "plan", run, response, "/v1/plans", inline=inline)
+    return start_job(jobs, "plan", params, response, "/v1/plans", inline=inline)
 
 
 @router.get("/plans/{plan_id}", response_model=JobOut, summary="Status, progress and result of a plan job",

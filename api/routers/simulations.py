@@ -2,16 +2,18 @@
 
 The scenarios are read and checked during the request — schema bounds, ids against the network and
 the work budget (:mod:`simulation.budget`) — so a bad or too large one is a 422 at once, never a
-failed job later; the job runs :func:`simulation.experiment.run_experiment`, the use case the CLI's
+failed job later. The job's params are the checked scenario documents (kind ``simulation`` in
+:mod:`jobs.kinds`); it runs :func:`simulation.experiment.run_experiment`, the use case the CLI's
 ``cbec simulate`` runs too, isolated: replications, route quotes and plots run in worker processes
-(or on the Dask cluster), never in the API process. Plots are written under
-``CBEC_VAR_DIR/simulations/{id}/``.
+(or on the Dask cluster), never in the API process. DELETE /v1/jobs/{id} cancels it (its worker
+processes stop within a second or two). Plots are written under ``CBEC_VAR_DIR/simulations/{id}/``
+of the process that runs the job (with the Dask engine a `cbec worker`: give workers and API
+processes one shared folder for plots).
 """
 
 from __future__ import annotations
 
 import re
-import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,15 +22,15 @@ from fastapi import Path as PathParam
 from fastapi.exceptions import HTTPException
 from fastapi.responses import FileResponse
 
-from api.deps import JobsDep, NetworkDep, SettingsDep, job_or_404, start_job
-from api.jobs import Job
+from api.deps import NetworkDep, SettingsDep, job_or_404, start_job
+from api.jobs import Job, JobsDep
 from api.problems import problems
 from api.routing import JsonRoute
+from api.schemas.common import JobStatus
 from api.schemas.simulations import SimulationAccepted, SimulationIn, SimulationOut
 from optimizer.network import Network
-from optimizer.network.progress import ProgressFn
 from simulation.budget import check_work
-from simulation.experiment import run_experiment, with_overrides
+from simulation.experiment import with_overrides
 from simulation.runner import effective_workers
 from simulation.scenario import Scenario, check_against, load_scenario
 
@@ -37,6 +39,12 @@ router = APIRouter(route_class=JsonRoute, prefix="/v1/simulations", tags=["simul
 _PLOT_NAME = re.compile(r"^[A-Za-z0-9_.-]+\.(png|svg)$")
 SimId = Annotated[str, PathParam(max_length=64, description="the simulation's id")]
 PlotName = Annotated[str, PathParam(max_length=128, description="a plot's file name (png or svg)")]
+
+
+class SimulationStatusOut(SimulationOut):
+    """A simulation (as SimulationOut), whose job may also be ``cancelled`` (DELETE /v1/jobs/{id})."""
+
+    status: JobStatus
 
 
 def _scenario(value: str | Scenario, body: SimulationIn, net: Network, field: str, seed: int | None = None) -> Scenario:
@@ -58,7 +66,8 @@ def _links(request: Request, job: Job | dict[str, Any]) -> dict[str, str]:
              summary="Start a simulation (replications with 95 % CIs) as a background job",
              responses={202: {"description": "accepted as a job; `Location` points at the simulation"},
                         **problems(**{"422": "invalid scenario, unknown id, or work over the budget (names the field "
-                                             "and the limit)"})})
+                                             "and the limit)",
+                                      "429": "the organisation's quota of running and queued jobs is used (Retry-After)"})})
 def post_simulation(body: SimulationIn, request: Request, response: Response, net: NetworkDep, jobs: JobsDep,
                     settings: SettingsDep) -> dict[str, Any]:
     # validate before accepting: a bad or too large scenario is a 422 now, never a failed job later
@@ -67,43 +76,23 @@ def post_simulation(body: SimulationIn, request: Request, response: Response, ne
     n = body.replications or sc.replications
     check_work(([(base, "compare_with")] if base is not None else []) + [(sc, "scenario")], n, net)
     workers = None if settings.dask_scheduler else effective_workers(body.workers, n)
-    ready = threading.Event()
-    holder: dict[str, str] = {}
-    var_dir = Path(settings.var_dir)
-
-    def work(progress: ProgressFn) -> dict[str, Any]:
-        ready.wait(5)  # the job id names the plot directory
-        out_dir = var_dir / "simulations" / holder.get("id", "unknown")
-        # isolate: replications, route quotes and plots run in worker processes, never in this one
-        exp = run_experiment([base, sc] if base is not None else [sc], n, seed=sc.seed, workers=body.workers,
-                             scheduler=settings.dask_scheduler or "", progress=progress,
-                             plots_dir=out_dir if body.plots else None, plot_format=body.plot_format, isolate=True,
-                             sources=["compare_with", "scenario"] if base is not None else ["scenario"])
-        if body.plots:
-            for run in exp.runs:
-                run.report["plots"] = [p.name for p in run.plots]
-        result: dict[str, Any] = {"report": exp.runs[-1].report}
-        if exp.comparison is not None:
-            result["baseline_report"] = exp.runs[0].report
-            result["comparison"] = exp.comparison
-            if body.plots:
-                exp.comparison["plots"] = [p.name for p in exp.comparison_plots]
-        return result
-
-    job = start_job(jobs, "simulation", work, response, router.prefix)
-    holder["id"] = job["id"]
-    ready.set()
+    runs = [base, sc] if base is not None else [sc]
+    params = {"scenarios": [s.to_doc() for s in runs],
+              "sources": ["compare_with", "scenario"] if base is not None else ["scenario"],
+              "replications": n, "seed": sc.seed, "workers": body.workers, "plots": body.plots,
+              "plot_format": body.plot_format}
+    job = start_job(jobs, "simulation", params, response, router.prefix)
     return {"id": job["id"], "status": job["status"], "scenario": sc.name, "replications": n, "workers": workers,
             "links": _links(request, job)}
 
 
-@router.get("/{sim_id}", response_model=SimulationOut, response_model_exclude_unset=True,
+@router.get("/{sim_id}", response_model=SimulationStatusOut, response_model_exclude_unset=True,
             summary="Status, progress, KPIs (mean and 95 % CI) and plot links of a simulation",
             responses=problems(**{"404": "unknown simulation", "422": "an id longer than 64 characters"}))
 def get_simulation(sim_id: SimId, request: Request, jobs: JobsDep) -> dict[str, Any]:
     job = job_or_404(jobs, sim_id, "simulation", "simulation")
     out: dict[str, Any] = {"id": job.id, "status": job.status, "progress": round(job.progress, 4), "message": job.message,
-                           "created_at": job.created_at.isoformat(), "links": _links(request, job)}
+                           "created_at": job.created_at, "links": _links(request, job)}
     if job.error:
         out["error"] = job.error
     if job.status == "succeeded" and job.result:

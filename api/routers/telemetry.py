@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import DEVICE_AUTH_ERRORS, DeviceDep
 from api.deps import PipelineDep
 from api.problems import problem, problems
 from api.routing import JsonRoute
@@ -21,6 +22,7 @@ from api.schemas.tracking import TelemetryOut
 from iot_ingest.decoders import MAX_PAYLOAD
 from iot_ingest.limits import TOPIC_MAX, TOPIC_PATTERN, TOPIC_RULE
 from iot_ingest.pipeline import BatchResult, Pipeline
+from iot_ingest.registry import topic_device
 
 router = APIRouter(route_class=JsonRoute, prefix="/v1", tags=["tracking"])
 
@@ -49,7 +51,7 @@ def media_type(request: Request) -> str:
     status_code=202,
     response_model=TelemetryOut,
     summary="Ingest one message in any MQTT payload format (our JSON, OwnTracks, SenML)",
-    responses=problems(**{"413": "payload too large (stored in the dead-letter table)",
+    responses=problems(**DEVICE_AUTH_ERRORS, **{"413": "payload too large (stored in the dead-letter table)",
                           "415": "not JSON: the body must be application/json or application/senml+json",
                           "422": "an invalid topic, or a malformed or implausible message (stored in the dead-letter "
                                  "table, with its reason)"}),
@@ -61,6 +63,7 @@ async def post_telemetry(
                                             "cbec/v1/devices/TRK-1/position, owntracks/alice/phone, "
                                             f"cbec/v1/warehouses/WH_LODZ/sensors/T1 ({TOPIC_RULE})",
                                 min_length=1, max_length=TOPIC_MAX, pattern=TOPIC_PATTERN)],
+    device: DeviceDep,  # first: an unauthenticated request opens nothing
     pipeline: PipelineDep,
 ) -> TelemetryOut | JSONResponse:
     if media_type(request) not in TELEMETRY_TYPES:
@@ -68,6 +71,10 @@ async def post_telemetry(
                        f"content-type must be {' or '.join(TELEMETRY_TYPES)} (got "
                        f"'{media_type(request)[:60] or 'none'}'); telemetry is JSON only",
                        str(request.url.path), headers={"Accept": ", ".join(TELEMETRY_TYPES)}, field="content-type")
+    owner = topic_device(topic)
+    if owner is not None and owner != device.device_id:
+        return problem(403, "Forbidden", f"device '{device.device_id}' may publish on its own topics only; the "
+                                         f"topic names device '{owner}'; nothing was stored", str(request.url.path), field="topic")
     body = await request.body()
     if len(body) > MAX_PAYLOAD:
         res = await _run(pipeline, topic, body[: MAX_PAYLOAD + 1])

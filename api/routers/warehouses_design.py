@@ -12,21 +12,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from api.deps import JobsDep, NetworkDep, job_or_404, start_job
+from api.deps import NetworkDep, job_or_404, start_job
+from api.jobs import JobsDep
 from api.problems import problems
 from api.routing import JsonRoute
 from api.schemas.common import JobOut
 from api.schemas.warehouses import DemandRowIn, DesignIn, StockIn, StockOut
-from optimizer.network.progress import ProgressFn
-from optimizer.warehouses.design import (
-    DesignSettings,
-    check_settings,
-    demand_rows,
-    design_shared_network,
-    with_settings,
-)
-from optimizer.warehouses.facility import DesignOptions, solve_design
-from optimizer.warehouses.orlib import parse_orlib_cap
+from jobs.kinds import design_inputs
+from optimizer.warehouses.design import DesignSettings, demand_rows, with_settings
 from optimizer.warehouses.policies import stock_policies
 
 JobId = Annotated[str, Path(min_length=1, max_length=64, description="the job id from the Location header")]
@@ -38,9 +31,14 @@ def _records(rows: list[DemandRowIn] | None) -> list[dict] | None:
     return None if rows is None else [r.model_dump(exclude_none=True) for r in rows]
 
 
-def _options(body: DesignIn) -> DesignOptions:
-    return DesignOptions(single_sourcing=body.single_sourcing, max_open=body.max_open, n_open=body.n_open,
-                         budget=body.budget, solver=body.solver, method=body.method, time_limit=body.time_limit_s)
+def design_params(body: DesignIn) -> dict:
+    """The design job's params (JSON): solver options, and the OR-Library text or the demand rows and settings."""
+    options = {"single_sourcing": body.single_sourcing, "max_open": body.max_open, "n_open": body.n_open,
+               "budget": body.budget, "solver": body.solver, "method": body.method, "time_limit": body.time_limit_s}
+    if body.orlib is not None:
+        return {"options": options, "orlib": {"text": body.orlib, "name": body.orlib_name, "capacity": body.capacity}}
+    return {"options": options, "demand": _records(body.demand), "max_days": body.max_days,
+            "carbon_price": body.carbon_price}
 
 
 @router.post("/warehouse-designs", status_code=202, response_model=JobOut,
@@ -48,24 +46,12 @@ def _options(body: DesignIn) -> DesignOptions:
              responses={202: {"description": "accepted as a job"},
                         **problems(**{"400": BAD_BODY, "422": "invalid input: a bound of the schema, an unknown market or a duplicate "
                                              "row in demand, an OR-Library text that cannot be read, or a limit no "
-                                             "design can meet"})})
+                                             "design can meet",
+                                      "429": "the organisation's quota of running and queued jobs is used (Retry-After)"})})
 def post_design(body: DesignIn, response: Response, net: NetworkDep, jobs: JobsDep) -> dict:
-    options = _options(body)
-    # validate before accepting, so a bad file is a 422 now rather than a failed job later
-    if body.orlib is not None:
-        problem = parse_orlib_cap(body.orlib, body.orlib_name, body.capacity)
-
-        def run(progress: ProgressFn) -> dict:
-            return solve_design(problem, options, progress=progress).to_dict()
-    else:
-        rows = demand_rows(net, _records(body.demand))
-        settings = with_settings(DesignSettings(), max_days=body.max_days, carbon_price=body.carbon_price)
-        check_settings(settings)
-
-        def run(progress: ProgressFn) -> dict:
-            return design_shared_network(net, rows, settings, options, progress=progress).to_dict()
-
-    return start_job(jobs, "warehouse-design", run, response, "/v1/warehouse-designs")
+    params = design_params(body)
+    design_inputs(net, params)  # validate before accepting, so a bad file is a 422 now rather than a failed job later
+    return start_job(jobs, "warehouse-design", params, response, "/v1/warehouse-designs")
 
 
 @router.get("/warehouse-designs/{design_id}", response_model=JobOut, summary="Status, progress and result of a design job",

@@ -37,16 +37,47 @@ class JobError(BaseModel):
     field: str | None = None
 
 
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
 class JobOut(BaseModel):
     """A background job: status, progress and (once finished) its result or error."""
 
     id: str
     kind: str
-    status: Literal["queued", "running", "succeeded", "failed"]
+    status: JobStatus
     progress: float = Field(ge=0, le=1)
     message: str
     created_at: str
     started_at: str | None
     finished_at: str | None
     result: Any = Field(default=None, description="the resource's result once succeeded (shape per kind)")
+    error: JobError | None = Field(default=None, description="why it failed or was cancelled (a problem, never a trace)")
+    attempts: int = Field(default=0, ge=0, description="runs started: more than one when its worker stopped under it "
+                                                       "and it was run again")
+    cancel_requested: bool = Field(default=False, description="DELETE /v1/jobs/{id} was called; a running job stops "
+                                                              "within a few seconds")
+
+
+class JobSummaryOut(BaseModel):
+    """A job in a list: its record without the result (GET the job, or its resource, for that)."""
+
+    id: str
+    kind: str
+    status: JobStatus
+    progress: float = Field(ge=0, le=1)
+    message: str
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
     error: JobError | None = None
+    attempts: int = Field(default=0, ge=0)
+    cancel_requested: bool = False
+    links: dict[str, str] = Field(description="self: the job; resource: the resource that started it")
+
+
+class JobListOut(BaseModel):
+    """One page of the caller's jobs, newest first."""
+
+    items: list[JobSummaryOut]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next (older) page; null on the last page")

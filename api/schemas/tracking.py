@@ -145,6 +145,90 @@ class TrackOut(BaseModel):
     features: list[TrackFeature]
 
 
+class ShipmentSummaryOut(BaseModel):
+    """A shipment in a list: where it stands and when it should arrive (GET /v1/shipments/{id} for the rest)."""
+
+    id: str
+    origin: str
+    destination: str
+    status: str = Field(description="planned | in_transit | at:<node> | delivered")
+    eta_p50: str | None = Field(description="expected arrival (median), local at the destination")
+    eta_p90: str | None
+    last_seen: str | None
+    created: str
+
+
+class _Page(BaseModel):
+    total: int = Field(description="items matching the filters, over every page")
+    limit: int
+    offset: int
+
+
+class ShipmentListOut(_Page):
+    """The organisation's shipments, newest first."""
+
+    items: list[ShipmentSummaryOut]
+
+
+# --- devices -----------------------------------------------------------------------------------
+class DeviceIn(BaseModel):
+    """Bind a device: a tracker to one of the organisation's shipments, or a sensor to a warehouse.
+    Binding an id the organisation already has re-binds it (its thresholds are replaced, its
+    credential kept); a new device gets its credential in the response, once."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [
+        {"id": "TRK-1", "shipment": "S-2026-001"}, {"id": "T1", "warehouse": "WH_LODZ", "temp_min": 2, "temp_max": 8}]})
+
+    id: str = Field(description=f"the device id, the segment of its MQTT topics: {INGEST_ID_RULE}", **SHIPMENT_ID)
+    shipment: str | None = Field(None, description="shipment id (a tracker)", **SHIPMENT_ID)
+    warehouse: str | None = Field(None, description="overseas warehouse node id (a sensor)", **NODE_ID)
+    temp_min: float | None = Field(None, ge=-90, le=90, allow_inf_nan=False, description="°C, alert below")
+    temp_max: float | None = Field(None, ge=-90, le=90, allow_inf_nan=False, description="°C, alert above")
+    excursion_minutes: float = Field(15.0, gt=0, le=7 * 24 * 60, allow_inf_nan=False,
+                                     description="out of range this long before an alert")
+    hysteresis_c: float = Field(1.0, ge=0, le=50, allow_inf_nan=False,
+                                description="°C back inside the range to end an excursion")
+    door_open_max_minutes: float = Field(10.0, gt=0, le=7 * 24 * 60, allow_inf_nan=False,
+                                         description="a door open this long raises an alert")
+    expected_interval_s: float = Field(300.0, gt=0, le=30 * 86_400, allow_inf_nan=False,
+                                       description="expected seconds between readings (silent alert after 3x)")
+
+
+class DeviceOut(BaseModel):
+    id: str
+    kind: Literal["tracker", "sensor"]
+    shipment: str | None
+    warehouse: str | None
+    temp_min: float | None
+    temp_max: float | None
+    excursion_minutes: float
+    hysteresis_c: float
+    door_open_max_minutes: float
+    expected_interval_s: float
+    created: str
+
+
+class DeviceCredentialOut(BaseModel):
+    """A device's own credential, shown this once (stored only as a hash). The device sends it on
+    ``POST /v1/telemetry`` as HTTP Basic (user name = device id, password = key) or ``X-Device-Key``."""
+
+    device: str
+    key_id: str = Field(description="the public part of the key")
+    key: str
+
+
+class DeviceBoundOut(DeviceOut):
+    released: int = Field(description="quarantined readings of the device released into its history")
+    credential: DeviceCredentialOut | None = Field(description="a new device's credential (None on a re-binding: "
+                                                               "the device keeps its own)")
+
+
+class DeviceListOut(_Page):
+    """The organisation's devices, by id."""
+
+    items: list[DeviceOut]
+
+
 # --- telemetry ---------------------------------------------------------------------------------
 class TelemetryOut(BaseModel):
     """What became of the message (a malformed or implausible one is a 422 problem instead, and a
