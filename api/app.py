@@ -65,7 +65,7 @@ def create_app(network: Network | None = None, settings: Settings | None = None,
     problems.openapi_with_problems(app)
     if settings.cors_origins:  # browsers on other origins may call the API only when configured
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
-                           allow_headers=["Authorization", "Content-Type", "X-Request-ID"], expose_headers=["Location", "X-Request-ID"])
+                           allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Device-Key", "X-Request-ID"], expose_headers=["Location", "X-Request-ID"])
     app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes, metrics=app.state.metrics)
     for module in (health, metrics, accounts, quotes, network_routes, jobs, web, simulations, telemetry, shipments, warehouses_status, plans,
                    warehouses_design, pickups):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -77,7 +78,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # headers carry e.g. ``Allow`` on 405
-        return problem(exc.status_code, str(exc.detail), str(exc.detail), str(request.url.path), headers=exc.headers)
+        try:
+            title = HTTPStatus(exc.status_code).phrase  # "Unauthorized", "Not Found": the detail says which
+        except ValueError:
+            title = "Error"
+        return problem(exc.status_code, title, str(exc.detail), str(request.url.path), headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:

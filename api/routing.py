@@ -8,11 +8,14 @@ written with a fraction as ints makes the server accept exactly what the OpenAPI
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+from starlette.types import Receive, Scope, Send
 
 _EXACT = 2**53  # beyond this a float no longer holds every integer
 
@@ -31,8 +34,22 @@ class JsonRequest(Request):
         return self._json
 
 
+_METHODS: dict[str, set[str]] = defaultdict(set)  # path template -> every method any route serves there
+
+
 class JsonRoute(APIRoute):
-    """``APIRouter(route_class=JsonRoute)``: handlers see a :class:`JsonRequest`."""
+    """``APIRouter(route_class=JsonRoute)``: handlers see a :class:`JsonRequest`, and a 405 names in
+    ``Allow`` every method of the path (Starlette answers from the first route of a path and names its
+    methods only, wrong where GET and POST of one path are two routes)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        _METHODS[self.path_format] |= set(self.methods or ())
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.methods and scope["method"] not in self.methods:
+            raise HTTPException(405, headers={"Allow": ", ".join(sorted(_METHODS[self.path_format]))})
+        await super().handle(scope, receive, send)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()

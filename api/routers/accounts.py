@@ -6,8 +6,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Path, Query, Response
-from fastapi.routing import APIRoute
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from accounts import store
 from accounts.errors import Forbidden, Unauthenticated
@@ -22,22 +20,7 @@ from api.schemas.accounts import PASSWORD
 
 
 
-class AllowRoute(JsonRoute):
-    """A :class:`JsonRoute` whose 405 lists every method of its path in ``Allow``: Starlette answers
-    405 from the first route of the path and names its methods only, wrong where one path has several
-    routes (``GET`` and ``POST /v1/users``). (A candidate for api/routing.py, for every router.)"""
-
-    async def handle(self, scope, receive, send) -> None:
-        if self.methods and scope["method"] not in self.methods and "app" in scope:
-            methods: set[str] = set()
-            for route in scope["app"].router.routes:
-                if isinstance(route, APIRoute) and route.path_format == self.path_format and route.methods:
-                    methods |= route.methods
-            raise StarletteHTTPException(405, headers={"Allow": ", ".join(sorted(methods))})
-        await super().handle(scope, receive, send)
-
-
-router = APIRouter(route_class=AllowRoute, prefix="/v1", tags=["accounts"])
+router = APIRouter(route_class=JsonRoute, prefix="/v1", tags=["accounts"])
 KeyId = Annotated[str, Path(description="the key's id (its public part)", min_length=1, max_length=64,
                             pattern=r"^[a-z0-9]{1,64}$")]
 Limit = Annotated[int, Query(ge=1, le=store.LIST_MAX, description="items per page")]

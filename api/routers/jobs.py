@@ -23,19 +23,7 @@ from api.schemas.common import JobListOut, JobOut
 from optimizer.errors import InvalidInput
 
 
-class _JobRoute(JsonRoute):
-    """A 405 lists in ``Allow`` every method of the path (GET and DELETE /v1/jobs/{id} are two routes, and
-    Starlette would name only the first one's)."""
-
-    async def handle(self, scope, receive, send) -> None:
-        if self.methods and scope["method"] not in self.methods:
-            methods = {m for r in router.routes if getattr(r, "path_format", None) == self.path_format
-                       for m in (getattr(r, "methods", None) or ())}
-            raise HTTPException(405, headers={"Allow": ", ".join(sorted(methods))})
-        await super().handle(scope, receive, send)
-
-
-router = APIRouter(route_class=_JobRoute, prefix="/v1/jobs", tags=["jobs"])
+router = APIRouter(route_class=JsonRoute, prefix="/v1/jobs", tags=["jobs"])
 
 JobId = Annotated[str, Path(min_length=1, max_length=64, description="the job id (from a Location header or the list)")]
 RESOURCES = {"plan": "/v1/plans", "warehouse-design": "/v1/warehouse-designs", "pickup-plan": "/v1/pickup-plans",

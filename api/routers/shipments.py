@@ -18,7 +18,7 @@ from accounts import devices as device_credentials
 from api.auth import AUTH_ERRORS, AuthenticatorDep, MemberDep
 from api.deps import IngestDbDep, NetworkDep
 from api.problems import problems
-from api.routers.accounts import AllowRoute
+from api.routing import JsonRoute
 from api.schemas.tracking import (
     NODE_ID,
     SHIPMENT_ID,
@@ -33,11 +33,24 @@ from api.schemas.tracking import (
     ShipmentStatusOut,
     TrackOut,
 )
-from iot_ingest.milestones import PAGE_MAX, TrackedShipment, create_shipment, get_shipment, list_shipments
-from iot_ingest.registry import Device, UnknownDevice, bind_device, get_device, page_devices, unbind_device
+from iot_ingest.milestones import (
+    PAGE_MAX,
+    TrackedShipment,
+    create_shipment,
+    get_shipment,
+    list_shipments,
+)
+from iot_ingest.registry import (
+    Device,
+    UnknownDevice,
+    bind_device,
+    get_device,
+    page_devices,
+    unbind_device,
+)
 from iot_ingest.status import track, track_geojson
 
-router = APIRouter(route_class=AllowRoute, prefix="/v1", tags=["tracking"])  # 405: Allow names every method
+router = APIRouter(route_class=JsonRoute, prefix="/v1", tags=["tracking"])  # 405: Allow names every method
 ShipmentId = Annotated[str, Path(description="the shipment's id", **SHIPMENT_ID)]
 DeviceId = Annotated[str, Path(description="the device's id", **SHIPMENT_ID)]
 Limit = Annotated[int, Query(ge=1, le=PAGE_MAX, description="items per page")]
