@@ -68,6 +68,7 @@ def configure_logging(fmt: str = "json", level: str = "info") -> None:
         lg.handlers[:] = []
         lg.propagate = True
     logging.getLogger("uvicorn.access").disabled = True  # ServiceMiddleware logs each request once, with its id
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # a line per plugin at every start
 
 
 class _StateCollector(Collector):
