@@ -138,6 +138,7 @@ def main() -> None:
     port = _free_port()
     var = tempfile.mkdtemp(prefix="cbec-http-bench-")
     env = {**os.environ, "CBEC_VAR_DIR": var, "CBEC_LOG_LEVEL": "warning", "CBEC_LOG_FORMAT": "text",
+           "CBEC_ANON_QUOTES_PER_MIN": "0",  # the bench measures the HTTP layer, not the public rate limit
            "PYTHONPATH": str(ROOT)}
     env.pop("CBEC_DATABASE_URL", None)
     server = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--no-ingest", "--port", str(port)], env=env,
