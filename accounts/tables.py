@@ -55,6 +55,9 @@ device_credentials = Table(
     Column("org_id", ID, ForeignKey("acc_orgs.org_id"), nullable=False),
     Column("secret_hash", String(64), nullable=False),
     Column("created_ms", BigInteger, nullable=False),
+    # the same key hashed for Mosquitto's password file (PBKDF2-SHA512, "$7$..." as mosquitto_passwd writes),
+    # computed when the key is issued; None: issued before migration 0004 (rotate it to use MQTT)
+    Column("broker_hash", String(160)),
 )
 
 counters = Table(

@@ -17,11 +17,20 @@ declares its security schemes in the OpenAPI document; :data:`AUTH_ERRORS` docum
 Verified credentials are cached in memory (``accounts.authenticate``): on a cached request the
 dependency costs a SHA-256 and a dict look-up on the event loop; only a miss goes to a thread and the
 database.
+
+Anonymous callers of the open routes that cost CPU (``POST /v1/quotes``) are rate-limited per client
+address by :func:`anonymous_rate_limit` (a token bucket per address in each API process, settings
+``CBEC_ANON_QUOTES_PER_MIN`` and ``CBEC_ANON_QUOTES_BURST``; 429 with ``Retry-After`` beyond); a caller with
+a credential is not limited. The check costs a few microseconds on the event loop.
 """
 
 from __future__ import annotations
 
+import functools
+import ipaddress
+import math
 import threading
+import time
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -32,9 +41,10 @@ from accounts.authenticate import Authenticator
 from accounts.errors import Unauthenticated
 from accounts.principal import ANONYMOUS, Principal
 
-__all__ = ["ANONYMOUS", "AUTH_ERRORS", "AdminDep", "AuthenticatorDep", "DEVICE_AUTH_ERRORS", "DeviceDep", "MemberDep",
-           "Principal", "PrincipalDep", "authenticator", "get_principal", "require", "require_admin",
-           "require_device", "require_member"]
+__all__ = ["ANONYMOUS", "AUTH_ERRORS", "AdminDep", "AnonQuoteLimitDep", "AuthenticatorDep", "DEVICE_AUTH_ERRORS",
+           "DeviceDep", "MemberDep", "Principal", "PrincipalDep", "RATE_LIMITED", "TokenBuckets",
+           "anonymous_rate_limit", "authenticator", "client_key", "get_principal", "limit_anonymous_quotes", "require",
+           "require_admin", "require_device", "require_member"]
 
 _lock = threading.Lock()
 BEARER_CHALLENGE = 'Bearer realm="cbec"'
@@ -179,3 +189,108 @@ async def require_device(principal: PrincipalDep, _basic: Annotated[None, Depend
 
 
 DeviceDep = Annotated[Principal, Depends(require_device)]
+
+
+# --- the rate limit of anonymous callers ------------------------------------------------------------------
+class TokenBuckets:
+    """A token bucket per client, in this process's memory: ``burst`` requests at once, then ``per_min``
+    a minute. Read and written on the event loop only (async dependencies), so it takes no lock; a
+    request costs a clock read, a dict look-up and a little arithmetic.
+
+    Memory is bounded: past ``max_clients`` buckets, those full again (their client quiet long enough)
+    are dropped, then, if still too many, the least recently used half."""
+
+    __slots__ = ("_buckets", "burst", "clock", "max_clients", "per_min", "rate")
+
+    def __init__(self, per_min: float, burst: int, *, max_clients: int = 100_000, clock=time.monotonic) -> None:
+        if per_min <= 0 or burst < 1:
+            raise ValueError("a bucket needs a positive rate and a burst of at least one request")
+        self.per_min, self.rate, self.burst = per_min, per_min / 60.0, float(burst)
+        self.max_clients, self.clock = max_clients, clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # client -> (tokens, when they were counted)
+
+    def take(self, client: str) -> float:
+        """Take one token of ``client``'s bucket: 0.0 when there was one, else the seconds until there is."""
+        now = self.clock()
+        held = self._buckets.get(client)
+        tokens = self.burst if held is None else min(self.burst, held[0] + (now - held[1]) * self.rate)
+        if tokens >= 1.0:
+            self._buckets[client] = (tokens - 1.0, now)
+            if held is None and len(self._buckets) > self.max_clients:
+                self._prune(now)
+            return 0.0
+        self._buckets[client] = (tokens, now)
+        return (1.0 - tokens) / self.rate
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def _prune(self, now: float) -> None:
+        rate, burst = self.rate, self.burst
+        kept = {k: v for k, v in self._buckets.items() if v[0] + (now - v[1]) * rate < burst}
+        if len(kept) > self.max_clients // 2:
+            kept = dict(sorted(kept.items(), key=lambda kv: kv[1][1])[len(kept) - self.max_clients // 2:])
+        self._buckets = kept
+
+
+@functools.lru_cache(maxsize=4096)
+def client_key(host: str) -> str:
+    """The key a client is limited under: its IPv4 address, or the /64 network of an IPv6 address (one
+    subscriber usually holds a whole /64); an IPv4-mapped IPv6 address counts as the IPv4 one."""
+    if ":" not in host:
+        return host
+    try:
+        addr = ipaddress.IPv6Address(host.split("%", 1)[0])
+    except ValueError:
+        return host
+    if addr.ipv4_mapped is not None:
+        return str(addr.ipv4_mapped)
+    return str(ipaddress.IPv6Network((addr, 64), strict=False))
+
+
+RATE_LIMITED = {"429": "too many requests without a credential from this client address (Retry-After says when to "
+                       "retry; send an API key or bearer token to be not limited)"}
+"""``responses=problems(**RATE_LIMITED, ...)`` on every route that takes a rate limit of anonymous callers."""
+
+
+def anonymous_rate_limit(name: str, per_min_setting: str, burst_setting: str, what: str):
+    """A dependency limiting anonymous callers of a route to the rate of two settings, per client address
+    (the connection's peer: behind a proxy, uvicorn's ``--proxy-headers`` with ``--forwarded-allow-ips``
+    (``FORWARDED_ALLOW_IPS``) must name the proxy, so that the peer is the real client). Authenticated
+    callers pass unlimited; a bad credential is a 401 (never silently anonymous). The buckets are this
+    process's (``app.state.rate_limits[name]``): N API processes allow up to N times the rate."""
+
+    def buckets(state) -> TokenBuckets | None:
+        limits = getattr(state, "rate_limits", None)
+        if limits is None:
+            limits = state.rate_limits = {}
+        if name not in limits:
+            per_min = getattr(state.settings, per_min_setting)
+            limits[name] = TokenBuckets(per_min, getattr(state.settings, burst_setting)) if per_min > 0 else None
+        return limits[name]
+
+    async def limit(request: Request, principal: PrincipalDep) -> Principal:
+        if not principal.anonymous:
+            return principal
+        state = request.app.state
+        limits = getattr(state, "rate_limits", None)
+        bucket = limits[name] if limits is not None and name in limits else buckets(state)
+        if bucket is None:
+            return principal
+        peer = request.scope.get("client")
+        wait = bucket.take(client_key(peer[0]) if peer else "unknown")
+        if wait:
+            retry = max(1, math.ceil(wait))
+            raise HTTPException(429, f"more than {bucket.burst:g} {what} at once or {bucket.per_min:g} a minute "
+                                     f"without a credential from this address: retry in {retry} s, or send an API "
+                                     "key (X-API-Key) or a bearer token to be not limited",
+                                headers={"Retry-After": str(retry)})
+        return principal
+
+    limit.__name__ = f"limit_anonymous_{name}"
+    return limit
+
+
+limit_anonymous_quotes = anonymous_rate_limit("quotes", "anon_quotes_per_min", "anon_quotes_burst", "quotes")
+AnonQuoteLimitDep = Annotated[Principal, Depends(limit_anonymous_quotes)]
+"""The caller of POST /v1/quotes, anonymous ones limited by ``CBEC_ANON_QUOTES_PER_MIN``/``_BURST``."""

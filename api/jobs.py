@@ -5,6 +5,8 @@ it again, in any process) and submit ``(kind, params)``; ``GET /v1/jobs[/{id}]``
 resource's own GET read the record; ``DELETE /v1/jobs/{id}`` cancels. Every read, cancel and
 submission goes through :class:`OwnerJobs`, bound to the caller's ``org_id``: another organisation's
 job id answers exactly like an unknown one, and the quota of running and queued jobs is per owner.
+``JobsDep`` requires a member (:data:`api.auth.MemberDep`): every route that takes it is closed to
+anonymous callers and declares the security schemes; document ``**AUTH_ERRORS`` on it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from api.auth import PrincipalDep
+from api.auth import MemberDep
 from jobs.records import JobRecord, QuotaExceeded
 from jobs.runner import JobRunner
 
@@ -49,8 +51,9 @@ class OwnerJobs:
         return self.runner.settings
 
 
-def get_jobs(request: Request, principal: PrincipalDep) -> OwnerJobs:
-    """The job service scoped to the caller's organisation (``principal.org_id``; None: the anonymous owner)."""
+def get_jobs(request: Request, principal: MemberDep) -> OwnerJobs:
+    """The job service scoped to the caller's organisation (``principal.org_id``): only members of an
+    organisation have jobs (anonymous: 401, a device key: 403, before anything else is read)."""
     return OwnerJobs(request.app.state.jobs, principal.org_id)
 
 

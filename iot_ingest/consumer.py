@@ -25,6 +25,9 @@ few batches, so the broker keeps sending while a batch is being stored.
 URL: ``mqtt://[user:password@]host[:port][?protocol=5|311&share=GROUP&client_id=ID]``;
 ``mqtts://`` for TLS. ``share=`` (empty, the default) subscribes without a shared group (also
 what brokers without shared subscriptions need, e.g. amqtt, which speaks only MQTT 3.1.1).
+Without a password in the URL, ``CBEC_MQTT_INGEST_PASSWORD`` is the password (user ``cbec-ingest``
+unless the URL names one): the secret need not sit in the URL, and ``cbec mqtt sync`` writes the same
+password's hash into Mosquitto's password file.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from sqlalchemy.exc import SQLAlchemyError
 
+from iot_ingest.broker import INGEST_USER
 from iot_ingest.decoders import SUBSCRIPTIONS
 from iot_ingest.pipeline import Pipeline
 from optimizer.errors import InvalidInput
@@ -94,9 +98,25 @@ def parse_mqtt_url(url: str, *, client_id: str | None = None) -> MqttTarget:
     share = q.get("share", "") or None
     if share and protocol != 5:
         raise InvalidInput("shared subscriptions need MQTT 5 (protocol=5)", field="mqtt_url")
+    username, password = ingest_login(url)
     return MqttTarget(parts.hostname, port, protocol, share, client_id or q.get("client_id") or default_client_id(),
-                      unquote(parts.username) if parts.username else None,
-                      unquote(parts.password) if parts.password else None, tls)
+                      username, password, tls)
+
+
+def ingest_login(url: str | None) -> tuple[str | None, str | None]:
+    """The ingest's (user name, password) on the broker: the URL's, else ``CBEC_MQTT_INGEST_PASSWORD`` with the
+    URL's user name or ``cbec-ingest``; (user or None, None) when neither gives a password."""
+    parts = urlsplit(url or "")
+    try:
+        username = unquote(parts.username) if parts.username else None
+        password = unquote(parts.password) if parts.password else None
+    except ValueError:
+        username = password = None
+    if password is None:
+        configured = get_settings().mqtt_ingest_password
+        if configured is not None:
+            return username or INGEST_USER, configured.get_secret_value()
+    return username, password
 
 
 def default_client_id() -> str:

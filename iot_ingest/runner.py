@@ -4,10 +4,11 @@ the pipeline and the consumer thread, and their orderly shutdown (flush, ack, st
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 
 from iot_ingest.broker import EmbeddedBroker
-from iot_ingest.consumer import Consumer, parse_mqtt_url
+from iot_ingest.consumer import Consumer, default_client_id, parse_mqtt_url
 from storage.db import Database, open_db
 from iot_ingest.pipeline import Pipeline
 from iot_ingest.retention import KEEP_DAYS, prune
@@ -41,11 +42,19 @@ class IngestService:
 
     def start(self) -> "IngestService":
         url = self.mqtt_url
+        client_id = self.client_id
         if not url:
-            self.broker = EmbeddedBroker(port=1883 if _free(1883) else None).start()
+            # devices log in with their device keys from this database; the ingest with a password of its own
+            # (CBEC_MQTT_INGEST_PASSWORD, else random per start), carried by the broker's URL
+            self.broker = EmbeddedBroker(port=1883 if _free(1883) else None, database_url=self.db.url).start()
             url = self.broker.url
-            log.warning("no CBEC_MQTT_URL: embedded amqtt broker on %s (demo only, not for production)", url)
-        self.consumer = Consumer(self.pipeline, parse_mqtt_url(url, client_id=self.client_id), batch_size=self.batch_size,
+            log.warning("no CBEC_MQTT_URL: embedded amqtt broker on mqtt://%s:%d (demo only, not for production)",
+                        self.broker.host, self.broker.port)
+            if client_id is None:
+                # amqtt hands a session to whoever connects with its client id, even a client it then refuses:
+                # an unguessable one per start (its sessions live in memory only, nothing to find again)
+                client_id = f"{default_client_id()[:48]}-{secrets.token_hex(6)}"
+        self.consumer = Consumer(self.pipeline, parse_mqtt_url(url, client_id=client_id), batch_size=self.batch_size,
                                  retention=lambda: prune(self.db, self.keep_days)).start()
         return self
 

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
                           description="embedded database and job outputs (default ~/.local/state/cbec-logistics)")
     database_url: str = Field(default="", description="SQLAlchemy URL; default SQLite file cbec.sqlite3 in var_dir")
     mqtt_url: str | None = Field(default=None, description="mqtt://user:pass@host:port of the broker; unset: embedded broker")
+    mqtt_ingest_password: SecretStr | None = Field(
+        default=None, min_length=16, max_length=256,
+        description="MQTT password (16-256 characters) of the ingest's broker user (cbec-ingest, or the user name of "
+                    "CBEC_MQTT_URL) when CBEC_MQTT_URL carries none; `cbec mqtt sync` writes its hash into Mosquitto's password file. "
+                    "Unset with the embedded broker: a random one per start")
     dask_scheduler: str | None = Field(default=None, description="tcp://host:8786 of a Dask cluster; unset: local processes")
     ingest_client_id: str | None = Field(default=None, max_length=64,
                                          description="MQTT client id of this ingest worker (its persistent session); "
@@ -55,6 +60,19 @@ class Settings(BaseSettings):
                                            "or failed with the reason")
     job_max_attempts: int = Field(default=2, ge=1, le=10,
                                   description="runs a job gets when its worker stops under it; then it fails with the reason")
+    anon_quotes_per_min: float = Field(default=60.0, ge=0, le=1_000_000,
+                                       description="POST /v1/quotes without a credential: requests per minute per client "
+                                                   "address (a token bucket in each API process; 0: no limit); "
+                                                   "authenticated callers are not limited")
+    anon_quotes_burst: int = Field(default=20, ge=1, le=100_000,
+                                   description="anonymous quotes a client may send at once before the per-minute rate "
+                                               "applies (the bucket's size)")
+    # the CLI's remote mode: with an API URL, `cbec quote|plan|simulate run|track|jobs` call that service
+    api_url: str | None = Field(default=None, max_length=2048,
+                                description="http(s)://host[:port] of a deployed service: the CLI's quote, plan, "
+                                            "simulate run, track and jobs commands call it instead of running here")
+    api_key: SecretStr | None = Field(default=None, max_length=256,
+                                      description="the API key (cbk_...) the CLI sends to CBEC_API_URL")
     log_format: str = Field(default="json", pattern="^(json|text)$", description="json (one object per line) or text")
     log_level: str = Field(default="info", pattern="^(debug|info|warning|error)$")
     secret_key: SecretStr | None = Field(default=None, min_length=32,

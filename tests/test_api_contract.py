@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from api.app import create_app
+from tests.support.accounts import app_tenant, is_public
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +71,7 @@ def test_job_routes_answer_202_with_location(net, tmp_path):
     from optimizer.settings import Settings
 
     app = create_app(network=net, settings=Settings(var_dir=tmp_path))
+    tenant = app_tenant(app)  # the jobs are an organisation's: its member key on every request
     spec = app.openapi()
     accepted = {(p, m) for p, m, op in _operations(spec) if "202" in op["responses"]}
     assert accepted, "no job-starting route documented"
@@ -78,6 +80,7 @@ def test_job_routes_answer_202_with_location(net, tmp_path):
     assert "Location" in spec["paths"]["/v1/jobs/{job_id}"]["delete"]["responses"]["202"]["headers"]
     accepted.discard(("/v1/jobs/{job_id}", "delete"))
     client = TestClient(app)
+    client.auth = tenant.auth()
     examples = {
         "/v1/warehouse-designs": {"orlib": "2 3\n100 10\n100 10\n5\n1 2\n5\n3 2\n5\n2 2\n"},
     }
@@ -87,3 +90,31 @@ def test_job_routes_answer_202_with_location(net, tmp_path):
         r = client.post(path, json=body)
         assert r.status_code in (201, 202), (path, r.status_code, r.text[:300])
         assert r.headers.get("location", "").startswith(path + "/"), (path, dict(r.headers))
+
+
+MEMBER_SECURITY = [{"OAuth2PasswordBearer": []}, {"APIKeyHeader": []}]
+
+
+def test_every_protected_route_declares_its_security_and_auth_errors(spec):
+    """Issue 16: every operation but the public ones (the network, quotes, health, sign-in, the bootstrap)
+    names the credentials it takes and documents 401 (none, or a bad one) and 403 (a role that may not)."""
+    protected = []
+    for path, method, op in _operations(spec):
+        if is_public(method, path):
+            continue
+        protected.append(f"{method.upper()} {path}")
+        assert op.get("security") in (MEMBER_SECURITY, [{"DeviceBasic": []}, {"DeviceKeyHeader": []}]), (method, path)
+        assert {"401", "403"} <= set(op["responses"]), (method, path)
+    for path in ("/v1/plans", "/v1/warehouse-designs", "/v1/stock-policies", "/v1/pickup-plans", "/v1/simulations"):
+        assert f"POST {path}" in protected and spec["paths"][path]["post"]["security"] == MEMBER_SECURITY
+    for path in ("/v1/jobs", "/v1/jobs/{job_id}", "/v1/plans/{plan_id}", "/v1/simulations/{sim_id}/plots/{name}"):
+        assert spec["paths"][path]["get"]["security"] == MEMBER_SECURITY, path
+    assert spec["paths"]["/v1/jobs/{job_id}"]["delete"]["security"] == MEMBER_SECURITY
+
+
+def test_anonymous_quotes_document_the_rate_limit(spec):
+    op = spec["paths"]["/v1/quotes"]["post"]
+    assert "security" not in op  # open to anyone
+    assert "Retry-After" in op["responses"]["429"]["headers"] and "401" in op["responses"]
+    for path in ("/v1/network", "/v1/nodes"):
+        assert "security" not in spec["paths"][path]["get"]

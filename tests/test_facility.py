@@ -253,7 +253,14 @@ def test_api_design_job_and_stock(net, tmp_path):
     from api.app import create_app
     from optimizer.settings import Settings
 
-    with TestClient(create_app(network=net, settings=Settings(var_dir=tmp_path))) as c:  # jobs: its own database
+    from tests.support.accounts import app_tenant
+
+    app = create_app(network=net, settings=Settings(var_dir=tmp_path))  # jobs: its own database
+    owner, other = app_tenant(app), app_tenant(app)
+    with TestClient(app) as c:
+        assert c.post("/v1/warehouse-designs", json={"max_days": 3}).status_code == 401  # anonymous
+        assert c.post("/v1/stock-policies", json={"fill_rate": 0.98}).status_code == 401
+        c.auth = owner.auth()  # the owner's member key on every request below
         r = c.post("/v1/warehouse-designs", json={"max_days": 3, "carbon_price": 80})
         assert r.status_code == 202
         loc = r.headers["location"]
@@ -263,6 +270,8 @@ def test_api_design_job_and_stock(net, tmp_path):
                 break
             time.sleep(0.1)
         assert job["status"] == "succeeded", job
+        theirs = c.get(loc, headers=other.headers)  # another organisation's design: as an unknown id
+        assert theirs.status_code == 404 and theirs.json()["detail"] == f"no warehouse design '{job['id']}'"
         assert job["result"]["status"] == "optimal" and job["result"]["open"]
         orlib = "2 2\n10 5\n10 7\n3 1 2\n4 2 1\n"
         r = c.post("/v1/warehouse-designs", json={"orlib": orlib, "orlib_name": "mini.txt"})

@@ -30,7 +30,9 @@ from optimizer.quotes import pricing
 from optimizer.quotes.limits import VOLUME_M3, WEIGHT_KG
 from optimizer.quotes.pricing import _box_mix, _n20
 from optimizer.quotes.quote import build_request, quote
+from optimizer.settings import Settings
 from optimizer.warehouses.limits import MAX_DEMAND_ROWS
+from tests.support.accounts import MemberAuth, app_tenant
 
 ANSWER_S = 1.0  # every hostile request answers within this (generous; most take a few ms)
 HEALTH_S = 1.0
@@ -43,9 +45,17 @@ BIG = "X" * 1_000_000  # under the 4 MB body limit: reaches the schema
 HUGE = "X" * 10_000_000  # over it: refused before it is read
 
 
+# Quotes and the network are sent anonymously, as an attacker would (the rate limit of anonymous quotes is
+# raised for these modules: they test the answers to hostile input; test_anonymous_quote_flood tests the limit);
+# the other routes with a tenant's member key (they require one), so that the input reaches the schema.
+GENEROUS = {"anon_quotes_burst": 100_000}
+
+
 @pytest.fixture(scope="module")
-def client(net):
-    with TestClient(create_app(network=net), raise_server_exceptions=False) as c:
+def client(net, tmp_path_factory):
+    app = create_app(network=net, settings=Settings(var_dir=tmp_path_factory.mktemp("hostile"), **GENEROUS))
+    with TestClient(app, raise_server_exceptions=False) as c:
+        c.auth = MemberAuth(app_tenant(app))
         yield c
 
 
@@ -315,20 +325,27 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(net):
-    """A real uvicorn (40 request threads, as `cbec serve`) on a free port, in a thread."""
+def _uvicorn(app):
+    """A real uvicorn (40 request threads, as `cbec serve`) serving ``app`` on a free port, in a thread."""
     import uvicorn
 
     port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(network=net), host="127.0.0.1", port=port, log_level="warning"))
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not srv.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert srv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
+    return srv, thread, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def server(net, tmp_path_factory):
+    """The app on a real uvicorn, the anonymous quote limit raised (the flood below is about CPU, not the limit)."""
+    srv, thread, url = _uvicorn(create_app(network=net, settings=Settings(var_dir=tmp_path_factory.mktemp("srv"),
+                                                                          **GENEROUS)))
+    yield url
     srv.should_exit = True
     thread.join(15)
 
@@ -375,6 +392,44 @@ def test_48_concurrent_worst_case_quotes_leave_healthz_answering(server):
         t0 = time.perf_counter()
         assert http.get(f"{server}/healthz").status_code == 200
         assert time.perf_counter() - t0 < HEALTH_S
+
+
+def test_anonymous_quote_flood_is_limited_per_client(net, tmp_path):
+    """Anonymous quotes from one address beyond the burst (20) answer 429 with Retry-After at once, hostile
+    ones included; another address, a caller with a key and /healthz are not affected; after Retry-After
+    seconds the address may quote again (60 a minute: a token a second)."""
+    settings = Settings(var_dir=tmp_path)
+    assert (settings.anon_quotes_per_min, settings.anon_quotes_burst) == (60, 20)  # the defaults this test reads
+    app = create_app(network=net, settings=settings)
+    tenant = app_tenant(app)
+    srv, thread, url = _uvicorn(app)
+    try:
+        bodies = [q(to=to) for to in ("LODZ", "DUISBURG", "HAMBURG")] * 8 + [q(weight_kg=1e308)] * 6  # 30
+        with httpx.Client(timeout=30) as http:
+            t0 = time.perf_counter()
+            answers = [http.post(f"{url}/v1/quotes", json=body) for body in bodies]
+            took = time.perf_counter() - t0
+            ok = [r for r in answers if r.status_code != 429]
+            limited = [r for r in answers if r.status_code == 429]
+            print(f"30 anonymous quotes in {took:.2f} s: {len(ok)} answered, {len(limited)} limited")
+            assert 20 <= len(ok) <= 20 + math.ceil(took) and [r.status_code for r in ok[:20]] == [200] * 20
+            assert len(limited) >= 10 - math.ceil(took) and answers[-1].status_code == 429  # the hostile ones too
+            for r in limited:
+                assert r.headers["content-type"].startswith("application/problem+json")
+                assert r.json()["title"] == "Too Many Requests" and "API key" in r.json()["detail"]
+                assert 1 <= int(r.headers["retry-after"]) <= 60
+            assert http.get(f"{url}/healthz").status_code == 200
+            keyed = http.post(f"{url}/v1/quotes", json=QUOTE, headers=tenant.headers)
+            assert keyed.status_code == 200  # authenticated callers are not limited
+            bad_key = http.post(f"{url}/v1/quotes", json=QUOTE, headers={"X-API-Key": "cbk_nope"})
+            assert bad_key.status_code == 401  # a bad credential is never taken for an anonymous one
+            time.sleep(int(limited[-1].headers["retry-after"]))
+            assert http.post(f"{url}/v1/quotes", json=QUOTE).status_code == 200  # a token again
+        with httpx.Client(timeout=30, transport=httpx.HTTPTransport(local_address="127.0.0.2")) as other:
+            assert other.post(f"{url}/v1/quotes", json=QUOTE).status_code == 200  # another client: its own bucket
+    finally:
+        srv.should_exit = True
+        thread.join(15)
 
 
 # --- GET /v1/network and /v1/nodes: built once, ETag and 304 --------------------------------------------

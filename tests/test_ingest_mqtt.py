@@ -1,8 +1,9 @@
 """Integration and fault tests against a real broker and database.
 
-Broker: the machine's Mosquitto on 127.0.0.1:1883 when it is there, else an embedded amqtt broker
-started here. Tests that stop a broker start their own Mosquitto (free port, persistence in a tmp
-dir). Database: SQLite, and PostgreSQL on 127.0.0.1:5432 (a throw-away schema) when it is there.
+Broker: the machine's Mosquitto on 127.0.0.1:1883 when it is there (anonymous), else an embedded amqtt
+broker started here, where devices log in with their device keys (``device_keys``; the broker checks
+them against a database of its own). Tests that stop a broker start their own Mosquitto (free port,
+persistence in a tmp dir; anonymous: tests/test_mqtt_acl.py has the logins and ACL). Database: SQLite, and PostgreSQL on 127.0.0.1:5432 (a throw-away schema) when it is there.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ from iot_ingest.consumer import Consumer, parse_mqtt_url
 from storage.db import open_db
 from iot_ingest.milestones import create_shipment
 from iot_ingest.pipeline import Pipeline
-from iot_ingest.registry import bind_device
+from iot_ingest.registry import bind_device, topic_device
 from iot_ingest.status import track
-from tests.support.ingest_testing import MosquittoProcess, PgSchema, Publisher, mosquitto_binary, mosquitto_pub, pg_available, system_broker_available
+from tests.support.ingest_testing import (MosquittoProcess, PgSchema, Publisher, grant_devices, mosquitto_binary, mosquitto_pub,
+                                         pg_available, system_broker_available)
 from tests.ingest_journey import journey, position, ready_date
 
 NOW = int(time.time())
@@ -48,19 +50,28 @@ def db_url(request, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def _broker():
+def _broker(tmp_path_factory):
     if system_broker_available():  # the machine's Mosquitto: never stopped by these tests
-        yield None
+        yield None, None
         return
-    with EmbeddedBroker() as b:
-        yield b.url
+    auth = open_db(f"sqlite:///{tmp_path_factory.mktemp('broker-auth')}/auth.sqlite", migrate=True)
+    with EmbeddedBroker(database_url=auth.url) as b:
+        yield b.url, auth
+    auth.dispose()
 
 
 @pytest.fixture()
 def broker_url(_broker):
     # a share group of its own per test: Mosquitto also hands shared messages to the offline
     # persistent session of an earlier test's consumer in the same group
-    return _broker or "mqtt://127.0.0.1:1883?share=cbec-test-" + uuid.uuid4().hex[:8]
+    return _broker[0] or "mqtt://127.0.0.1:1883?share=cbec-test-" + uuid.uuid4().hex[:8]
+
+
+@pytest.fixture()
+def device_keys(_broker, net):
+    """``device_keys(ids)``: {device id: key} the embedded broker accepts; None for the (anonymous) system broker."""
+    auth = _broker[1]
+    return lambda ids: None if auth is None else grant_devices(auth, net, ids)
 
 
 def count(db, table) -> int:
@@ -77,23 +88,27 @@ def wait_for(fn, timeout=30.0):
     return fn()
 
 
-def publish(url: str, items, use_cli: bool = True) -> None:
+def publish(url: str, items, use_cli: bool = True, keys: dict[str, str] | None = None) -> None:
+    """Publish and wait for the PUBACKs; ``keys`` ({device id: key}): each message as the device its topic names."""
     if use_cli and mosquitto_binary() and shutil.which("mosquitto_pub"):
         for topic, payload in items:
-            mosquitto_pub(url, topic, payload)
+            device = topic_device(topic)
+            login = {"username": device, "password": keys[device]} if keys is not None else {}
+            mosquitto_pub(url, topic, payload, **login)
         return
-    pub = Publisher(url)
+    pub = Publisher(url, credentials=keys)
     pub.publish_many(items)
     pub.close()
 
 
 @pytest.mark.integration
-def test_formats_train_track_alert_and_dead_letters_over_mqtt(broker_url, db_url, net):
+def test_formats_train_track_alert_and_dead_letters_over_mqtt(broker_url, device_keys, db_url, net):
     db = open_db(db_url, migrate=True)
     shp = create_shipment(db, net, "S1", "MY_CITY", "LODZ", 500, 2, ready_date(30), tag="greenest")
     bind_device(db, net, "TRK1", shipment="S1")
     bind_device(db, net, "alice-phone", shipment="S1")
     bind_device(db, net, "T1", warehouse="WH_LODZ", temp_min=2, temp_max=8, excursion_minutes=10)
+    keys = device_keys(["TRK1", "alice-phone", "T1"])
     c = Consumer(Pipeline(db, net), parse_mqtt_url(broker_url, client_id="cbec-test-" + uuid.uuid4().hex[:8]),
                  batch_size=200, session_expiry_s=30).start()
     try:
@@ -110,9 +125,10 @@ def test_formats_train_track_alert_and_dead_letters_over_mqtt(broker_url, db_url
             ("cbec/v1/devices/TRK1/position", b'{"ts": "x", "lat": 1'),
             ("cbec/v1/devices/TRK1/position", json.dumps({"ts": NOW, "lat": 123.0, "lon": 0})),
         ]
-        publish(broker_url, items)
+        publish(broker_url, items, keys=keys)
         pts = journey(net, shp, delay_h={"ALA_CN": 6})
-        publish(broker_url, [position("TRK1", lat, lon, ts, i) for i, (_, lat, lon, ts) in enumerate(pts)], use_cli=False)
+        publish(broker_url, [position("TRK1", lat, lon, ts, i) for i, (_, lat, lon, ts) in enumerate(pts)], use_cli=False,
+                keys=keys)
         ok = wait_for(lambda: count(db, t.readings) >= 1 + 25 + 1 + len(pts) and count(db, t.dead_letters) >= 3)
         assert ok, (count(db, t.readings), count(db, t.dead_letters), count(db, t.quarantine), 1 + 25 + 1 + len(pts))
         time.sleep(0.3)
@@ -161,7 +177,7 @@ def test_consumer_sigkill_mid_stream_loses_nothing(tmp_path, db_url, net):
     N, DEV = 4000, 50
     db = open_db(db_url, migrate=True)
     _seed(db, net, DEV)
-    with (MosquittoProcess(tmp_path / "mq") if HAVE_MOSQUITTO else EmbeddedBroker()) as broker:
+    with MosquittoProcess(tmp_path / "mq") as broker:
         cid = "cbec-fault-" + uuid.uuid4().hex[:6]
         # create the persistent session (subscriptions) first, so nothing published while the
         # child process is still importing can miss it

@@ -24,7 +24,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from fastapi import Request
 
 from jobs.kinds import register
 from optimizer.errors import InvalidInput
@@ -87,21 +86,29 @@ def _settings(db_url: str, tmp_path: Path, **over):
     return Settings(var_dir=tmp_path, database_url=db_url, **{"job_heartbeat_s": 0.5, **over})
 
 
-def _client(net, settings):
-    """A TestClient whose caller's organisation is the X-Test-Org header (none: anonymous)."""
+@pytest.fixture()
+def tenants(db_url):
+    """Two organisations in the database, A and B, each with a member key (tests.support.accounts)."""
+    from storage.db import open_db
+    from tests.support.accounts import make_tenant
+
+    db = open_db(db_url)
+    try:
+        yield make_tenant(db, "org-a"), make_tenant(db, "org-b")
+    finally:
+        db.dispose()
+
+
+def _client(net, settings, tenant=None):
+    """A TestClient; with ``tenant``, its member key on every request that carries no credential."""
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from api.auth import Principal, get_principal
 
-    app = create_app(network=net, settings=settings)
-
-    def principal(request: Request) -> Principal:
-        org = request.headers.get("x-test-org")
-        return Principal(org_id=org, role="member" if org else "anonymous")
-
-    app.dependency_overrides[get_principal] = principal
-    return TestClient(app)
+    client = TestClient(create_app(network=net, settings=settings))
+    if tenant is not None:
+        client.auth = tenant.auth()
+    return client
 
 
 def _wait(get, until: tuple[str, ...], timeout: float = 30.0, every: float = 0.05) -> dict:
@@ -113,10 +120,6 @@ def _wait(get, until: tuple[str, ...], timeout: float = 30.0, every: float = 0.0
         time.sleep(every)
 
 
-A = {"X-Test-Org": "org-a"}
-B = {"X-Test-Org": "org-b"}
-
-
 def _stop(name: str, lat: float, lon: float) -> dict:
     return {"id": name, "lat": lat, "lon": lon, "kg": 200, "m3": 1, "window_start": "08:00", "window_end": "18:00",
             "service_min": 10}
@@ -126,13 +129,15 @@ STOPS_60 = [_stop(f"S{i}", 31.4 + (i % 10) * 0.03, 104.6 + (i // 10) * 0.03) for
 
 
 # --- records: restart, owners, list, errors ------------------------------------------------------------------
-def test_records_outlive_the_app_and_are_scoped_by_owner(net, db_url, tmp_path):
+def test_records_outlive_the_app_and_are_scoped_by_owner(net, db_url, tmp_path, tenants):
+    a, b = tenants
+    A, B = a.headers, b.headers  # each organisation's member key
     settings = _settings(db_url, tmp_path)
     with _client(net, settings) as c:
         runner = c.app.state.jobs
-        done = runner.submit("test-sleep", {"s": 0.1}, owner="org-a")
-        failed = runner.submit("test-fail", {}, owner="org-a")
-        boom = runner.submit("test-boom", {}, owner="org-a")
+        done = runner.submit("test-sleep", {"s": 0.1}, owner=a.org_id)
+        failed = runner.submit("test-fail", {}, owner=a.org_id)
+        boom = runner.submit("test-boom", {}, owner=a.org_id)
         for job in (done, failed, boom):
             _wait(lambda job=job: c.get(f"/v1/jobs/{job.id}", headers=A).json(), ("succeeded", "failed"))
     # a new app instance (a restart) on the same database
@@ -146,15 +151,18 @@ def test_records_outlive_the_app_and_are_scoped_by_owner(net, db_url, tmp_path):
         internal = c.get(f"/v1/jobs/{boom.id}", headers=A).json()
         assert internal["status"] == "failed" and internal["error"]["status"] == 500
         assert "deadbeef" not in json.dumps(internal) and "Traceback" not in json.dumps(internal)
-        # another owner (and the anonymous one) cannot tell it from an unknown id
-        for headers in (B, {}):
-            other = c.get(f"/v1/jobs/{done.id}", headers=headers)
-            unknown = c.get("/v1/jobs/test-sleep-0000000000000000", headers=headers)
-            assert other.status_code == unknown.status_code == 404
-            assert other.json()["detail"].replace(done.id, "X") == unknown.json()["detail"].replace(
-                "test-sleep-0000000000000000", "X")
-            assert c.delete(f"/v1/jobs/{done.id}", headers=headers).status_code == 404
-            assert c.get("/v1/jobs", headers=headers).json()["items"] == []
+        # another owner cannot tell it from an unknown id; an anonymous caller is not let in at all
+        other = c.get(f"/v1/jobs/{done.id}", headers=B)
+        unknown = c.get("/v1/jobs/test-sleep-0000000000000000", headers=B)
+        assert other.status_code == unknown.status_code == 404
+        assert other.json()["detail"].replace(done.id, "X") == unknown.json()["detail"].replace(
+            "test-sleep-0000000000000000", "X")
+        assert c.delete(f"/v1/jobs/{done.id}", headers=B).status_code == 404
+        assert c.get("/v1/jobs", headers=B).json()["items"] == []
+        for method, path in (("GET", f"/v1/jobs/{done.id}"), ("DELETE", f"/v1/jobs/{done.id}"), ("GET", "/v1/jobs")):
+            anonymous = c.request(method, path)
+            assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"].startswith("Bearer")
+        assert c.get(f"/v1/jobs/{done.id}", headers=A).json()["status"] == "succeeded"  # nothing was cancelled
         # the list: newest first, filters, pages
         listed = c.get("/v1/jobs", headers=A).json()
         assert [j["id"] for j in listed["items"]] == [boom.id, failed.id, done.id] and listed["next_cursor"] is None
@@ -172,11 +180,13 @@ def test_records_outlive_the_app_and_are_scoped_by_owner(net, db_url, tmp_path):
         assert again.status_code == 200 and again.json()["status"] == "succeeded"
 
 
-def test_a_job_is_polled_and_cancelled_through_another_app_instance(net, db_url, tmp_path):
+def test_a_job_is_polled_and_cancelled_through_another_app_instance(net, db_url, tmp_path, tenants):
     """Two API instances on one database: one runs the job, the other (no workers) polls and cancels it."""
+    a, b = tenants
+    A, B = a.headers, b.headers  # each organisation's member key
     with _client(net, _settings(db_url, tmp_path, job_workers=1)) as one, \
             _client(net, _settings(db_url, tmp_path, job_workers=0)) as two:
-        job = one.app.state.jobs.submit("test-sleep", {"s": 60}, owner="org-a")
+        job = one.app.state.jobs.submit("test-sleep", {"s": 60}, owner=a.org_id)
         doc = _wait(lambda: two.get(f"/v1/jobs/{job.id}", headers=A).json(), ("running",))
         assert doc["status"] == "running"
         time.sleep(0.5)
@@ -189,12 +199,14 @@ def test_a_job_is_polled_and_cancelled_through_another_app_instance(net, db_url,
         assert doc["status"] == "cancelled" and doc["error"]["title"] == "Job cancelled", doc
         assert latency < 3.0
         # a queued job is cancelled at once (200), and never runs
-        queued = two.app.state.jobs.submit("test-sleep", {"s": 0.1}, owner="org-b")
+        queued = two.app.state.jobs.submit("test-sleep", {"s": 0.1}, owner=b.org_id)
         r = two.delete(f"/v1/jobs/{queued.id}", headers=B)
         assert r.status_code in (200, 202)
 
 
-def test_quota_is_429_with_retry_after_per_owner(net, db_url, tmp_path):
+def test_quota_is_429_with_retry_after_per_owner(net, db_url, tmp_path, tenants):
+    a, b = tenants
+    A, B = a.headers, b.headers  # each organisation's member key
     settings = _settings(db_url, tmp_path, job_workers=0, job_quota=2, job_retry_after_s=7)
     body = {"stops": STOPS_60[:3], "time_limit_s": 10}  # a job (over the inline limit), never run: no workers
     with _client(net, settings) as c:
@@ -210,14 +222,16 @@ def test_quota_is_429_with_retry_after_per_owner(net, db_url, tmp_path):
         assert c.get("/v1/jobs?status=queued", headers=A).json()["items"].__len__() == 2
 
 
-def test_an_owner_with_50_queued_jobs_delays_another_owners_first_by_at_most_one_job(net, db_url, tmp_path):
+def test_an_owner_with_50_queued_jobs_delays_another_owners_first_by_at_most_one_job(net, db_url, tmp_path, tenants):
+    a, b = tenants
+    B = b.headers  # the second organisation's member key
     length = 0.5
     settings = _settings(db_url, tmp_path, job_workers=2, job_quota=100)
     with _client(net, settings) as c:
         runner = c.app.state.jobs
-        many = [runner.submit("test-sleep", {"s": length}, owner="org-a") for _ in range(50)]
+        many = [runner.submit("test-sleep", {"s": length}, owner=a.org_id) for _ in range(50)]
         time.sleep(0.3)  # the pool is busy with org-a's jobs
-        first = runner.submit("test-sleep", {"s": length}, owner="org-b")
+        first = runner.submit("test-sleep", {"s": length}, owner=b.org_id)
         doc = _wait(lambda: c.get(f"/v1/jobs/{first.id}", headers=B).json(), ("succeeded", "failed"), timeout=20)
         assert doc["status"] == "succeeded", doc
         rec = runner.get(first.id)
@@ -229,7 +243,7 @@ def test_an_owner_with_50_queued_jobs_delays_another_owners_first_by_at_most_one
         assert waiting >= 40  # org-a's queue was long: without fairness org-b would have waited ~12 s
 
 
-def test_recovery_after_a_crash_requeues_or_fails_with_the_reason(net, db_url, tmp_path):
+def test_recovery_after_a_crash_requeues_or_fails_with_the_reason(net, db_url, tmp_path, tenants):
     """Records left "running" by a process that died: re-run while they have attempts left, else failed."""
     from sqlalchemy import update
 
@@ -237,13 +251,16 @@ def test_recovery_after_a_crash_requeues_or_fails_with_the_reason(net, db_url, t
     from jobs.tables import jobs
     from storage.db import open_db
 
+    a, b = tenants
+    A = a.headers  # the owner's member key
+
     dead = subprocess.Popen(["true"])
     dead.wait()
     db = open_db(db_url)
     store = JobStore(db)
-    rerun = store.insert("test-sleep", {"s": 0.1}, "org-a")
-    stale = store.insert("test-sleep", {"s": 0.1}, "org-a")
-    spent = store.insert("test-sleep", {"s": 0.1}, "org-a")
+    rerun = store.insert("test-sleep", {"s": 0.1}, a.org_id)
+    stale = store.insert("test-sleep", {"s": 0.1}, a.org_id)
+    spent = store.insert("test-sleep", {"s": 0.1}, a.org_id)
     old = int(time.time() * 1000) - 600_000
     with db.engine.begin() as conn:
         for rec, worker, beat, attempts in ((rerun, f"{HOST}:{dead.pid}:deadbeef/local-1", int(time.time() * 1000), 1),
@@ -306,12 +323,14 @@ def _job_processes(root: int | None = None) -> list[int]:
     return sorted(out)
 
 
-def test_cancel_stops_a_pickup_solve_a_plan_and_a_simulation(net, db_url, tmp_path):
+def test_cancel_stops_a_pickup_solve_a_plan_and_a_simulation(net, db_url, tmp_path, tenants):
     from simulation import runner as sim_runner
+
+    a, _ = tenants  # the owner: its member key on every request
 
     lines = (ROOT / "data/samples/shipments_week.csv").read_text().strip().splitlines()
     csv = "\n".join([lines[0]] + [f"K{k}-{row}" for k in range(12) for row in lines[1:]])  # 432 shipments
-    with _client(net, _settings(db_url, tmp_path, job_workers=2)) as c:
+    with _client(net, _settings(db_url, tmp_path, job_workers=2), a) as c:
         r = c.post("/v1/pickup-plans", json={"stops": STOPS_60, "time_limit_s": 60})
         assert r.status_code == 202, r.text
         _wait(lambda: c.get(r.headers["location"]).json(), ("running",))
@@ -341,9 +360,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _http(method: str, url: str, body: dict | None = None, timeout: float = 10) -> tuple[int, dict, dict]:
+def _http(method: str, url: str, body: dict | None = None, timeout: float = 10,
+          headers: dict | None = None) -> tuple[int, dict, dict]:
     req = urllib.request.Request(url, method=method, data=None if body is None else json.dumps(body).encode(),
-                                 headers={"content-type": "application/json"})
+                                 headers={"content-type": "application/json", **(headers or {})})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             return r.status, json.loads(r.read()), dict(r.headers)
@@ -379,17 +399,19 @@ def _kill(proc: subprocess.Popen) -> None:
 
 
 @pytest.mark.integration
-def test_a_job_survives_a_sigkill_of_the_server(db_url, tmp_path):
+def test_a_job_survives_a_sigkill_of_the_server(db_url, tmp_path, tenants):
     """kill -9 of `cbec serve` while its worker solves: after the restart the job is re-run (attempt 2) and
     succeeds; the solver's process died with the server."""
+    a, b = tenants
+    A = a.headers  # the owner's member key
     port = _free_port()
     proc = _serve(db_url, tmp_path, port)
     try:
         status, job, _ = _http("POST", f"http://127.0.0.1:{port}/v1/pickup-plans",
-                               {"stops": STOPS_60[:30], "time_limit_s": 8})
+                               {"stops": STOPS_60[:30], "time_limit_s": 8}, headers=A)
         assert status == 202, job
         url = f"http://127.0.0.1:{port}/v1/jobs/{job['id']}"
-        doc = _wait(lambda: _http("GET", url)[1], ("running",), timeout=30)
+        doc = _wait(lambda: _http("GET", url, headers=A)[1], ("running",), timeout=30)
         assert doc["status"] == "running"
         time.sleep(1.0)
         solvers = _job_processes(proc.pid)
@@ -401,24 +423,28 @@ def test_a_job_survives_a_sigkill_of_the_server(db_url, tmp_path):
     assert [p for p in solvers if _alive(p)] == []  # the solver died with the server
     proc = _serve(db_url, tmp_path, port)
     try:
-        doc = _wait(lambda: _http("GET", url)[1], ("succeeded", "failed"), timeout=60, every=0.3)
+        doc = _wait(lambda: _http("GET", url, headers=A)[1], ("succeeded", "failed"), timeout=60, every=0.3)
         assert doc["status"] == "succeeded" and doc["attempts"] == 2, doc
     finally:
         _kill(proc)
 
 
 @pytest.mark.integration
-def test_two_api_processes_share_the_jobs(db_url, tmp_path):
+def test_two_api_processes_share_the_jobs(db_url, tmp_path, tenants):
     """`cbec serve --workers 2`: every poll answers, through whichever process takes it; cancel through any."""
+    a, b = tenants
+    A, B = a.headers, b.headers  # each organisation's member key
     port = _free_port()
     proc = _serve(db_url, tmp_path, port, "--workers", "2")
     try:
         base = f"http://127.0.0.1:{port}"
-        status, job, _ = _http("POST", f"{base}/v1/pickup-plans", {"stops": STOPS_60, "time_limit_s": 60})
+        status, job, _ = _http("POST", f"{base}/v1/pickup-plans", {"stops": STOPS_60, "time_limit_s": 60}, headers=A)
         assert status == 202, job
-        seen = [_http("GET", f"{base}/v1/pickup-plans/{job['id']}")[0] for _ in range(12)]
+        seen = [_http("GET", f"{base}/v1/pickup-plans/{job['id']}", headers=A)[0] for _ in range(12)]
         assert seen == [200] * 12
-        _wait(lambda: _http("GET", f"{base}/v1/jobs/{job['id']}")[1], ("running",), timeout=30)
+        theirs = [_http("GET", f"{base}/v1/pickup-plans/{job['id']}", headers=B)[0] for _ in range(4)]
+        assert theirs == [404] * 4  # another organisation, through either process
+        _wait(lambda: _http("GET", f"{base}/v1/jobs/{job['id']}", headers=A)[1], ("running",), timeout=30)
         from jobs.records import JobStore
         from storage.db import open_db
 
@@ -428,8 +454,9 @@ def test_two_api_processes_share_the_jobs(db_url, tmp_path):
         assert runs_in.split(":")[1] == str(proc.pid)  # the supervisor process runs the jobs, not the API processes
         time.sleep(1.0)
         t0 = time.monotonic()
-        assert _http("DELETE", f"{base}/v1/jobs/{job['id']}")[0] == 202
-        doc = _wait(lambda: _http("GET", f"{base}/v1/jobs/{job['id']}")[1], ("cancelled", "succeeded", "failed"))
+        assert _http("DELETE", f"{base}/v1/jobs/{job['id']}", headers=B)[0] == 404  # not theirs to cancel
+        assert _http("DELETE", f"{base}/v1/jobs/{job['id']}", headers=A)[0] == 202
+        doc = _wait(lambda: _http("GET", f"{base}/v1/jobs/{job['id']}", headers=A)[1], ("cancelled", "succeeded", "failed"))
         print(f"\ncancel through `cbec serve --workers 2`: {time.monotonic() - t0:.2f} s")
         assert doc["status"] == "cancelled"
     finally:
@@ -441,10 +468,12 @@ def test_two_api_processes_share_the_jobs(db_url, tmp_path):
 
 
 @pytest.mark.integration
-def test_dask_worker_sigkill_reruns_the_job_elsewhere(net, db_url, tmp_path):
+def test_dask_worker_sigkill_reruns_the_job_elsewhere(net, db_url, tmp_path, tenants):
     """The Dask engine: a scheduler and two `cbec worker`s (each a nanny and a worker process); the worker process
     running a job is killed with SIGKILL; the scheduler re-runs the task, the new run takes the job over
     (attempt 2). A solver job runs in a process of its own on a worker; cancel reaches the cluster."""
+    a, b = tenants
+    A = a.headers  # the owner's member key
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
     env = _env(db_url, tmp_path, CBEC_DASK_SCHEDULER=address, CBEC_JOB_STALE_S="60")
@@ -462,7 +491,7 @@ def test_dask_worker_sigkill_reruns_the_job_elsewhere(net, db_url, tmp_path):
             client.wait_for_workers(2, timeout=90)
         with _client(net, _settings(db_url, tmp_path, dask_scheduler=address)) as c:
             runner = c.app.state.jobs
-            job = runner.submit("test-sleep", {"s": 6}, owner="org-a")
+            job = runner.submit("test-sleep", {"s": 6}, owner=a.org_id)
             doc = _wait(lambda: c.get(f"/v1/jobs/{job.id}", headers=A).json(), ("running",), timeout=30)
             assert doc["status"] == "running", doc
             first = runner.get(job.id).worker
@@ -478,7 +507,7 @@ def test_dask_worker_sigkill_reruns_the_job_elsewhere(net, db_url, tmp_path):
             doc = _wait(lambda: c.get(r.headers["location"], headers=A).json(), ("succeeded", "failed"), timeout=60)
             assert doc["status"] == "succeeded" and sorted(s for route in doc["result"]["routes"] for s in route) == ["S0", "S1", "S2"], doc
             # cancel on the cluster
-            job = runner.submit("test-sleep", {"s": 60}, owner="org-a")
+            job = runner.submit("test-sleep", {"s": 60}, owner=a.org_id)
             _wait(lambda: c.get(f"/v1/jobs/{job.id}", headers=A).json(), ("running",), timeout=30)
             t0 = time.monotonic()
             assert c.delete(f"/v1/jobs/{job.id}", headers=A).status_code == 202

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.cli.app import app as cli_app
 from api.routers import plans as plans_router
+from tests.support.accounts import app_tenant, member_client
 
 SAMPLE = "data/samples/shipments_week.csv"
 REQUIRED_KEYS = {"assignments", "unassigned", "cost", "baseline", "gap", "capacity_use"}
@@ -21,9 +22,10 @@ REQUIRED_KEYS = {"assignments", "unassigned", "cost", "baseline", "gap", "capaci
 def client(net, tmp_path_factory):
     from optimizer.settings import Settings
 
-    # plans are job records in the database: the app gets a database of its own
-    with TestClient(create_app(net, settings=Settings(var_dir=tmp_path_factory.mktemp("plans")))) as c:
-        yield c
+    # plans are job records in the database: the app gets a database of its own, and a tenant to own them
+    app = create_app(net, settings=Settings(var_dir=tmp_path_factory.mktemp("plans")))
+    with TestClient(app) as c:
+        yield member_client(c, app_tenant(app))
 
 
 def test_cli_json_on_sample(tmp_path) -> None:

@@ -36,6 +36,7 @@ from optimizer.planning.shipments import (
     read_shipments_csv,
     read_shipments_text,
 )
+from tests.support.accounts import app_tenant, member_client
 from tests.support.plan_demand import generate_demand
 
 HEADER = "id,origin,destination,weight_kg,volume_m3,ready_date,due_date,pieces,cargo_class,customs_mode,value\n"
@@ -249,9 +250,13 @@ def test_real_departures_and_bounds_of_a_change(net) -> None:
 
 # --- API ------------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def client(net):
-    with TestClient(create_app(net)) as c:
-        yield c
+def client(net, tmp_path_factory):
+    from optimizer.settings import Settings
+
+    # plans are job records of an organisation: a database of its own and a tenant (its member key on every request)
+    app = create_app(net, settings=Settings(var_dir=tmp_path_factory.mktemp("plan-limits")))
+    with TestClient(app) as c:
+        yield member_client(c, app_tenant(app))
 
 
 def _jobs(client) -> int:

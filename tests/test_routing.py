@@ -203,12 +203,24 @@ def test_api_pickup_plans(net, tmp_path):
     from api.app import create_app
     from optimizer.settings import Settings
 
-    with TestClient(create_app(network=net, settings=Settings(var_dir=tmp_path))) as c:  # jobs: its own database
-        r = c.post("/v1/pickup-plans", json={"stops": [_stop("A"), _stop("B", 31.095, 105.09)], "time_limit_s": 0.5})
+    from tests.support.accounts import app_tenant
+
+    app = create_app(network=net, settings=Settings(var_dir=tmp_path))  # jobs: its own database
+    owner, other = app_tenant(app), app_tenant(app)
+    with TestClient(app) as c:
+        body = {"stops": [_stop("A"), _stop("B", 31.095, 105.09)], "time_limit_s": 0.5}
+        assert c.post("/v1/pickup-plans", json=body).status_code == 401  # anonymous: no plan, no job
+        c.auth = owner.auth()  # the owner's member key on every request below
+        r = c.post("/v1/pickup-plans", json=body)
         assert r.status_code == 201, r.text
         doc = r.json()
         assert doc["status"] == "succeeded" and sorted(sum(doc["result"]["routes"], [])) == ["A", "B"]
         assert c.get(r.headers["location"]).json()["id"] == doc["id"]
+        # another organisation's plan answers exactly like an unknown one
+        theirs = c.get(r.headers["location"], headers=other.headers)
+        unknown = c.get("/v1/pickup-plans/pickup-plan-nope", headers=other.headers)
+        assert theirs.status_code == unknown.status_code == 404
+        assert theirs.json()["detail"] == unknown.json()["detail"].replace("pickup-plan-nope", doc["id"])
         bad = c.post("/v1/pickup-plans", json={"stops": [_stop("A", start="06:00", end="06:05")]})
         assert bad.status_code == 422 and "stop A: window ends" in bad.json()["detail"]
         big = c.post("/v1/pickup-plans", json={"stops": [_stop("A")], "time_limit_s": 6})

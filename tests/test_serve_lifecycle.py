@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.ingest_testing import Publisher
+from storage.db import open_db
+from tests.support.ingest_testing import Publisher, grant_devices
 
 pytestmark = pytest.mark.integration
 STOP_BOUND_S = 30.0  # serve's own hard limit is 25 s from the signal
@@ -77,13 +78,16 @@ def served(tmp_path):
         if m:
             broker = f"mqtt://{m.group(1)}:{m.group(2)}"
     assert broker, "".join(lines)[-2000:]
+    # a fresh database: serve created the demo organisation and printed its admin key once (before the ingest line)
+    keys = re.findall(r"\bcbk_[a-z2-9]{10}_[A-Za-z0-9_-]{43}\b", "".join(lines))
+    assert len(keys) == 1, "".join(lines)[-2000:]
     while time.monotonic() < deadline:
         try:
             if _get(f"http://127.0.0.1:{port}/healthz")[0] == 200:
                 break
         except OSError:
             time.sleep(0.2)
-    yield proc, port, broker, tmp_path
+    yield proc, port, broker, tmp_path, keys[0]
     if proc.poll() is None:
         proc.kill()
         proc.wait()
@@ -96,8 +100,8 @@ def _stored(db: Path) -> int:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_signal_stops_in_bound_with_nothing_acknowledged_lost(served, signum):
-    proc, port, broker, var = served
+def test_signal_stops_in_bound_with_nothing_acknowledged_lost(served, signum, net):
+    proc, port, broker, var, key = served
     assert (var / "cbec.sqlite3").exists()  # migrated at start, under CBEC_VAR_DIR
     status, ready = _get(f"http://127.0.0.1:{port}/readyz")
     assert status == 200 and ready["checks"]["database"]["ok"] and ready["checks"]["broker"]["ok"], ready
@@ -106,13 +110,18 @@ def test_signal_stops_in_bound_with_nothing_acknowledged_lost(served, signum):
               "window_start": "08:00", "window_end": "18:00", "service_min": 10} for i in range(60)]
     req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/pickup-plans", method="POST",
                                  data=json.dumps({"stops": stops, "time_limit_s": 120}).encode(),
-                                 headers={"content-type": "application/json"})
+                                 headers={"content-type": "application/json", "X-API-Key": key})  # the demo key
     with urllib.request.urlopen(req, timeout=30) as r:
         assert r.status == 202
-    # a busy ingest: every message below is acknowledged by the broker before the signal
+    # a busy ingest: every message below is acknowledged by the broker before the signal. The embedded
+    # broker takes device logins only: the sensors are bound (in an organisation of their own) and each
+    # publishes with its own key (a device with no credential - never bound - is refused at CONNECT)
     n = 3000
     t0 = 1_790_000_000
-    pub = Publisher(broker)
+    db = open_db(f"sqlite:///{var / 'cbec.sqlite3'}")
+    keys = grant_devices(db, net, [f"T{i}" for i in range(7)])
+    db.dispose()
+    pub = Publisher(broker, credentials=keys)
     pub.publish_many((f"cbec/v1/warehouses/WH_LODZ/sensors/T{i % 7}",
                       json.dumps({"ts": t0 + i, "temperature_c": 12.5, "humidity_pct": 50}).encode()) for i in range(n))
     pub.wait(60)

@@ -81,9 +81,15 @@ def test_api_simulation_job(tmp_path):
     from api.app import create_app
     from optimizer.settings import Settings
 
-    with TestClient(create_app(settings=Settings(var_dir=tmp_path))) as client:
-        r = client.post("/v1/simulations", json={"scenario": "baseline", "replications": 2, "horizon_days": 45,
-                                                 "warmup_days": 5, "workers": 1})
+    from tests.support.accounts import app_tenant
+
+    app = create_app(settings=Settings(var_dir=tmp_path))
+    owner, other = app_tenant(app), app_tenant(app)
+    with TestClient(app) as client:
+        body = {"scenario": "baseline", "replications": 2, "horizon_days": 45, "warmup_days": 5, "workers": 1}
+        assert client.post("/v1/simulations", json=body).status_code == 401  # anonymous: no job
+        client.auth = owner.auth()  # the owner's member key on every request below
+        r = client.post("/v1/simulations", json=body)
         assert r.status_code == 202, r.text
         sim = r.json()
         assert sim["links"]["self"].endswith(f"/v1/simulations/{sim['id']}")
@@ -102,6 +108,14 @@ def test_api_simulation_job(tmp_path):
         img = client.get(doc["plots"][0])
         assert img.status_code == 200 and img.headers["content-type"] == "image/png" and img.content[:4] == b"\x89PNG"
         assert client.get(f"/v1/simulations/{sim['id']}/plots/nope.png").status_code == 404
+        # another organisation: the simulation and its plots answer exactly like unknown ones; anonymous: 401
+        theirs = client.get(f"/v1/simulations/{sim['id']}", headers=other.headers)
+        assert theirs.status_code == 404 and theirs.json()["detail"] == f"no simulation '{sim['id']}'"
+        name = doc["plots"][0].rsplit("/", 1)[1]
+        theirs = client.get(doc["plots"][0], headers=other.headers)
+        assert theirs.status_code == 404 and theirs.json()["detail"] == f"no plot '{name}' for simulation '{sim['id']}'"
+        anonymous = client.get(doc["plots"][0], auth=None)
+        assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"].startswith("Bearer")
         assert client.get("/v1/simulations/simulation-nope").status_code == 404
 
         bad = client.post("/v1/simulations", json={"scenario": {"name": "x", "horizon_days": 10, "warmup_days": 2, "demand": [

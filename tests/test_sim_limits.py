@@ -31,6 +31,7 @@ from simulation import limits as L
 from simulation import runner as sim_runner
 from simulation.budget import check_work, estimate
 from simulation.scenario import bundled_scenarios, load_scenario, parse_scenario
+from tests.support.accounts import app_tenant
 
 BASE = Path(__file__).resolve().parent.parent / "simulation" / "scenarios" / "baseline.yaml"
 FLOW = {"name": "a", "origin": "MY_CITY", "destination": "WH_LODZ", "customs_mode": "9810", "lots_per_day": 1,
@@ -70,8 +71,10 @@ def _wait_gone(pids: list[int], timeout: float = 5.0) -> list[int]:
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
     var = tmp_path_factory.mktemp("var")
-    with TestClient(create_app(settings=Settings(var_dir=var))) as client:
+    app = create_app(settings=Settings(var_dir=var))
+    with TestClient(app) as client:
         client.var_dir = var
+        client.auth = app_tenant(app).auth()  # simulations are an organisation's: its member key on every request
         yield client
 
 

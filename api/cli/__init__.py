@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.cli import accounts, db, ingest, network, pickups, plan, quote, serve, simulate, warehouses, worker  # noqa: F401  (registration)
+from api.cli import accounts, db, ingest, jobs, mqtt, network, pickups, plan, quote, serve, simulate, warehouses, worker  # noqa: F401  (registration)
 import typer
 
 from api.cli.app import app

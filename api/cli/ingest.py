@@ -359,13 +359,24 @@ def shipment_list_cmd(
 @app.command("track")
 def track_cmd(key: Annotated[str, typer.Argument(help="shipment id or device id")], org: OrgOpt = None,
               db: DbOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Last position, events, milestones and ETA of a shipment (or a device)."""
-    from iot_ingest.status import track
+    """Last position, events, milestones and ETA of a shipment (or a device).
+
+    With CBEC_API_URL set, the deployed service answers (the shipments and devices of CBEC_API_KEY's
+    organisation)."""
+    from api.cli.remote import local_only, remote
 
     with guarded(READ_OPTIONS):
         check_ingest_id(key, "key", "KEY (a shipment or device id)")
-        database = _db(db)
-        doc = track(database, _net(), key, org=org_scope(database, org))
+        service = remote()
+        local_only(service, **{"--org": org, "--db": db})
+        if service is not None:
+            with service:
+                doc = remote_track(service, key)
+        else:
+            from iot_ingest.status import track
+
+            database = _db(db)
+            doc = track(database, _net(), key, org=org_scope(database, org))
     if as_json:
         print_json(doc)
         return
@@ -392,6 +403,39 @@ def track_cmd(key: Annotated[str, typer.Argument(help="shipment id or device id"
     for a in doc["alerts"]:
         console.print(f"[red]alert[/] {a['kind']} {a['device']} since {a['started']}"
                       f"{' until ' + a['ended'] if a['ended'] else ' (open)'}: {a['detail']}")
+
+
+def remote_track(service, key: str) -> dict:
+    """What ``track`` gives, from the service: GET /v1/shipments/{key}, else the device GET /v1/devices/{key}
+    with its shipment's status, its last position, events and alerts (a sensor: its warehouse's open alerts)."""
+    from api.cli.remote import RemoteProblem
+
+    try:
+        return service.json("GET", f"/v1/shipments/{key}")
+    except RemoteProblem as exc:
+        if exc.status != 404:
+            raise
+    try:
+        dev = service.json("GET", f"/v1/devices/{key}")
+    except RemoteProblem as exc:
+        if exc.status == 404:
+            raise RemoteProblem(404, "Unknown device", f"'{key}' is neither a shipment nor a registered device",
+                                "device") from None
+        raise
+    out = {"device": key, "kind": dev["kind"], "shipment": dev["shipment"], "warehouse": dev["warehouse"],
+           "last": None, "events": [], "alerts": []}
+    if dev["shipment"]:
+        ship = service.json("GET", f"/v1/shipments/{dev['shipment']}")
+        out["last"] = next((p for p in ship["last"] if p.get("device") == key), None)
+        out["events"] = [e for e in ship["events"] if e.get("device") == key]
+        out["alerts"] = [a for a in ship["alerts"] if a.get("device") == key]
+        out["shipment_status"] = {"status": ship["status"], "eta": ship["eta"]}
+    elif dev["warehouse"]:
+        wh = service.json("GET", f"/v1/warehouses/{dev['warehouse']}")
+        out["alerts"] = [{"kind": a["kind"], "device": a["device"], "started": a["since"], "ended": None,
+                          "value": None, "detail": a["detail"]}
+                         for a in wh.get("open_alerts", []) if a.get("device") == key]
+    return out
 
 
 @warehouses_app.command("status")

@@ -118,7 +118,11 @@ def plan_cmd(
     cut: Annotated[list[str], typer.Option("--cut", help="re-plan: KEY=TEU new TEU capacity of a departure (repeatable)")] = [],  # noqa: B006
     as_json: Annotated[bool, typer.Option("--json", help="print the plan as one JSON object")] = False,
 ) -> None:
-    """Assign every shipment to a route and departure within capacities; compare with greedy first-come-first-served."""
+    """Assign every shipment to a route and departure within capacities; compare with greedy first-come-first-served.
+
+    With CBEC_API_URL set, the deployed service plans (POST /v1/plans, a job polled with the same progress bar)."""
+    from api.cli.remote import remote
+
     with errors_as_exit():
         if not 1 <= horizon_days <= 120:
             raise InvalidInput(f"--horizon-days must be within 1..120 (got {horizon_days})", field="horizon_days")
@@ -131,33 +135,89 @@ def plan_cmd(
         if (cancel or delay or cut) and replan_from is None:
             raise InvalidInput("--cancel/--delay/--cut need --replan-from PLAN.json", field="replan_from")
         previous = _previous_plan(replan_from) if replan_from is not None else None
-        net = load_network()
-        change = None
-        if replan_from is not None:
-            cuts = {}
-            for k, v in _pairs(cut, "--cut").items():
-                if not (0 <= v <= MAX_CAPACITY_TEU and v == int(v)):
-                    raise InvalidInput(f"--cut {_show(k)}: the capacity must be a whole number of TEU from 0 to "
-                                       f"{MAX_CAPACITY_TEU:,} (got {v:g})", field="cut")
-                cuts[k] = Capacity(teu=int(v))
-            change = Change(cancel=frozenset(cancel), delay_hours=_pairs(delay, "--delay"), capacity=cuts)
-            check_change(net, change, cancel="--cancel", delay="--delay", capacity="--cut")
-        load = read_shipments_csv(net, shipments)
-        if not load.shipments:
-            first = load.errors[0].detail if load.errors else f"{shipments.name}: no shipment rows"
-            more = f" (and {len(load.errors) - 1} more bad rows)" if len(load.errors) > 1 else ""
-            fail(f"no valid shipment in {_show(shipments.name)}: {first}{more}")
-        settings = PlanSettings(horizon_days=horizon_days, time_limit_s=time_limit, carbon_price_per_t=carbon_price,
-                                late_per_day=late_per_day)
-        check_plan_size(len(load.shipments), settings)
-        with progress_bar("planning", enabled=not as_json) as progress, native_stdout_to_stderr():
-            result = plan_or_replan(net, load.shipments, settings, previous=previous, change=change, errors=load.errors,
-                                    progress=progress)
-        doc = plan_to_dict(net, result)
+        service = remote()
+        if service is not None:  # CBEC_API_URL: the deployed service plans (POST /v1/plans, a job)
+            with service:
+                doc = _remote_plan(service, shipments, previous, cancel, delay, cut, as_json,
+                                   {"horizon_days": horizon_days, "time_limit_s": time_limit,
+                                    "carbon_price_per_t": carbon_price, "late_per_day": late_per_day})
+        else:
+            net = load_network()
+            change = None
+            if replan_from is not None:
+                cuts = {k: Capacity(teu=v) for k, v in _cuts(cut).items()}
+                change = Change(cancel=frozenset(cancel), delay_hours=_pairs(delay, "--delay"), capacity=cuts)
+                check_change(net, change, cancel="--cancel", delay="--delay", capacity="--cut")
+            load = read_shipments_csv(net, shipments)
+            if not load.shipments:
+                first = load.errors[0].detail if load.errors else f"{shipments.name}: no shipment rows"
+                more = f" (and {len(load.errors) - 1} more bad rows)" if len(load.errors) > 1 else ""
+                fail(f"no valid shipment in {_show(shipments.name)}: {first}{more}")
+            settings = PlanSettings(horizon_days=horizon_days, time_limit_s=time_limit, carbon_price_per_t=carbon_price,
+                                    late_per_day=late_per_day)
+            check_plan_size(len(load.shipments), settings)
+            with progress_bar("planning", enabled=not as_json) as progress, native_stdout_to_stderr():
+                result = plan_or_replan(net, load.shipments, settings, previous=previous, change=change, errors=load.errors,
+                                        progress=progress)
+            doc = plan_to_dict(net, result)
     if as_json:
         print_json(doc)
         return
     _print_human(doc, shipments.name)
+
+
+def _cuts(cut: list[str]) -> dict[str, int]:
+    cuts = {}
+    for k, v in _pairs(cut, "--cut").items():
+        if not (0 <= v <= MAX_CAPACITY_TEU and v == int(v)):
+            raise InvalidInput(f"--cut {_show(k)}: the capacity must be a whole number of TEU from 0 to "
+                               f"{MAX_CAPACITY_TEU:,} (got {v:g})", field="cut")
+        cuts[k] = int(v)
+    return cuts
+
+
+def _read_text(path: Path) -> str:
+    """The CSV file's text for the service (bounded; one line naming the file when it is not UTF-8 text)."""
+    from optimizer.planning.shipments import MAX_CSV_CHARS
+
+    with path.open("rb") as f:
+        data = f.read(4 * MAX_CSV_CHARS + 1)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{_show(path.name)}: not a text file (UTF-8)", field="shipments") from None
+    if len(data) > 4 * MAX_CSV_CHARS or len(text) > MAX_CSV_CHARS:
+        raise InvalidInput(f"{_show(path.name)}: larger than {MAX_CSV_CHARS:,} characters", field="shipments")
+    return text
+
+
+REMOTE_FIELDS = {"csv": "--shipments", "horizon_days": "--horizon-days", "time_limit_s": "--time-limit",
+                 "carbon_price_per_t": "--carbon-price", "late_per_day": "--late-per-day", "previous": "--replan-from",
+                 "change.cancel": "--cancel", "change.delay_hours": "--delay", "change.capacity_teu": "--cut"}
+
+
+def _remote_plan(service, shipments: Path, previous: dict[str, str] | None, cancel: list[str], delay: list[str],
+                 cut: list[str], as_json: bool, settings: dict[str, Any]) -> dict:
+    """The plan from the service: the CSV text, the settings and the re-plan inputs as POST /v1/plans, polled
+    with the progress bar; the plan document (what ``plan_to_dict`` gives locally)."""
+    from api.cli.remote import RemoteProblem
+
+    body: dict[str, Any] = {"csv": _read_text(shipments), **settings}
+    if previous is not None:
+        body["previous"] = previous
+        body["change"] = {"cancel": list(cancel), "delay_hours": _pairs(delay, "--delay"), "capacity_teu": _cuts(cut)}
+    try:
+        return service.run_job("/v1/plans", body, "planning", show_progress=not as_json)["result"]
+    except RemoteProblem as exc:  # name the file, or the option the field came from, as a local run does
+        if exc.detail.startswith("csv, row "):  # no valid row remained
+            name = _show(shipments.name)
+            exc.detail = f"no valid shipment in {name}: {name}{exc.detail[3:]}"
+            raise
+        field = (exc.field or "").split("[")[0]
+        option = next((o for f, o in REMOTE_FIELDS.items() if field == f or field.startswith(f + ".")), None)
+        if option and not exc.detail.startswith(option):
+            exc.detail = f"{option}: {exc.detail}"
+        raise
 
 
 def _print_human(doc: dict, name: str) -> None:

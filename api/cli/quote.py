@@ -18,7 +18,8 @@ from optimizer.quotes.limits import PIECES, READY_RULE, VOLUME_M3, WEIGHT_KG
 from optimizer.quotes.quote import build_request, quote
 
 OPTIONS = {"origin": "--from", "destination": "--to", "weight_kg": "--weight", "volume_m3": "--volume",
-           "ready": "--ready", "pieces": "--pieces", "cargo_class": "--class", "customs_mode": "--customs"}
+           "ready": "--ready", "pieces": "--pieces", "cargo_class": "--class", "customs_mode": "--customs",
+           "from": "--from", "to": "--to"}  # the last two: the API's names (remote mode)
 
 
 @contextmanager
@@ -47,31 +48,52 @@ def quote_cmd(
     include_planned: Annotated[bool, typer.Option("--include-planned", help="also use planned nodes and services (Mianyang rail port)")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print {\"options\": [...]} as JSON")] = False,
 ) -> None:
-    """Pareto-optimal route options (cost, transit time, CO2e) from origin to destination."""
+    """Pareto-optimal route options (cost, transit time, CO2e) from origin to destination.
+
+    With CBEC_API_URL set, the deployed service quotes (POST /v1/quotes, with CBEC_API_KEY if set)."""
+    from api.cli.remote import remote
+
     with errors_as_exit(), option_names(OPTIONS):
-        net = load_network()
-        req = build_request(net, origin, destination, weight, volume, ready, pieces=pieces, cargo_class=cargo_class,
-                            customs_mode=customs_mode, include_planned=include_planned)
-        options = quote(net, req)
-    doc = quote_to_dict(net, req, options)
+        service = remote()
+        if service is not None:
+            body = {"from": origin, "to": destination, "weight_kg": weight, "volume_m3": volume, "ready": ready,
+                    "pieces": pieces, "cargo_class": cargo_class, "include_planned": include_planned}
+            if customs_mode is not None:
+                body["customs_mode"] = customs_mode
+            with service:
+                doc = service.json("POST", "/v1/quotes", json=body)
+            first = doc["options"][0] if doc.get("options") else {}
+            currency = first.get("cost", {}).get("currency", "")
+            co2e_method = first.get("co2e", {}).get("method", "")
+            as_of = doc.get("data_as_of", "")
+        else:
+            net = load_network()
+            req = build_request(net, origin, destination, weight, volume, ready, pieces=pieces, cargo_class=cargo_class,
+                                customs_mode=customs_mode, include_planned=include_planned)
+            doc = quote_to_dict(net, req, quote(net, req))
+            currency, co2e_method, as_of = net.currency, net.co2e_method, net.as_of
     if as_json:
         print_json(doc)
         return
-    docs = doc["options"]
-    o, d = net.node(req.origin), net.node(req.destination)
-    table = Table(title=f"{o.id} → {d.id}: {req.cargo.weight_kg:g} kg, {req.cargo.volume_m3:g} m³, "
-                        f"{req.cargo.cargo_class.value}, customs {req.cargo.customs_mode.value}")
+    print_quote(doc, currency, as_of, co2e_method)
+
+
+def print_quote(doc: dict, currency: str, as_of: str, co2e_method: str) -> None:
+    """The quote as a table (the same from a local run and from the service)."""
+    r = doc["request"]
+    table = Table(title=f"{r['from']} → {r['to']}: {r['weight_kg']:g} kg, {r['volume_m3']:g} m³, "
+                        f"{r['cargo_class']}, customs {r['customs_mode']}")
     table.add_column("#", justify="right")
     table.add_column("tags", min_width=8)
     table.add_column("modes")
     table.add_column("via", min_width=10)
     table.add_column("days p50/p90", justify="right")
-    table.add_column(net.currency, justify="right", no_wrap=True)
+    table.add_column(currency, justify="right", no_wrap=True)
     table.add_column("kg CO2e", justify="right", no_wrap=True)
-    for i, doc in enumerate(docs, 1):
-        hubs = " ".join(leg["to"] for leg in doc["legs"][:-1]) or "direct"
-        table.add_row(str(i), "\n".join(doc["tags"]) or "-", "+".join(doc["modes"]), hubs,
-                      f"{doc['transit_days']['p50']:.1f}/{doc['transit_days']['p90']:.1f}",
-                      f"{doc['cost']['total']:,.0f}", f"{doc['co2e_kg']:,.0f}")
+    for i, option in enumerate(doc["options"], 1):
+        hubs = " ".join(leg["to"] for leg in option["legs"][:-1]) or "direct"
+        table.add_row(str(i), "\n".join(option["tags"]) or "-", "+".join(option["modes"]), hubs,
+                      f"{option['transit_days']['p50']:.1f}/{option['transit_days']['p90']:.1f}",
+                      f"{option['cost']['total']:,.0f}", f"{option['co2e_kg']:,.0f}")
     console.print(table)
-    console.print(f"[dim]local times; data as of {net.as_of}; CO2e {net.co2e_method}[/]")
+    console.print(f"[dim]local times; data as of {as_of}; CO2e {co2e_method}[/]")

@@ -10,6 +10,7 @@ out of bounds, a bad scenario or a run over the work budget is one line on stder
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -168,11 +169,21 @@ def run_cmd(
     publish_days: Annotated[float | None, typer.Option("--publish-days", help="replay only the first N simulated days")] = None,
     publish_interval: Annotated[float, typer.Option("--publish-interval", help="minutes of simulated time between fixes (1-1440)")] = 60.0,
 ) -> None:
-    """Simulate one scenario: KPIs per stage and end to end, each with a 95 % CI over replications."""
+    """Simulate one scenario: KPIs per stage and end to end, each with a 95 % CI over replications.
+
+    With CBEC_API_URL set, the deployed service simulates (POST /v1/simulations, a job; plots downloaded)."""
+    from api.cli.remote import remote
     from simulation.experiment import run_experiment
 
     with errors_as_exit():
         _check_run_options(replications, workers, plot_format, plots)
+        service = remote()
+        if service is not None:
+            with service:
+                rep = _remote_run(service, scenario, replications, seed, workers, plots, plot_format, horizon_days,
+                                  warmup_days, publish)
+            _show_run(rep, as_json, publish)
+            return
         if publish:
             from simulation.replay import parse_broker
 
@@ -190,6 +201,10 @@ def run_cmd(
             rep["plots"] = [str(p) for p in run.plots]
         if publish:
             rep["replay"] = _replay(sc, net, publish, speed, publish_days, publish_interval)
+    _show_run(rep, as_json, publish)
+
+
+def _show_run(rep: dict[str, Any], as_json: bool, publish: str | None) -> None:
     if as_json:
         print_json(rep)
     else:
@@ -198,6 +213,55 @@ def run_cmd(
             console.print(f"wrote {p}")
         if "replay" in rep:
             console.print(f"published {rep['replay']['acknowledged']}/{rep['replay']['messages']} messages to {publish}")
+
+
+REMOTE_FIELDS = {"replications": "--replications", "seed": "--seed", "workers": "--workers",
+                 "horizon_days": "--horizon-days", "warmup_days": "--warmup-days", "plot_format": "--plot-format"}
+
+
+def _remote_run(service, scenario: str, replications: int | None, seed: int | None, workers: int | None,
+                plots: Path | None, plot_format: str, horizon_days: float | None, warmup_days: float | None,
+                publish: str | None) -> dict[str, Any]:
+    """The report of a simulation run by the service: a bundled scenario by name, a file read here (its
+    ``extends`` merged) and sent whole; the service checks the ids and the work budget. Plots are downloaded
+    into ``plots``."""
+    from urllib.parse import urlsplit
+
+    from api.cli.remote import RemoteProblem
+    from simulation.scenario import BUNDLED_DIR, load_scenario, resolve_path
+
+    if publish:
+        raise InvalidInput("--publish does not apply in remote mode (CBEC_API_URL is set): run `cbec simulate replay` "
+                           "here instead", field="publish")
+    path = resolve_path(scenario)
+    ref: Any = scenario if path.parent == BUNDLED_DIR and path.exists() else load_scenario(scenario).to_doc()
+    body = {"scenario": ref, "replications": replications, "seed": seed, "workers": workers,
+            "horizon_days": horizon_days, "warmup_days": warmup_days, "plots": plots is not None,
+            "plot_format": plot_format}
+    body = {k: v for k, v in body.items() if v is not None}
+    try:
+        doc = service.run_job("/v1/simulations", body, f"simulating {clip(scenario)}")
+    except RemoteProblem as exc:
+        field = (exc.field or "").split(".")[0].split("[")[0]
+        option = REMOTE_FIELDS.get(field)
+        if option and not exc.detail.startswith(option):
+            exc.detail = f"{option}: {exc.detail}"
+        elif exc.field and field not in REMOTE_FIELDS and clip(scenario) not in exc.detail:
+            exc.detail = f"{clip(scenario)}: {exc.detail}"
+        raise
+    rep = dict(doc["report"])
+    if plots is not None:
+        plots.mkdir(parents=True, exist_ok=True)
+        written = []
+        for url in doc.get("plots", []):
+            name = urlsplit(url).path.rsplit("/", 1)[-1]
+            if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}\.(png|svg)", name):
+                continue  # only plain file names are written here, whatever the service says
+            target = plots / name
+            target.write_bytes(service.request("GET", urlsplit(url).path).content)
+            written.append(str(target))
+        rep["plots"] = written
+    return rep
 
 
 def _replay(sc, net, url: str, speed: float, days: float | None, interval_min: float,

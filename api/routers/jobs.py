@@ -5,6 +5,7 @@ GET /v1/jobs lists the caller's organisation's jobs, newest first (filters ``kin
 DELETE /v1/jobs/{id} cancels: a queued job is cancelled at once (200), a running one is asked to
 stop (202; solvers and simulations stop within a few seconds, then the status is ``cancelled``); a
 finished job is left as it is (200). Another organisation's job answers 404 like an unknown id.
+Every route takes a member of an organisation (401 without a credential, 403 for a device key).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.exceptions import HTTPException
 
+from api.auth import AUTH_ERRORS
 from api.jobs import JobsDep
 from api.problems import problems
 from api.routing import JsonRoute
@@ -47,7 +49,7 @@ def _parse_cursor(cursor: str) -> tuple[int, str]:
 
 
 @router.get("", response_model=JobListOut, summary="The caller's jobs, newest first (filters, pagination)",
-            responses=problems(**{"422": "a filter out of its bounds, or a cursor this server did not give"}))
+            responses=problems(**AUTH_ERRORS, **{"422": "a filter out of its bounds, or a cursor this server did not give"}))
 def list_jobs(jobs: JobsDep,
               kind: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z][a-z0-9-]*$",
                                                 description="only jobs of this kind (plan, warehouse-design, ...)")] = None,
@@ -70,7 +72,8 @@ def list_jobs(jobs: JobsDep,
 
 
 @router.get("/{job_id}", response_model=JobOut, summary="Status, progress and result of any background job",
-            responses=problems(**{"404": "no such job", "422": "an id longer than 64 characters"}))
+            responses=problems(**AUTH_ERRORS, **{"404": "no such job (or another organisation's)",
+                                                 "422": "an id longer than 64 characters"}))
 def get_job(job_id: JobId, jobs: JobsDep) -> dict:
     job = jobs.get(job_id)
     if job is None:
@@ -82,7 +85,8 @@ def get_job(job_id: JobId, jobs: JobsDep) -> dict:
                responses={202: {"description": "running: asked to stop; poll `Location` until `cancelled`",
                                 "model": JobOut,
                                 "headers": {"Location": {"description": "the job: /v1/jobs/{id}", "schema": {"type": "string"}}}},
-                          **problems(**{"404": "no such job", "422": "an id longer than 64 characters"})})
+                          **problems(**AUTH_ERRORS, **{"404": "no such job (or another organisation's)",
+                                                       "422": "an id longer than 64 characters"})})
 def cancel_job(job_id: JobId, jobs: JobsDep, response: Response) -> dict:
     job = jobs.cancel(job_id)
     if job is None:

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
 
+from api.auth import PrincipalDep
 from api.deps import NetworkDep
 from api.problems import problems
 from api.routing import JsonRoute
@@ -83,9 +84,10 @@ def _answer(body: bytes, etag: str, if_none_match: str | None, media_type: str =
 
 
 @router.get("/network", response_model=FeatureCollection,
-            responses={**CACHED_RESPONSES, **problems(**{"422": "invalid query"})},
+            responses={**CACHED_RESPONSES, **problems(**{"401": "a malformed, unknown or revoked credential (none: public)",
+                                                          "422": "invalid query"})},
             summary="The network as GeoJSON: nodes (points) and services (lines)")
-def get_network_geojson(request: Request, net: NetworkDep, include_planned: bool = True,
+def get_network_geojson(request: Request, net: NetworkDep, _caller: PrincipalDep, include_planned: bool = True,
                         if_none_match: IfNoneMatch = None) -> Response:
     def build() -> dict:
         return network_geojson_dict(net, include_planned)
@@ -94,9 +96,10 @@ def get_network_geojson(request: Request, net: NetworkDep, include_planned: bool
     return _answer(body, etag, if_none_match)
 
 
-@router.get("/nodes", response_model=list[NodeOut], responses={**CACHED_RESPONSES, **problems(**{"422": "invalid header"})},
+@router.get("/nodes", response_model=list[NodeOut], responses={**CACHED_RESPONSES, **problems(**{"401": "a malformed, unknown or revoked credential (none: public)",
+                                                                                     "422": "invalid header"})},
             summary="Node ids, names and kinds")
-def list_nodes(request: Request, net: NetworkDep, if_none_match: IfNoneMatch = None) -> Response:
+def list_nodes(request: Request, net: NetworkDep, _caller: PrincipalDep, if_none_match: IfNoneMatch = None) -> Response:
     def build() -> list[dict]:
         return [{"id": n.id, "name": n.name, "kind": n.kind.value, "country": n.country, "status": n.status.value,
                  "lat": n.lat, "lon": n.lon} for n in net.nodes.values()]

@@ -2,7 +2,8 @@
 
 Small requests (at most ``INLINE_MAX_STOPS`` stops and ``INLINE_MAX_SECONDS`` of search) are solved
 during the request and answered with 201 and the finished job record; larger ones return 202 with
-the job id. Either way the ``Location`` header points at the plan.
+the job id. Either way the ``Location`` header points at the plan. A plan belongs to the caller's
+organisation (401 without a credential); another organisation's id answers 404 like an unknown one.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
+from api.auth import AUTH_ERRORS
 from api.deps import NetworkDep, job_or_404, start_job
 from api.jobs import JobsDep
 from api.problems import problems
@@ -36,7 +38,7 @@ def pickup_params(body: PickupIn) -> dict:
              summary="Vehicle routes for pickups or deliveries (VRPTW)",
              responses={201: {"description": "solved inline (small request)", "model": JobOut},
                         202: {"description": "accepted as a job"},
-                        **problems(**{"400": "the body is not parseable JSON (e.g. nested too deeply)", "404": "unknown depot",
+                        **problems(**AUTH_ERRORS, **{"400": "the body is not parseable JSON (e.g. nested too deeply)", "404": "unknown depot",
                                       "422": "invalid input (a bound of the schema, a duplicate stop id, a window that "
                                              "ends before it starts) or infeasible (a stop no vehicle can carry or reach)",
                                       "429": "the organisation's quota of running and queued jobs is used (Retry-After)"})})
@@ -48,6 +50,7 @@ def post_pickup_plan(body: PickupIn, response: Response, net: NetworkDep, jobs: 
 
 
 @router.get("/pickup-plans/{plan_id}", response_model=JobOut, summary="Status, progress and result of a pickup plan",
-            responses=problems(**{"404": "no such plan", "422": "an id longer than 64 characters"}))
+            responses=problems(**AUTH_ERRORS, **{"404": "no such plan (or another organisation's)",
+                                               "422": "an id longer than 64 characters"}))
 def get_pickup_plan(plan_id: JobId, jobs: JobsDep) -> dict:
     return job_or_404(jobs, plan_id, "pickup-plan", "pickup plan").to_dict()

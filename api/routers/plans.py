@@ -6,6 +6,9 @@ planned during the request and answered with 201 and the finished job record; la
 shipment rows are reported in ``result.errors`` (row = 1-based position in ``shipments``, or the CSV
 line number) and the valid ones are planned; when no valid row remains the answer is a 422 problem.
 
+A plan belongs to the caller's organisation (a member's API key or bearer token: 401 without one);
+another organisation's plan id answers 404 exactly like an unknown one.
+
 Everything that can be refused is refused before a job exists (422, nothing stored): the bounds of
 the schema (api.schemas.plans), more rows than the plan memory budget allows
 (optimizer.planning.planner.check_plan_size) and a change naming departures that do not exist
@@ -20,6 +23,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from api.auth import AUTH_ERRORS
 from api.deps import NetworkDep, job_or_404, start_job
 from api.jobs import JobsDep
 from api.problems import problems
@@ -52,7 +56,8 @@ def plan_params(body: PlanIn) -> dict[str, Any]:
     status_code=202,
     responses={201: {"description": "planned inline (small batch): the finished job", "model": JobOut, "headers": _LOCATION},
                202: {"description": "accepted as a job", "headers": _LOCATION},
-               **problems(**{"422": "invalid request, no valid shipment, more rows than the plan memory budget, "
+               **problems(**AUTH_ERRORS, **{"400": "the body is not parseable JSON (e.g. not UTF-8, or nested too deeply)",
+                                           "422": "invalid request, no valid shipment, more rows than the plan memory budget, "
                                         "or a change naming a departure that does not exist",
                              "429": "the organisation's quota of running and queued jobs is used (Retry-After)"})},
 )
@@ -64,6 +69,6 @@ def post_plan(body: PlanIn, response: Response, net: NetworkDep, jobs: JobsDep) 
 
 
 @router.get("/plans/{plan_id}", response_model=JobOut, summary="Status, progress and result of a plan job",
-            responses=problems(**{"404": "no such plan"}))
+            responses=problems(**AUTH_ERRORS, **{"404": "no such plan (or another organisation's)"}))
 def get_plan(plan_id: str, jobs: JobsDep) -> dict[str, Any]:
     return job_or_404(jobs, plan_id, "plan", "plan").to_dict()

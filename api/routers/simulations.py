@@ -9,6 +9,9 @@ failed job later. The job's params are the checked scenario documents (kind ``si
 processes stop within a second or two). Plots are written under ``CBEC_VAR_DIR/simulations/{id}/``
 of the process that runs the job (with the Dask engine a `cbec worker`: give workers and API
 processes one shared folder for plots).
+
+Every route takes a member of an organisation (401 without a credential); a simulation and its plots
+belong to the caller's organisation, and another organisation's id answers 404 like an unknown one.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from fastapi import Path as PathParam
 from fastapi.exceptions import HTTPException
 from fastapi.responses import FileResponse
 
+from api.auth import AUTH_ERRORS
 from api.deps import NetworkDep, SettingsDep, job_or_404, start_job
 from api.jobs import Job, JobsDep
 from api.problems import problems
@@ -65,9 +69,10 @@ def _links(request: Request, job: Job | dict[str, Any]) -> dict[str, str]:
 @router.post("", status_code=202, response_model=SimulationAccepted,
              summary="Start a simulation (replications with 95 % CIs) as a background job",
              responses={202: {"description": "accepted as a job; `Location` points at the simulation"},
-                        **problems(**{"422": "invalid scenario, unknown id, or work over the budget (names the field "
-                                             "and the limit)",
-                                      "429": "the organisation's quota of running and queued jobs is used (Retry-After)"})})
+                        **problems(**AUTH_ERRORS, **{
+                            "400": "the body is not parseable JSON (e.g. not UTF-8, or nested too deeply)",
+                            "422": "invalid scenario, unknown id, or work over the budget (names the field and the limit)",
+                            "429": "the organisation's quota of running and queued jobs is used (Retry-After)"})})
 def post_simulation(body: SimulationIn, request: Request, response: Response, net: NetworkDep, jobs: JobsDep,
                     settings: SettingsDep) -> dict[str, Any]:
     # validate before accepting: a bad or too large scenario is a 422 now, never a failed job later
@@ -88,7 +93,8 @@ def post_simulation(body: SimulationIn, request: Request, response: Response, ne
 
 @router.get("/{sim_id}", response_model=SimulationStatusOut, response_model_exclude_unset=True,
             summary="Status, progress, KPIs (mean and 95 % CI) and plot links of a simulation",
-            responses=problems(**{"404": "unknown simulation", "422": "an id longer than 64 characters"}))
+            responses=problems(**AUTH_ERRORS, **{"404": "unknown simulation (or another organisation's)",
+                                                 "422": "an id longer than 64 characters"}))
 def get_simulation(sim_id: SimId, request: Request, jobs: JobsDep) -> dict[str, Any]:
     job = job_or_404(jobs, sim_id, "simulation", "simulation")
     out: dict[str, Any] = {"id": job.id, "status": job.status, "progress": round(job.progress, 4), "message": job.message,
@@ -111,7 +117,8 @@ def get_simulation(sim_id: SimId, request: Request, jobs: JobsDep) -> dict[str, 
 @router.get("/{sim_id}/plots/{name}", response_model=None, response_class=FileResponse,
             summary="A plot of a finished simulation (PNG or SVG)",
             responses={200: {"content": {"image/png": {}, "image/svg+xml": {}}},
-                       **problems(**{"404": "no such plot", "422": "an id or name too long"})})
+                       **problems(**AUTH_ERRORS, **{"404": "no such plot (or the simulation is another organisation's)",
+                                                    "422": "an id or name too long"})})
 def get_simulation_plot(sim_id: SimId, name: PlotName, jobs: JobsDep, settings: SettingsDep) -> FileResponse:
     job = jobs.get(sim_id, kind="simulation")
     if job is None or not _PLOT_NAME.match(name):

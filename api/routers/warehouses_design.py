@@ -3,7 +3,9 @@
 POST /v1/warehouse-designs returns 202 with the job id (``Location`` header) at once; GET
 /v1/warehouse-designs/{id} (or /v1/jobs/{id}) gives status, progress and the design. The body
 designs the bundled network (optionally with its own ``demand`` rows) or, with ``orlib``, an
-OR-Library cap instance given as text. POST /v1/stock-policies answers inline.
+OR-Library cap instance given as text. POST /v1/stock-policies answers inline. Every route takes a
+member of an organisation (401 without a credential); a design belongs to the caller's organisation and
+another organisation's id answers 404 exactly like an unknown one.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
+from api.auth import AUTH_ERRORS, MemberDep
 from api.deps import NetworkDep, job_or_404, start_job
 from api.jobs import JobsDep
 from api.problems import problems
@@ -44,7 +47,7 @@ def design_params(body: DesignIn) -> dict:
 @router.post("/warehouse-designs", status_code=202, response_model=JobOut,
              summary="Design the shared overseas warehouse network (a job)",
              responses={202: {"description": "accepted as a job"},
-                        **problems(**{"400": BAD_BODY, "422": "invalid input: a bound of the schema, an unknown market or a duplicate "
+                        **problems(**AUTH_ERRORS, **{"400": BAD_BODY, "422": "invalid input: a bound of the schema, an unknown market or a duplicate "
                                              "row in demand, an OR-Library text that cannot be read, or a limit no "
                                              "design can meet",
                                       "429": "the organisation's quota of running and queued jobs is used (Retry-After)"})})
@@ -55,17 +58,18 @@ def post_design(body: DesignIn, response: Response, net: NetworkDep, jobs: JobsD
 
 
 @router.get("/warehouse-designs/{design_id}", response_model=JobOut, summary="Status, progress and result of a design job",
-            responses=problems(**{"404": "no such design", "422": "an id longer than 64 characters"}))
+            responses=problems(**AUTH_ERRORS, **{"404": "no such design (or another organisation's)",
+                                                 "422": "an id longer than 64 characters"}))
 def get_design(design_id: JobId, jobs: JobsDep) -> dict:
     return job_or_404(jobs, design_id, "warehouse-design", "warehouse design").to_dict()
 
 
 @router.post("/stock-policies", response_model=StockOut,
              summary="Replenishment policy per open warehouse and product family",
-             responses=problems(**{"400": BAD_BODY, "404": "unknown warehouse",
+             responses=problems(**AUTH_ERRORS, **{"400": BAD_BODY, "404": "unknown warehouse",
                                    "422": "invalid input (a bound of the schema, an unknown market, a warehouse the "
                                           "design leaves closed) or a service level no warehouse meets"}))
-def post_stock(body: StockIn, net: NetworkDep) -> dict:
+def post_stock(body: StockIn, net: NetworkDep, _member: MemberDep) -> dict:
     settings = with_settings(DesignSettings(), max_days=body.max_days, carbon_price=body.carbon_price)
     plan = stock_policies(net, demand_rows(net, _records(body.demand)), fill_rate=body.fill_rate, policy=body.policy,
                           review_days=body.review_days, warehouses=body.warehouses, settings=settings)

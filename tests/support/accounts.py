@@ -88,3 +88,57 @@ class TenantAuth(httpx.Auth):
             else:
                 request.headers["X-API-Key"] = self.tenant.member_key
         yield request
+
+
+def database_of(app_or_settings):
+    """The database an app (or settings) reads, migrated: ``app.state.ingest_db`` when the app was given one,
+    else opened from the settings' ``database_url`` (created on first use, like the embedded default)."""
+    from storage.db import open_db
+
+    state = getattr(app_or_settings, "state", None)
+    if state is not None:
+        db = getattr(state, "ingest_db", None)
+        if db is not None:
+            return db, False
+        app_or_settings = state.settings
+    return open_db(app_or_settings.database_url, migrate=True), True
+
+
+def app_tenant(app_or_settings, name: str | None = None, kind: str = "forwarder") -> Tenant:
+    """A new tenant in the database ``app_or_settings`` reads (an app, or its ``Settings``): the routes of
+    an organisation's records (plans, designs, simulations, jobs, tracking) then take ``tenant.headers``."""
+    db, opened = database_of(app_or_settings)
+    try:
+        return make_tenant(db, name, kind)
+    finally:
+        if opened:
+            db.dispose()
+
+
+def member_client(client, tenant: Tenant):
+    """``client`` (a TestClient or httpx.Client) sending ``tenant``'s member key on every request that
+    carries no credential of its own; returns the client."""
+    client.auth = tenant.auth()
+    return client
+
+
+PUBLIC = frozenset({("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/"), ("GET", "/openapi.json"),
+                    ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc"), ("GET", "/v1/network"),
+                    ("GET", "/v1/nodes"), ("POST", "/v1/quotes"), ("POST", "/v1/token"), ("POST", "/v1/orgs")})
+"""The operations open to anonymous callers (issue 16: the network, quotes, health, sign-in, the bootstrap);
+every other operation of the API requires a credential."""
+
+
+def is_public(method: str, path: str) -> bool:
+    return (method.upper(), path) in PUBLIC
+
+
+class MemberAuth(TenantAuth):
+    """As :class:`TenantAuth`, but the public operations (:data:`PUBLIC`) stay anonymous: a hostile or fuzzed
+    quote is sent as an anonymous client would send it (rate-limited), everything else as the tenant's member."""
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if is_public(request.method, request.url.path):
+            yield request
+            return
+        yield from super().auth_flow(request)
