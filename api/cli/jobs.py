@@ -102,11 +102,11 @@ def _print_job(doc: dict[str, Any]) -> None:
         console.print("result: see --json", highlight=False)
 
 
-@jobs_app.command("show")
-def show_cmd(job_id: JobArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """A job's status, progress, times and (with --json) its result or error."""
-    from api.cli.remote import local_only, remote
+def _job_doc(job_id: str, org: str | None, db: str | None, *, cancel: bool) -> dict:
+    """The job's record, from the deployed service (remote mode) or the database; with ``cancel`` the
+    job is asked to stop first. Unknown (or another organisation's) ids are a one-line error."""
     from accounts.errors import NotFound
+    from api.cli.remote import local_only, remote
 
     with guarded(OPTIONS):
         _check_id(job_id)
@@ -114,14 +114,19 @@ def show_cmd(job_id: JobArg, org: OrgOpt = None, db: DbOpt = None, as_json: Json
         local_only(service, **{"--org": org, "--db": db})
         if service is not None:
             with service:
-                doc = service.json("GET", f"/v1/jobs/{job_id}")
-        else:
-            database, store = _store(db)
-            scope = {} if org is None else {"owner": org_scope(database, org)}
-            rec = store.get(job_id, **scope)
-            if rec is None:
-                raise NotFound(f"no job '{job_id}'", field="job_id")
-            doc = rec.to_dict()
+                return service.json("DELETE" if cancel else "GET", f"/v1/jobs/{job_id}")
+        database, store = _store(db)
+        scope = {} if org is None else {"owner": org_scope(database, org)}
+        rec = store.request_cancel(job_id, **scope) if cancel else store.get(job_id, **scope)
+        if rec is None:
+            raise NotFound(f"no job '{job_id}'", field="job_id")
+        return rec.to_dict()
+
+
+@jobs_app.command("show")
+def show_cmd(job_id: JobArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """A job's status, progress, times and (with --json) its result or error."""
+    doc = _job_doc(job_id, org, db, cancel=False)
     if as_json:
         print_json(doc)
     else:
@@ -131,23 +136,7 @@ def show_cmd(job_id: JobArg, org: OrgOpt = None, db: DbOpt = None, as_json: Json
 @jobs_app.command("cancel")
 def cancel_cmd(job_id: JobArg, org: OrgOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Cancel a job: a queued one at once, a running one within seconds (a finished one is left as it is)."""
-    from api.cli.remote import local_only, remote
-    from accounts.errors import NotFound
-
-    with guarded(OPTIONS):
-        _check_id(job_id)
-        service = remote()
-        local_only(service, **{"--org": org, "--db": db})
-        if service is not None:
-            with service:
-                doc = service.json("DELETE", f"/v1/jobs/{job_id}")
-        else:
-            database, store = _store(db)
-            scope = {} if org is None else {"owner": org_scope(database, org)}
-            rec = store.request_cancel(job_id, **scope)
-            if rec is None:
-                raise NotFound(f"no job '{job_id}'", field="job_id")
-            doc = rec.to_dict()
+    doc = _job_doc(job_id, org, db, cancel=True)
     if as_json:
         print_json(doc)
         return
