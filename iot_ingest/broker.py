@@ -40,6 +40,7 @@ from urllib.parse import quote
 from iot_ingest.decoders import SUBSCRIPTIONS
 from iot_ingest.registry import topic_device
 from optimizer.errors import CbecError
+from optimizer.processes import die_with_parent
 from optimizer.settings import get_settings
 
 
@@ -47,19 +48,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def die_with_parent() -> None:
-    """In a child before exec (Linux): SIGTERM it when the parent dies, even by SIGKILL, so that
-    no broker is left orphaned. Elsewhere a no-op (the parent's orderly stop still ends it)."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import signal
-
-        try:
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
-        except OSError:
-            pass
 
 
 # --- the policy ------------------------------------------------------------------------------------------
@@ -142,7 +130,7 @@ class EmbeddedBroker:
         env[_CONFIG_ENV] = json.dumps({"database_url": self.database_url or "", "ingest_user": self.ingest_user,
                                        "ingest_password": self.ingest_password})
         self.proc = subprocess.Popen([sys.executable, "-m", "iot_ingest.broker", str(self.port), self.host], env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=die_with_parent)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=die_with_parent)  # SIGTERM when we die
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -17,7 +17,6 @@ import logging
 import multiprocessing as mp
 import os
 import signal
-import sys
 import threading
 import time
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 from jobs.kinds import Kind, get_kind
 from jobs.records import JobRecord, JobStore, cancelled_problem, problem_of
 from optimizer.errors import CbecError
+from optimizer.processes import die_with_owner
 
 log = logging.getLogger("cbec.jobs")
 TICK_S = 0.5  # progress writes and cancel checks
@@ -177,33 +177,7 @@ def _child_init(owner: int) -> None:
     """In the job's process: die with the process that started it (forkserver alive pipe released,
     PR_SET_PDEATHSIG on Linux, a watchdog elsewhere); leave Ctrl-C to the parent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        from multiprocessing import forkserver
-
-        fd = forkserver._forkserver._forkserver_alive_fd  # type: ignore[attr-defined]
-        if fd is not None:
-            forkserver._forkserver._forkserver_alive_fd = None  # type: ignore[attr-defined]
-            os.close(fd)
-    except (AttributeError, OSError):  # pragma: no cover - private API changed: the watchdog remains
-        pass
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-            libc.prctl(15, b"cbec-job", 0, 0, 0)  # PR_SET_NAME: `ps -o comm` shows what it is
-        except (OSError, AttributeError):  # pragma: no cover
-            pass
-
-    def watch() -> None:
-        from jobs.records import _pid_alive
-
-        while _pid_alive(owner):
-            time.sleep(TICK_S)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="cbec-job-watchdog", daemon=True).start()
+    die_with_owner(owner, every_s=TICK_S, name=b"cbec-job", watchdog="cbec-job-watchdog")
 
 
 class _ChildContext:

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 
 from jobs.tables import ACTIVE, FINISHED, jobs
 from optimizer.errors import CbecError
+from optimizer.processes import pid_alive
 from storage.db import Database
 
 HOST = socket.gethostname()[:80]
@@ -59,20 +60,6 @@ def _worker_process(worker: str | None) -> tuple[str, int, str] | None:
     return parts[0], int(parts[1]), parts[2]
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # pragma: no cover - someone else's process
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
 def process_gone(worker: str | None) -> bool:
     """True when ``worker`` names a process of this host that no longer runs (its pid is dead, or the
     pid is reused by another incarnation, e.g. this very process after a restart in a container)."""
@@ -82,7 +69,7 @@ def process_gone(worker: str | None) -> bool:
     _, pid, boot = proc
     if pid == os.getpid():
         return boot != BOOT
-    return not _pid_alive(pid)
+    return not pid_alive(pid)
 
 
 # --- JSON ------------------------------------------------------------------------------------------

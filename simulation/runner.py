@@ -31,17 +31,17 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
-import sys
 import threading
 import time
-from contextlib import contextmanager
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from typing import Any
 
 from optimizer.errors import CbecError, InvalidInput
 from optimizer.network import Network, load_network
 from optimizer.network.progress import ProgressFn
+from optimizer.processes import die_with_owner
 from simulation import limits as L
 from simulation.chain import ChainModel
 from simulation.kpis import replication_result, report
@@ -107,46 +107,7 @@ def _worker_init(owner: int) -> None:
     when the fork server exits (Linux). A watchdog thread covers other systems and zombies.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        from multiprocessing import forkserver
-
-        fd = forkserver._forkserver._forkserver_alive_fd
-        if fd is not None:
-            forkserver._forkserver._forkserver_alive_fd = None
-            os.close(fd)
-    except (AttributeError, OSError):  # pragma: no cover - private API changed: the watchdog remains
-        pass
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):  # pragma: no cover - no prctl: the watchdog remains
-            pass
-    if not _alive(owner) or os.getppid() == 1:
-        os._exit(1)
-    threading.Thread(target=_watch_owner, args=(owner,), name="cbec-sim-watchdog", daemon=True).start()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # pragma: no cover - exists, owned by someone else
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is dead
-    except (OSError, IndexError):
-        return True
-
-
-def _watch_owner(owner: int) -> None:
-    while _alive(owner):
-        time.sleep(HEARTBEAT_S)
-    os._exit(1)
+    die_with_owner(owner, every_s=HEARTBEAT_S, watchdog="cbec-sim-watchdog")
 
 
 # --- local process slots, live runs, shutdown ------------------------------------------------------

@@ -27,6 +27,7 @@ import pytest
 
 from jobs.kinds import register
 from optimizer.errors import InvalidInput
+from optimizer.processes import pid_alive
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -304,19 +305,13 @@ def _descendants(pid: int) -> set[int]:
     return out
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
 
 def _job_processes(root: int | None = None) -> list[int]:
     """The isolated job processes (named cbec-job) below ``root`` (default: this process)."""
     out = []
     for pid in _descendants(root or os.getpid()):
         try:
-            if Path(f"/proc/{pid}/comm").read_text().strip() == "cbec-job" and _alive(pid):
+            if Path(f"/proc/{pid}/comm").read_text().strip() == "cbec-job" and pid_alive(pid):
                 out.append(pid)
         except OSError:
             pass
@@ -420,7 +415,7 @@ def test_a_job_survives_a_sigkill_of_the_server(db_url, tmp_path, tenants):
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     time.sleep(1.5)
-    assert [p for p in solvers if _alive(p)] == []  # the solver died with the server
+    assert [p for p in solvers if pid_alive(p)] == []  # the solver died with the server
     proc = _serve(db_url, tmp_path, port)
     try:
         doc = _wait(lambda: _http("GET", url, headers=A)[1], ("succeeded", "failed"), timeout=60, every=0.3)

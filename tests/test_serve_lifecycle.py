@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from optimizer.processes import pid_alive
 from storage.db import open_db
 from tests.support.ingest_testing import Publisher, grant_devices
 
@@ -42,13 +43,6 @@ def _children(pid: int) -> set[int]:
         out |= _children(c)
     return out
 
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def _get(url: str, timeout: float = 2.0) -> tuple[int, dict]:
@@ -135,7 +129,7 @@ def test_signal_stops_in_bound_with_nothing_acknowledged_lost(served, signum, ne
     print(f"stopped in {took:.1f} s after {signal.Signals(signum).name}")
     assert took <= STOP_BOUND_S, out[-2000:]
     assert proc.returncode == 0, out[-2000:]
-    left = [c for c in children if _alive(c)]
+    left = [c for c in children if pid_alive(c)]
     assert not left, f"child processes left: {left}"
     assert _stored(var / "cbec.sqlite3") == n
 

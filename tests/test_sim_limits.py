@@ -26,6 +26,7 @@ import api.routers.simulations as sim_router
 from api.app import create_app
 from api.cli.app import app as cli_app
 from optimizer.errors import InvalidInput
+from optimizer.processes import pid_alive
 from optimizer.settings import Settings
 from simulation import limits as L
 from simulation import runner as sim_runner
@@ -48,22 +49,15 @@ def _baseline_doc(**over) -> dict:
     return {**load_scenario("baseline").to_doc(), **over}
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
 
 def _wait_gone(pids: list[int], timeout: float = 5.0) -> list[int]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        alive = [p for p in pids if _alive(p)]
+        alive = [p for p in pids if pid_alive(p)]
         if not alive:
             return []
         time.sleep(0.05)
-    return [p for p in pids if _alive(p)]
+    return [p for p in pids if pid_alive(p)]
 
 
 # --- the API -----------------------------------------------------------------------------------------

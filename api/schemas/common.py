@@ -40,8 +40,8 @@ class JobError(BaseModel):
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
 
-class JobOut(BaseModel):
-    """A background job: status, progress and (once finished) its result or error."""
+class _JobFields(BaseModel):
+    """What every view of a job shows."""
 
     id: str
     kind: str
@@ -51,7 +51,6 @@ class JobOut(BaseModel):
     created_at: str
     started_at: str | None
     finished_at: str | None
-    result: Any = Field(default=None, description="the resource's result once succeeded (shape per kind)")
     error: JobError | None = Field(default=None, description="why it failed or was cancelled (a problem, never a trace)")
     attempts: int = Field(default=0, ge=0, description="runs started: more than one when its worker stopped under it "
                                                        "and it was run again")
@@ -59,21 +58,16 @@ class JobOut(BaseModel):
                                                               "within a few seconds")
 
 
-class JobSummaryOut(BaseModel):
+class JobSummaryOut(_JobFields):
     """A job in a list: its record without the result (GET the job, or its resource, for that)."""
 
-    id: str
-    kind: str
-    status: JobStatus
-    progress: float = Field(ge=0, le=1)
-    message: str
-    created_at: str
-    started_at: str | None
-    finished_at: str | None
-    error: JobError | None = None
-    attempts: int = Field(default=0, ge=0)
-    cancel_requested: bool = False
     links: dict[str, str] = Field(description="self: the job; resource: the resource that started it")
+
+
+class JobOut(_JobFields):
+    """A background job: status, progress and (once finished) its result or error."""
+
+    result: Any = Field(default=None, description="the resource's result once succeeded (shape per kind)")
 
 
 class JobListOut(BaseModel):
