@@ -16,7 +16,8 @@ from api import problems
 from api.jobs import JobRunner, QuotaExceeded
 from api.middleware import ServiceMiddleware
 from api.observability import Metrics
-from api.routers import accounts, health, jobs, metrics, pickups, plans, quotes, shipments, simulations, telemetry, warehouses_design, warehouses_status, web
+from api.routers import (accounts, bookings, health, jobs, metrics, offers, pickups, plans, quotes, rate_sheets, settlements, shipments,
+                         simulations, stats, telemetry, trade, warehouses_design, warehouses_status, web, webhooks)
 from api.routers import network as network_routes
 from optimizer.settings import Settings, get_settings
 from simulation import runner as simulation_runner
@@ -68,6 +69,6 @@ def create_app(network: Network | None = None, settings: Settings | None = None,
                            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Device-Key", "X-Request-ID"], expose_headers=["Location", "X-Request-ID"])
     app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes, metrics=app.state.metrics)
     for module in (health, metrics, accounts, quotes, network_routes, jobs, web, simulations, telemetry, shipments, warehouses_status, plans,
-                   warehouses_design, pickups):
+                   warehouses_design, pickups, trade, webhooks, stats, offers, bookings, settlements, rate_sheets):
         app.include_router(module.router)
     return app

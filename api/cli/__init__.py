@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from api.cli import accounts, db, ingest, jobs, mqtt, network, pickups, plan, quote, serve, simulate, warehouses, worker  # noqa: F401  (registration)
+from api.cli import (accounts, db, ingest, jobs, mqtt, network, pickups, plan, quote, rate_sheets, serve, sharing, simulate, stats, trade,
+                     warehouses, webhooks, worker)  # noqa: F401  (registration)
 import typer
 
 from api.cli.app import app

@@ -12,7 +12,8 @@ from storage.db import VERSION_TABLE
 config = context.config
 # every package's tables, for `alembic revision --autogenerate`; imported by name because storage sits
 # below the packages that own the tables (the layers contract in pyproject.toml)
-TABLE_MODULES = ("iot_ingest.tables", "jobs.tables", "accounts.tables")
+TABLE_MODULES = ("iot_ingest.tables", "jobs.tables", "accounts.tables", "webhooks.tables", "trade.tables", "sharing.tables",
+                 "quotations.tables")
 target_metadata = [importlib.import_module(name).metadata for name in TABLE_MODULES]
 
 

@@ -1,0 +1,9 @@
+"""Routes: shared-warehouse capacity offers."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.routing import JsonRoute
+
+router = APIRouter(route_class=JsonRoute)

@@ -1,0 +1,7 @@
+"""Tables of ``trade`` (SQLAlchemy Core); created by its Alembic migration in ``storage/migrations/versions``."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+metadata = MetaData()
