@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 
 from api import problems
 from api.jobs import JobRunner, QuotaExceeded
@@ -68,6 +69,9 @@ def create_app(network: Network | None = None, settings: Settings | None = None,
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Device-Key", "X-Request-ID"], expose_headers=["Location", "X-Request-ID"])
     app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes, metrics=app.state.metrics)
+    # JSON over 1 kB goes gzipped to clients that accept it (the network's GeoJSON: 650 kB -> ~40 kB); the web
+    # assets arrive already compressed (content-encoding set), which the middleware leaves alone.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     for module in (health, metrics, accounts, quotes, network_routes, jobs, web, simulations, telemetry, shipments, warehouses_status, plans,
                    warehouses_design, pickups, trade, webhooks, stats, offers, bookings, settlements, rate_sheets):
         app.include_router(module.router)

@@ -1,5 +1,6 @@
 """Everything ``cbec serve`` / ``cbec ingest`` start: the embedded broker (when no CBEC_MQTT_URL),
-the pipeline and the consumer thread, and their orderly shutdown (flush, ack, stop broker)."""
+the pipeline and the consumer thread, the webhooks' delivery worker, and their orderly shutdown (flush,
+ack, stop broker)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from iot_ingest.retention import KEEP_DAYS, prune
 from optimizer.quotes.limits import Range
 from optimizer.settings import get_settings
 from optimizer.network import Network, load_network
+from webhooks.delivery import DeliveryWorker, RetryPolicy
 
 log = logging.getLogger("iot_ingest")
 BATCH_SIZE = Range(1, 100_000, integer=True, unit="messages")  # one transaction; the broker's in-flight window is 4x
@@ -38,6 +40,7 @@ class IngestService:
         self.batch_size = batch_size
         self.keep_days = keep_days
         self.consumer: Consumer | None = None
+        self.webhooks: DeliveryWorker | None = None
         self._done = threading.Event()
 
     def start(self) -> "IngestService":
@@ -56,6 +59,9 @@ class IngestService:
                 client_id = f"{default_client_id()[:48]}-{secrets.token_hex(6)}"
         self.consumer = Consumer(self.pipeline, parse_mqtt_url(url, client_id=client_id), batch_size=self.batch_size,
                                  retention=lambda: prune(self.db, self.keep_days)).start()
+        settings = get_settings()  # partners' webhooks: the outbox the batches write, delivered in the background
+        self.webhooks = DeliveryWorker(self.db, policy=RetryPolicy(timeout_s=settings.webhooks_timeout_s,
+                                                                   max_attempts=settings.webhooks_max_attempts)).start()
         return self
 
     def describe(self) -> str:
@@ -77,6 +83,8 @@ class IngestService:
             self.consumer.stop(timeout=timeout / 2)
         if self.broker is not None:
             self.broker.stop()
+        if self.webhooks is not None:
+            self.webhooks.stop()
         self._done.set()
 
 

@@ -93,9 +93,14 @@ def run_plan(params: dict[str, Any], progress: Any) -> dict[str, Any]:
 
     net = progress.network
     load, settings, change = plan_inputs(net, params)
+    inbound = params.get("inbound") or None  # warehouse -> ISO day -> m³ (shared-warehouse bookings and offers)
     result = plan_or_replan(net, load.shipments, settings, previous=params.get("previous"), change=change,
-                            errors=load.errors, progress=progress)
-    return plan_to_dict(net, result)
+                            errors=load.errors, progress=progress, inbound=inbound)
+    doc = plan_to_dict(net, result)
+    if inbound:
+        doc["warehouse_inbound"] = {"source": "the organisation's bookings, else the open offers' free space",
+                                    "warehouses": sorted(inbound)}
+    return doc
 
 
 # --- warehouse design: optimizer.warehouses.design / facility ----------------------------------------
@@ -104,6 +109,7 @@ def design_inputs(net: Network, params: dict[str, Any]) -> Callable[[Any], dict[
     """The design job's solve, ready to run (``solve(progress) -> result``); raises the request's 422 errors."""
     from optimizer.warehouses.design import (
         DesignSettings,
+        SiteTerms,
         check_settings,
         demand_rows,
         design_shared_network,
@@ -120,7 +126,16 @@ def design_inputs(net: Network, params: dict[str, Any]) -> Callable[[Any], dict[
     rows = demand_rows(net, params.get("demand"))
     settings = with_settings(DesignSettings(), max_days=params.get("max_days"), carbon_price=params.get("carbon_price"))
     check_settings(settings)
-    return lambda progress: design_shared_network(net, rows, settings, options, progress=progress).to_dict()
+    offers = params.get("offers")  # shared-warehouse offers: warehouse -> space and prices (api.routers.warehouses_design)
+    sites = None if not offers else {w: SiteTerms(**terms) for w, terms in offers["sites"].items()}
+
+    def solve(progress: Any) -> dict[str, Any]:
+        doc = design_shared_network(net, rows, settings, options, progress=progress, sites=sites).to_dict()
+        if offers:
+            doc["offers"] = offers
+        return doc
+
+    return solve
 
 
 def run_design(params: dict[str, Any], progress: Any) -> dict[str, Any]:

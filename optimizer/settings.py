@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     anon_quotes_burst: int = Field(default=20, ge=1, le=100_000,
                                    description="anonymous quotes a client may send at once before the per-minute rate "
                                                "applies (the bucket's size)")
+    quote_validity_days: int = Field(default=7, ge=1, le=365,
+                                     description="longest a saved quote holds its prices; shorter when a tariff or "
+                                                 "timetable it uses ends sooner (its valid_to)")
     # the CLI's remote mode: with an API URL, `cbec quote|plan|simulate run|track|jobs` call that service
     api_url: str | None = Field(default=None, max_length=2048,
                                 description="http(s)://host[:port] of a deployed service: the CLI's quote, plan, "
@@ -79,6 +82,12 @@ class Settings(BaseSettings):
                                          description="signs the bearer tokens (JWT, HS256): at least 32 characters, the "
                                                      "same in every API process; unset: generated once and kept in "
                                                      "var_dir/secret_key (one machine only)")
+    # webhooks to partners (webhooks/): the delivery worker of `cbec serve` / `cbec ingest`
+    webhooks_timeout_s: float = Field(default=5.0, gt=0, le=60, description="longest a partner's endpoint may take to answer")
+    webhooks_max_attempts: int = Field(default=8, ge=1, le=30,
+                                       description="attempts of a delivery (exponential back-off from 10 s) before it fails")
+    webhooks_allow_private: bool = Field(default=False, description="allow webhook URLs on loopback/private addresses "
+                                                                    "(tests, closed networks)")
 
     @model_validator(mode="after")
     def _resolve_paths(self) -> "Settings":

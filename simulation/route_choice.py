@@ -5,6 +5,13 @@ cached per (network variant, flow, weekday, ready-hour bucket). The quote for a 
 canonical ready time (the middle of the bucket in the first simulated week), never at the time of
 whichever consignment happened to come first, so the cache gives the same answer in every process
 and replication (reproducible serial or parallel).
+
+Policy ``logit`` (the default) chooses among the quote's Pareto options by a multinomial logit over
+generalised cost (freight + value of time x p50 days; :mod:`optimizer.quotes.choice`), with the
+scenario's ``routing.logit`` parameters. The choice is discretised into ``draws`` equally likely slots
+per flow and bucket (slot j takes the option at cumulative probability (j + 0.5) / draws), and a
+consignment's slot is a hash of its flow and ready time, so the route table stays a finite, shippable
+cache and every process draws the same route for the same consignment.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from datetime import datetime, time, timedelta
 from optimizer.errors import CbecError, InvalidInput
 from optimizer.network.model import Option
 from optimizer.network import Network
+from optimizer.quotes.choice import logit_shares
 from optimizer.quotes.quote import build_request, quote
 from optimizer.network.timeutil import zone
 from simulation.scenario import Flow, Scenario
@@ -38,13 +46,16 @@ class Route:
 
 
 _CACHE: dict[tuple, Route] = {}
+_SLOT_MOD = 1_000_003
+_OPTIONS: dict[tuple, list[Option]] = {}  # (network key, flow, ready) -> Pareto options, shared by a bucket's logit slots
 
 
 def network_key(sc: Scenario) -> str:
     """Fingerprint of what in a scenario changes the network (and so the quotes)."""
     doc = {"a": sc.activate_planned, "d": sorted(sc.drop_services),
            "s": {k: v.model_dump(mode="json") for k, v in sorted(sc.services.items())},
-           "start": sc.start.isoformat(), "policy": sc.routing.policy, "b": sc.routing.hour_bucket}
+           "start": sc.start.isoformat(), "policy": sc.routing.policy, "b": sc.routing.hour_bucket,
+           "logit": sc.routing.logit.model_dump(mode="json")}
     return hashlib.sha1(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -66,37 +77,64 @@ class Router:
         self._local: dict[int, Route] = {}
         self.used: dict[tuple, Route] = {}
 
-    def route(self, fi: int, ready_hour: float) -> Route:
+    def _policy(self, fi: int) -> str:
+        f = self.sc.demand[fi]
+        return "plan" if f.route else (f.policy or self.sc.routing.policy)
+
+    def slot(self, fi: int, ready_hour: float) -> int:
+        """The logit slot of a consignment of flow ``fi`` ready at ``ready_hour`` (0 for other policies)."""
+        if self._policy(fi) != "logit":
+            return 0
+        draws = self.sc.routing.logit.draws
+        text = f"{self.sc.seed}|{fi}|{round(ready_hour * 60)}".encode()
+        return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big") % _SLOT_MOD % draws
+
+    def route(self, fi: int, ready_hour: float, slot: int | None = None) -> Route:
         how = (self.start_how + ready_hour) % 168.0
         b = int(how // self.bucket)
-        k = fi * 1000 + b
+        j = self.slot(fi, ready_hour) if slot is None else slot
+        k = (fi * 1000 + b) * 1000 + j
         r = self._local.get(k)
         if r is None:
-            r = self._local[k] = self._lookup(fi, b)
+            r = self._local[k] = self._lookup(fi, b, j)
         return r
 
-    def _lookup(self, fi: int, b: int) -> Route:
+    def _lookup(self, fi: int, b: int, slot: int = 0) -> Route:
         f = self.sc.demand[fi]
         policy = f.policy or self.sc.routing.policy
         ck = (self.key, f.origin, f.destination, f.customs_mode, f.cargo_class, f.lot.weight_kg, f.lot.volume_m3,
-              f.lot.pieces, policy, tuple(f.route or ()), b)
+              f.lot.pieces, policy, tuple(f.route or ()), b, slot)
         r = _CACHE.get(ck)
         if r is None:
             # canonical ready time: middle of the bucket, in the first week of the run
             how = (b * self.bucket + self.bucket / 2.0 - self.start_how) % 168.0
             ready = self.t0 + timedelta(hours=how)
-            r = _CACHE[ck] = self._quote(fi, f, policy, ready)
+            r = _CACHE[ck] = self._quote(fi, f, policy, ready, slot)
         self.used[ck] = r
         return r
 
     def route_all(self) -> list[tuple[tuple, Route]]:
-        """Route every flow for every bucket of the week; returns the cache entries (to ship to workers)."""
+        """Route every flow for every bucket of the week (every logit slot); returns the cache entries (to ship to workers)."""
         for fi in range(len(self.sc.demand)):
+            slots = range(self.sc.routing.logit.draws) if self._policy(fi) == "logit" else (0,)
             for b in range(0, 168, self.bucket):
-                self.route(fi, float(b) - self.start_how % 168)
+                for j in slots:
+                    self.route(fi, float(b) - self.start_how % 168, j)
         return list(self.used.items())
 
-    def _quote(self, fi: int, f: Flow, policy: str, ready: datetime) -> Route:
+    def choice_shares(self, fi: int, ready: datetime) -> list[tuple[Option, float]]:
+        """The flow's Pareto options at ``ready`` with their logit probabilities (the scenario's parameters)."""
+        f = self.sc.demand[fi]
+        key = (self.key, fi, ready)
+        options = _OPTIONS.get(key)
+        if options is None:
+            options = _OPTIONS[key] = self._options(fi, f, ready)
+        lg = self.sc.routing.logit
+        vot = lg.share_of_value_per_day * lg.value_per_kg.get(f.customs_mode, 0.0) * f.lot.weight_kg
+        probs = logit_shares([o.cost_total + vot * o.door_days_p50 for o in options], lg.scale)
+        return list(zip(options, probs, strict=True))
+
+    def _options(self, fi: int, f: Flow, ready: datetime) -> list[Option]:
         net = self.net
         try:
             exclude: frozenset[str] = frozenset()
@@ -109,23 +147,43 @@ class Router:
                 import dataclasses
 
                 req = dataclasses.replace(req, exclude_services=exclude)
-            options = quote(net, req)
+            return quote(net, req)
         except CbecError as exc:
             raise InvalidInput(f"demand[{fi}] ({f.name}): {exc.detail}", field=f"demand[{fi}]") from None
+
+    def _quote(self, fi: int, f: Flow, policy: str, ready: datetime, slot: int = 0) -> Route:
+        if policy == "logit" and not f.route:
+            shares = self.choice_shares(fi, ready)
+            u = (slot + 0.5) / self.sc.routing.logit.draws
+            acc = 0.0
+            chosen = shares[-1][0]
+            for o, p in shares:
+                acc += p
+                if u <= acc:
+                    chosen = o
+                    break
+            return _route_of(chosen, f.lot.weight_kg)
+        return self._quote_policy(fi, f, policy, ready)
+
+    def _quote_policy(self, fi: int, f: Flow, policy: str, ready: datetime) -> Route:
+        options = self._options(fi, f, ready)
         chosen = _choose(options, policy, tuple(f.route) if f.route else None)
         if chosen is None:
             raise InvalidInput(f"demand[{fi}] ({f.name}): the given route {' > '.join(f.route or ())} is not feasible "
                                "(schedule, cargo class or customs mode)", field=f"demand[{fi}].route")
-        kg = f.lot.weight_kg
-        return Route(
-            services=tuple(leg.service_id for leg in chosen.legs),
-            clearance_node=chosen.clearance_node,
-            promise_hours=(chosen.arrive_p90 - chosen.ready).total_seconds() / 3600.0,
-            quoted_p50_hours=(chosen.arrive_p50 - chosen.ready).total_seconds() / 3600.0,
-            cost_per_kg=chosen.cost_total / kg,
-            co2e_per_kg=chosen.co2e_kg / kg,
-            main_mode=chosen.main_mode.value,
-        )
+        return _route_of(chosen, f.lot.weight_kg)
+
+
+def _route_of(chosen: Option, kg: float) -> Route:
+    return Route(
+        services=tuple(leg.service_id for leg in chosen.legs),
+        clearance_node=chosen.clearance_node,
+        promise_hours=(chosen.arrive_p90 - chosen.ready).total_seconds() / 3600.0,
+        quoted_p50_hours=(chosen.arrive_p50 - chosen.ready).total_seconds() / 3600.0,
+        cost_per_kg=chosen.cost_total / kg,
+        co2e_per_kg=chosen.co2e_kg / kg,
+        main_mode=chosen.main_mode.value,
+    )
 
 
 def _choose(options: list[Option], policy: str, plan: tuple[str, ...] | None) -> Option | None:

@@ -36,7 +36,7 @@ BUNDLED_DIR = Path(str(files("simulation") / "scenarios"))  # package data, in a
 
 CustomsCode = Literal["9610", "1210", "9710", "9810"]
 CargoClassName = Literal["general", "lithium_batteries", "dangerous_goods", "temperature_controlled"]
-Policy = Literal["cheapest", "fastest", "greenest"]
+Policy = Literal["cheapest", "fastest", "greenest", "logit"]
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 # constrained strings (limits in simulation.limits; a message for each pattern in PATTERN_HELP)
@@ -198,9 +198,23 @@ class Resources(_Model):
     last_mile_days_p90: float = Field(default=4.0, gt=0, le=60)
 
 
+class Logit(_Model):
+    """Multinomial logit over generalised cost (optimizer.quotes.choice): cost + value of time x p50 days."""
+
+    scale: float = Field(default=0.1, ge=0, le=10,
+                         description="relative generalised-cost difference at which choices spread (0: cheapest only)")
+    share_of_value_per_day: float = Field(default=0.001, ge=0, le=0.1,
+                                          description="value of time per day as a share of the goods value")
+    value_per_kg: dict[CustomsCode, float] = Field(
+        default_factory=lambda: {"9610": 30.0, "9710": 15.0, "9810": 12.0, "1210": 12.0},
+        description="goods value per kg by customs mode (USD), for the value of time")
+    draws: int = Field(default=20, ge=1, le=200, description="choice slots per flow and ready-time bucket (route cache entries)")
+
+
 class Routing(_Model):
-    policy: Policy = "cheapest"
+    policy: Policy = "logit"
     hour_bucket: int = Field(default=6, ge=1, le=24, description="ready-time bucket (hours) of the route cache")
+    logit: Logit = Field(default_factory=Logit, description="parameters of the logit policy")
 
 
 class BorderClosure(_Model):

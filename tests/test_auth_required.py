@@ -24,7 +24,9 @@ from tests.support.accounts import PUBLIC, Tenant, app_tenant, database_of, is_p
 
 JSON = {"content-type": "application/json"}
 QUOTE = {"from": "MY_CITY", "to": "LODZ", "weight_kg": 1200, "volume_m3": 6, "ready": "2026-12-01"}
-FILL = {"name": "lead_time.png"}  # a path parameter's value in the table; any other is "nope"
+FILL = {"name": "lead_time.png",  # a path parameter's value in the table; any other is "nope"
+        # ids in the shape their path convertor matches (api.schemas.sharing): anything else is no route at all
+        "offer_id": "off_nope", "booking_id": "bkg_nope", "month": "2027-01"}
 
 
 @pytest.fixture(scope="module")

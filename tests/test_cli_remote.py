@@ -91,16 +91,25 @@ def _one_line_error(res) -> str:
 
 # --- quote ---------------------------------------------------------------------------------------------------
 def test_quote_remote_prints_what_a_local_quote_prints(service):
-    local, remote = run(QUOTE + ["--json"]), run(QUOTE + ["--json"], remote_env(service))
+    here = {"CBEC_DATABASE_URL": service[1]}  # the local run quotes for the same organisation, saved alike
+    mine = ["--org", service[2].name]
+    local, remote = run(QUOTE + ["--json"] + mine, here), run(QUOTE + ["--json"], remote_env(service))
     assert local.exit_code == remote.exit_code == 0, remote.output
     ld, rd = json.loads(local.stdout), json.loads(remote.stdout)
     for doc in (ld, rd):
         for volatile in ("quote_id", "created_at", "valid_until"):
             doc.pop(volatile)
     assert rd == ld
-    local, remote = run(QUOTE), run(QUOTE, remote_env(service))
-    assert remote.exit_code == 0 and remote.stdout == local.stdout
-    assert "cheapest" in remote.stdout
+    local, remote = run(QUOTE + mine, here), run(QUOTE, remote_env(service))
+
+    def same(text: str) -> str:  # the last line names the quote's own id and expiry
+        return "\n".join(line for line in text.splitlines() if not line.startswith("quote q_"))
+
+    assert remote.exit_code == 0 and same(remote.stdout) == same(local.stdout)
+    assert "cheapest" in remote.stdout and "quote q_" in remote.stdout
+    qid = rd_id = json.loads(run(QUOTE + ["--json"], remote_env(service)).stdout)["quote_id"]
+    shown = run(["quote", "show", qid, "--json"], remote_env(service))
+    assert shown.exit_code == 0 and json.loads(shown.stdout)["quote_id"] == rd_id
 
 
 def test_quote_remote_errors_are_one_line_naming_the_option(service):

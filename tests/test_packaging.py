@@ -98,7 +98,11 @@ def test_wheel_serves_healthz_and_page(wheel_venv: Path, tmp_path: Path):
             except OSError:
                 time.sleep(0.3)
         assert health is not None, f"no /healthz within 90 s; exit {proc.poll()}"
-        assert health["status"] == "ok" and health["nodes"] == 70
+        # the installed wheel serves the bundled network: as many nodes as the checkout's data/nodes.csv
+        # (was pinned at 70; the China-Laos, Yangtze, land-port and east-coast corridors added 10, issue 20)
+        from optimizer.network import load_network
+
+        assert health["status"] == "ok" and health["nodes"] == len(load_network().nodes)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
             assert b"<html" in r.read().lower()
     finally:

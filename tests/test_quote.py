@@ -51,7 +51,7 @@ def test_no_option_is_dominated_and_tags(net):
             if i != j:
                 assert not dominates(a, b), (options[i].id, options[j].id)
     tags = {t for o in options for t in o.tags}
-    assert tags == {"cheapest", "fastest", "greenest"}
+    assert tags == {"cheapest", "fastest", "greenest", "recommended"}
     assert min(options, key=lambda o: o.cost_total).tags[0] == "cheapest"
 
 

@@ -1,5 +1,699 @@
-"""cbec offers|bookings|settlements ...: shared-warehouse capacity."""
+"""`cbec offers|bookings|settlements ...`: shared-warehouse capacity, on the database directly.
+
+As the other operator tools, these act on the database (``--db``) as the organisation ``--org`` (an id or a
+name): ``cbec offers create --org "Lodz Warehousing"`` publishes as that operator, ``cbec bookings request --org
+"My Forwarder"`` books as that exporter. The same use cases serve the HTTP API (/v1/offers, /v1/bookings,
+/v1/settlements).
+
+Remote mode (CBEC_API_URL and CBEC_API_KEY set, :mod:`api.cli.remote`): ``bookings request|list|cancel|refuse``
+and ``settlements show|export|statement|cities`` call the deployed service as the key's organisation and print
+the same output (``--org`` and ``--db`` do not apply there); the other commands act on the database.
+"""
 
 from __future__ import annotations
 
-from api.cli.app import app  # noqa: F401
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from api.cli.app import app
+from api.cli.common import console, fail, print_json
+from api.cli.ingest import DbOpt, _db, guarded
+
+offers_app = typer.Typer(help="Shared-warehouse capacity offers: publish, list, show, withdraw, recommend.",
+                         no_args_is_help=True)
+bookings_app = typer.Typer(help="Bookings of shared-warehouse capacity, stock movements, reconciliation.",
+                           no_args_is_help=True)
+settlements_app = typer.Typer(help="Monthly settlements between organisations: figures, exports, signed statements.",
+                              no_args_is_help=True)
+app.add_typer(offers_app, name="offers")
+app.add_typer(bookings_app, name="bookings")
+app.add_typer(settlements_app, name="settlements")
+
+Org = Annotated[str, typer.Option("--org", help="the organisation acting (id or name)")]
+OrgOrKey = Annotated[str | None, typer.Option("--org", help="the organisation acting (id or name); remote mode "
+                                                             "(CBEC_API_URL): the API key's, not this option")]
+OrgView = Annotated[str | None, typer.Option("--org", help="the organisation whose view (id or name; default every "
+                                                           "record, the operator's view)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+OPTIONS = {"database_url": "--db", "org": "--org", "warehouse": "--warehouse", "start_day": "--start",
+           "end_day": "--end", "storage_capacity": "--storage", "inbound_m3_per_day": "--inbound",
+           "price_storage": "--price-storage", "price_inbound": "--price-inbound", "quantity": "--quantity",
+           "kind": "--kind", "month": "MONTH", "city": "CITY", "partner": "PARTNER", "demand": "--demand"}
+
+
+def _day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"{option}: expected a day YYYY-MM-DD (got '{text[:20]}')", field=option)
+
+
+def _org(db, ref: str | None) -> str | None:
+    from accounts.store import find_org
+
+    return None if ref is None else find_org(db, ref).org_id
+
+
+def _service(**local_options: object):
+    """The deployed service (CBEC_API_URL; the options that only apply here refused), or None: run here."""
+    from api.cli.remote import local_only, remote
+
+    service = remote()
+    local_only(service, **local_options)
+    return service
+
+
+def _path_id(ref: str) -> str:
+    """A booking id as a URL path segment (anything else is an unknown booking, as locally)."""
+    from urllib.parse import quote
+
+    return quote(ref, safe="")
+
+
+def _acting(database, org: str | None) -> str:
+    """The organisation --org names (required when running here)."""
+    if org is None:
+        fail("--org is required (or set CBEC_API_URL and CBEC_API_KEY: the key's organisation acts)", field="--org")
+    return _org(database, org)
+
+
+def _actor(org_id: str | None):
+    from sharing.audit import Actor
+
+    return Actor(org_id, "cli")
+
+
+# --- offers -------------------------------------------------------------------------------------------------
+@offers_app.command("create")
+def offers_create_cmd(
+    org: Org,
+    warehouse: Annotated[str, typer.Option("--warehouse", help="an overseas_warehouse node id")],
+    start: Annotated[str, typer.Option("--start", help="first day, YYYY-MM-DD")],
+    end: Annotated[str, typer.Option("--end", help="last day, YYYY-MM-DD")],
+    storage: Annotated[float, typer.Option("--storage", help="storage offered every day, in --unit")],
+    inbound: Annotated[float, typer.Option("--inbound", help="inbound handling m³ per day")],
+    price_storage: Annotated[float, typer.Option("--price-storage", help="per unit and day")],
+    price_inbound: Annotated[float, typer.Option("--price-inbound", help="per inbound m³")],
+    unit: Annotated[str, typer.Option("--unit", help="m3 | pallet")] = "m3",
+    currency: str = "USD",
+    cargo_class: Annotated[list[str] | None, typer.Option("--class", help="cargo class accepted (repeat)")] = None,
+    customs_mode: Annotated[list[str] | None, typer.Option("--mode", help="customs mode served (repeat)")] = None,
+    who: Annotated[str, typer.Option("--who", help="everyone | list | partners")] = "everyone",
+    allow: Annotated[list[str] | None, typer.Option("--allow", help="who=list: an organisation (repeat)")] = None,
+    notice_days: Annotated[int, typer.Option("--notice-days")] = 14,
+    fee_share: Annotated[float, typer.Option("--fee-share", help="share charged for a late cancellation")] = 0.5,
+    settle_on: Annotated[str, typer.Option("--settle-on", help="booked | used | split")] = "booked",
+    booked_share: Annotated[float, typer.Option("--booked-share", help="split: share on booked")] = 1.0,
+    hold_hours: Annotated[int, typer.Option("--hold-hours")] = 48,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Publish a capacity offer as the warehouse operator --org."""
+    from optimizer.network import load_network
+    from sharing.model import OfferSpec, Terms
+    from sharing.offers import create_offer
+
+    with guarded(OPTIONS):
+        database = _db(db)
+        org_id = _org(database, org)
+        allowed = tuple(_org(database, a) for a in (allow or []))
+        spec = OfferSpec(warehouse.upper(), _day(start, "--start"), _day(end, "--end"), storage, inbound, price_storage,
+                         price_inbound, unit, currency, tuple(cargo_class or ["general"]), tuple(customs_mode or ["9810"]),
+                         who, allowed, Terms(notice_days, fee_share, settle_on, booked_share, hold_hours))
+        offer = create_offer(database, load_network(), org_id, spec, _actor(org_id))
+    if as_json:
+        print_json(offer.to_dict())
+        return
+    console.print(f"offer {offer.offer_id}: {offer.warehouse} {offer.start_day}..{offer.end_day}, storage "
+                  f"{offer.storage_capacity:g} {offer.storage_unit} at {offer.price_storage:g} {offer.currency}/"
+                  f"{offer.storage_unit}-day, inbound {offer.inbound_m3_per_day:g} m³/day at {offer.price_inbound:g} "
+                  f"{offer.currency}/m³; {offer.who_may_book} may book", highlight=False, soft_wrap=True)
+
+
+@offers_app.command("list")
+def offers_list_cmd(org: OrgView = None, warehouse: Annotated[str | None, typer.Option("--warehouse")] = None,
+                    mine: Annotated[bool, typer.Option("--mine", help="only --org's own offers")] = False,
+                    db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Offers --org may book or operates (without --org: every offer)."""
+    from sharing.offers import list_offers
+
+    with guarded(OPTIONS):
+        database = _db(db)
+        items, total = list_offers(database, org=_org(database, org), warehouse=warehouse.upper() if warehouse else None,
+                                   mine=mine, limit=200)
+    if as_json:
+        print_json({"items": [o.to_dict() for o in items], "total": total})
+        return
+    table = Table("offer", "warehouse", "period", "storage", "inbound m³/d", "prices", "classes", "who",
+                  title=f"{total} open offer(s)")
+    for o in items:
+        table.add_row(o.offer_id, o.warehouse, f"{o.start_day}..{o.end_day}", f"{o.storage_capacity:g} {o.storage_unit}",
+                      f"{o.inbound_m3_per_day:g}", f"{o.price_storage:g}/{o.storage_unit}-d, {o.price_inbound:g}/m³ "
+                      f"{o.currency}", ",".join(o.cargo_classes), o.who_may_book)
+    console.print(table)
+
+
+@offers_app.command("show")
+def offers_show_cmd(offer: Annotated[str, typer.Argument(help="offer id")], org: OrgView = None,
+                    start: Annotated[str | None, typer.Option("--start")] = None,
+                    end: Annotated[str | None, typer.Option("--end")] = None,
+                    db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Booked against offered capacity per day, beside the free space the warehouse's sensors report."""
+    from optimizer.network import load_network
+    from sharing.offers import availability
+
+    with guarded(OPTIONS):
+        database = _db(db)
+        doc = availability(database, load_network(), offer, org=_org(database, org),
+                           start=_day(start, "--start") if start else None, end=_day(end, "--end") if end else None)
+    if as_json:
+        print_json(doc)
+        return
+    s = doc["sensors"]
+    console.print(f"offer {doc['offer']} at {doc['warehouse']}: sensors say {s['free_m3']:,} m³ free "
+                  f"({s['source']})", highlight=False)
+    table = Table("day", "storage confirmed/held/free", "inbound confirmed/held/free")
+    st, ib = doc["days"]["storage"], doc["days"]["inbound"]
+    for k in range(max(len(st), len(ib))):
+        a = st[k] if k < len(st) else None
+        b = ib[k] if k < len(ib) else None
+        table.add_row((a or b)["day"], f"{a['confirmed']:g}/{a['held']:g}/{a['free']:g}" if a else "-",
+                      f"{b['confirmed']:g}/{b['held']:g}/{b['free']:g}" if b else "-")
+    console.print(table)
+
+
+@offers_app.command("withdraw")
+def offers_withdraw_cmd(offer: Annotated[str, typer.Argument(help="offer id")], org: Org, db: DbOpt = None) -> None:
+    """Close an offer to new bookings (those made stand)."""
+    from sharing.offers import withdraw_offer
+
+    with guarded(OPTIONS):
+        database = _db(db)
+        org_id = _org(database, org)
+        o = withdraw_offer(database, offer, org_id, _actor(org_id))
+    console.print(f"offer {o.offer_id} withdrawn", highlight=False)
+
+
+@offers_app.command("partner")
+def offers_partner_cmd(org: Org, partner: Annotated[str, typer.Argument(help="the partner organisation (id or name)")],
+                       remove: Annotated[bool, typer.Option("--remove")] = False, db: DbOpt = None) -> None:
+    """Add (or --remove) a partner of the operator --org: partners may book its 'partners' offers."""
+    from sharing.profiles import add_partner, remove_partner
+
+    with guarded(OPTIONS):
+        database = _db(db)
+        org_id, other = _org(database, org), _org(database, partner)
+        now = (remove_partner if remove else add_partner)(database, org_id, other, _actor(org_id))
+    console.print(f"partners: {', '.join(now) or '(none)'}", highlight=False)
+
+
+@offers_app.command("recommend")
+def offers_recommend_cmd(
+    org: Org,
+    start: Annotated[str, typer.Option("--start")],
+    end: Annotated[str, typer.Option("--end")],
+    demand: Annotated[Path | None, typer.Option("--demand", help="demand CSV (market,family,mean_m3_day,sd_m3_day,"
+                                                                "kg_per_m3[,max_days]); default the bundled sample")] = None,
+    fill_rate: Annotated[float, typer.Option("--fill-rate")] = 0.95,
+    max_days: Annotated[float | None, typer.Option("--max-days", help="service level, delivery days")] = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Which open offers --org should book for its expected demand, and the saving against the nearest warehouse."""
+    from optimizer.network import load_network
+    from optimizer.network.csvfile import read_csv_records
+    from sharing.recommend import recommend
+
+    with guarded(OPTIONS):
+        database = _db(db)
+        rows = None
+        if demand is not None:
+            rows = read_csv_records(demand, ["family", "kg_per_m3", "market", "mean_m3_day", "sd_m3_day"], 500,
+                                    "demand rows")
+        doc = recommend(database, load_network(), _org(database, org), _day(start, "--start"), _day(end, "--end"),
+                        demand=rows, fill_rate=fill_rate, max_days=max_days)
+    if as_json:
+        print_json(doc)
+        return
+    table = Table("offer", "warehouse", "book storage", "inbound m³/day", f"{doc['currency']}/month",
+                  title=f"book {len(doc['book'])} offer(s) at a {doc['fill_rate']:.1%} fill rate")
+    for b in doc["book"]:
+        space = (f"{b['storage_quantity']:,g} pallet ({b['storage_m3']:,.1f} m³)" if b["storage_unit"] == "pallet"
+                 else f"{b['storage_m3']:,.1f} m³")
+        table.add_row(b["offer"], b["warehouse"], space,
+                      f"{b['inbound_m3_per_day']:,.2f}",
+                      f"{b['monthly_cost']:,.0f}")
+    console.print(table)
+    near = doc["nearest"]["monthly_cost"]
+    saving = (f"saving {doc['saving']:,.0f} ({doc['saving_pct']:.1f} %)" if doc["saving"] is not None
+              else f"no room for {len(doc['nearest']['unplaced'])} line(s) there")
+    console.print(f"{doc['monthly_cost']:,.0f} {doc['currency']}/month; nearest offers first {near:,.0f} → {saving}; "
+                  f"{doc['solver']} {doc['status']}, {doc['solve_seconds']:.2f} s", highlight=False)
+    for n in doc["notes"]:
+        console.print(f"note: {n}", highlight=False, soft_wrap=True)
+
+
+@offers_app.command("design")
+def offers_design_cmd(
+    org: Org,
+    start: Annotated[str, typer.Option("--start")],
+    end: Annotated[str, typer.Option("--end")],
+    demand: Annotated[Path | None, typer.Option("--demand", help="demand CSV, as for `cbec warehouses design`")] = None,
+    max_days: Annotated[float | None, typer.Option("--max-days", help="service level, delivery days")] = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The shared-warehouse network design on the space and prices on offer to --org over --start..--end."""
+    from optimizer.network import load_network
+    from optimizer.network.csvfile import read_csv_records
+    from optimizer.warehouses.design import DesignSettings
+    from sharing.recommend import design_on_offers
+
+    with guarded(OPTIONS):
+        database = _db(db)
+        rows = None
+        if demand is not None:
+            rows = read_csv_records(demand, ["family", "kg_per_m3", "market", "mean_m3_day", "sd_m3_day"], 500,
+                                    "demand rows")
+        design = design_on_offers(database, load_network(), _org(database, org), _day(start, "--start"),
+                                  _day(end, "--end"), demand=rows, settings=DesignSettings(max_days=max_days))
+    doc = design.to_dict()
+    if as_json:
+        print_json(doc)
+        return
+    r = design.result
+    console.print(f"design on offers: {r.status}, {r.objective:,.2f} {design.objective_units}, open "
+                  f"{', '.join(r.open)}", highlight=False, soft_wrap=True)
+    for w, u in r.utilisation.items():
+        console.print(f"  {w}: {u:.0%} of the space on offer", highlight=False)
+
+
+# --- bookings -----------------------------------------------------------------------------------------------
+def _booking_line(b) -> str:
+    return _booking_text(b.to_dict())
+
+
+def _booking_text(d: dict) -> str:
+    """One line of a booking (its JSON form: the same from the database and from the API)."""
+    why = f" ({d['reason']})" if d["reason"] else ""
+    return (f"booking {d['id']}: {d['status']}{why} — {d['kind']} {d['quantity']:g} on {d['offer']} at {d['warehouse']}, "
+            f"{d['start_day']}..{d['end_day']}" + (f", fee {d['fee']:.2f}" if d["fee"] else ""))
+
+
+@bookings_app.command("request")
+def bookings_request_cmd(
+    offer: Annotated[str, typer.Option("--offer")],
+    quantity: Annotated[float, typer.Option("--quantity", help="storage: offer units every day; inbound: m³/day")],
+    start: Annotated[str, typer.Option("--start")],
+    end: Annotated[str, typer.Option("--end")],
+    org: OrgOrKey = None,
+    kind: Annotated[str, typer.Option("--kind", help="storage | inbound")] = "storage",
+    cargo_class: Annotated[str, typer.Option("--class")] = "general",
+    customs_mode: Annotated[str, typer.Option("--mode")] = "9810",
+    hold: Annotated[bool, typer.Option("--hold", help="hold unconfirmed for the offer's hold hours")] = False,
+    no_waitlist: Annotated[bool, typer.Option("--no-waitlist", help="refuse rather than wait for space")] = False,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Book capacity as --org: confirmed, held, waitlisted or refused, with the reason."""
+    from sharing.bookings import request_booking
+    from sharing.model import BookingRequest
+
+    with guarded({**OPTIONS, "offer": "--offer", "start_day": "--start", "end_day": "--end", "cargo_class": "--class",
+                  "customs_mode": "--mode"}):
+        service = _service(**{"--org": org, "--db": db})
+        if service is not None:
+            with service:
+                doc = service.json("POST", "/v1/bookings", json={
+                    "offer": offer, "kind": kind, "quantity": quantity, "start_day": start, "end_day": end,
+                    "cargo_class": cargo_class, "customs_mode": customs_mode, "hold": hold, "waitlist": not no_waitlist})
+        else:
+            database = _db(db)
+            org_id = _acting(database, org)
+            doc = request_booking(database, org_id, BookingRequest(offer, kind, quantity, _day(start, "--start"),
+                                                                   _day(end, "--end"), cargo_class, customs_mode, hold,
+                                                                   not no_waitlist), _actor(org_id)).to_dict()
+    print_json(doc) if as_json else console.print(_booking_text(doc), highlight=False, soft_wrap=True)
+
+
+@bookings_app.command("plan")
+def bookings_plan_cmd(
+    org: Org,
+    shipments: Annotated[Path, typer.Option("--shipments", help="CSV as for `cbec plan`")],
+    time_limit: Annotated[float, typer.Option("--time-limit", help="seconds, at most 600")] = 60.0,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """`cbec plan` on --org's bookings: the inbound m³ per warehouse and day is what it booked (else what open
+    offers have free, else the dock's own figure)."""
+    from optimizer.network import load_network
+    from optimizer.planning.candidates import PlanSettings
+    from optimizer.planning.planner import plan_to_dict
+    from optimizer.planning.shipments import read_shipments_csv
+    from sharing.planning import plan_on_bookings
+
+    if not 0 < time_limit <= 600:
+        fail("--time-limit must be more than 0 and at most 600 seconds", field="--time-limit")
+    with guarded(OPTIONS):
+        database = _db(db)
+        net = load_network()
+        load = read_shipments_csv(net, shipments)
+        if not load.shipments:
+            fail(f"no valid shipment in {shipments.name}" + (f": {load.errors[0].detail}" if load.errors else ""))
+        doc = plan_to_dict(net, plan_on_bookings(database, net, _org(database, org), load.shipments,
+                                                 PlanSettings(time_limit_s=time_limit)))
+    if as_json:
+        print_json(doc)
+        return
+    s = doc["summary"]
+    console.print(f"{shipments.name}: {s['assigned']} assigned, {s['unassigned']} unassigned; cost "
+                  f"{doc['cost']['total']:,.0f} {doc['cost']['currency']}", highlight=False)
+    for u in doc["capacity_use"]:
+        if u["unit"] == "inbound_m3":
+            console.print(f"  {u['departure']}: {u['used']:g} of {u['capacity']:g} m³ inbound", highlight=False)
+    for u in doc["unassigned"]:
+        console.print(f"  unassigned {u.get('id')}: {u.get('reason')}", highlight=False, soft_wrap=True)
+
+
+@bookings_app.command("list")
+def bookings_list_cmd(org: OrgView = None, role: Annotated[str, typer.Option("--role", help="booker | operator | any")] = "any",
+                      status: Annotated[str | None, typer.Option("--status")] = None, db: DbOpt = None,
+                      as_json: JsonOpt = False) -> None:
+    """Bookings --org made (booker), on its offers (operator), or both."""
+    from sharing.bookings import list_bookings
+
+    with guarded(OPTIONS):
+        service = _service(**{"--org": org, "--db": db})
+        if service is not None:
+            with service:
+                params = {"role": role, "limit": 200, **({"status": status} if status else {})}
+                doc = service.json("GET", "/v1/bookings", params=params)
+            rows, total = doc["items"], doc["total"]
+        else:
+            database = _db(db)
+            items, total = list_bookings(database, org=_org(database, org), role=role, status=status, limit=200)
+            rows = [b.to_dict() for b in items]
+    if as_json:
+        print_json({"items": rows, "total": total})
+        return
+    table = Table("booking", "status", "kind", "qty", "days", "offer", "warehouse", "reason", title=f"{total} booking(s)")
+    for b in rows:
+        table.add_row(b["id"], b["status"], b["kind"], f"{b['quantity']:g}", f"{b['start_day']}..{b['end_day']}",
+                      b["offer"], b["warehouse"], b["reason"] or "")
+    console.print(table)
+
+
+@bookings_app.command("cancel")
+def bookings_cancel_cmd(booking: Annotated[str, typer.Argument()], org: OrgOrKey = None, db: DbOpt = None) -> None:
+    """Cancel a booking by the offer's terms (late: a fee)."""
+    from sharing.bookings import cancel_booking
+
+    with guarded(OPTIONS):
+        service = _service(**{"--org": org, "--db": db})
+        if service is not None:
+            with service:
+                doc = service.json("DELETE", f"/v1/bookings/{_path_id(booking)}")
+        else:
+            database = _db(db)
+            org_id = _acting(database, org)
+            doc = cancel_booking(database, booking, org_id, _actor(org_id)).to_dict()
+    console.print(_booking_text(doc), highlight=False, soft_wrap=True)
+
+
+@bookings_app.command("refuse")
+def bookings_refuse_cmd(booking: Annotated[str, typer.Argument()],
+                        reason: Annotated[str, typer.Option("--reason", help="why (the booker reads it)")],
+                        org: OrgOrKey = None, db: DbOpt = None) -> None:
+    """The offer's operator (--org) refuses a held or waitlisted booking, or cancels a confirmed one not yet begun."""
+    from sharing.bookings import refuse_booking
+
+    with guarded({**OPTIONS, "reason": "--reason"}):
+        service = _service(**{"--org": org, "--db": db})
+        if service is not None:
+            with service:
+                doc = service.json("POST", f"/v1/bookings/{_path_id(booking)}/refuse", json={"reason": reason})
+        else:
+            database = _db(db)
+            org_id = _acting(database, org)
+            doc = refuse_booking(database, booking, org_id, _actor(org_id), reason).to_dict()
+    console.print(_booking_text(doc), highlight=False, soft_wrap=True)
+
+
+@bookings_app.command("confirm")
+def bookings_confirm_cmd(booking: Annotated[str, typer.Argument()], org: Org, db: DbOpt = None) -> None:
+    """Confirm a held booking."""
+    from sharing.bookings import confirm_booking
+
+    with guarded(OPTIONS):
+        database = _db(db)
+        org_id = _org(database, org)
+        b = confirm_booking(database, booking, org_id, _actor(org_id))
+    console.print(_booking_line(b), highlight=False, soft_wrap=True)
+
+
+@bookings_app.command("change")
+def bookings_change_cmd(booking: Annotated[str, typer.Argument()], org: Org,
+                        quantity: Annotated[float | None, typer.Option("--quantity")] = None,
+                        start: Annotated[str | None, typer.Option("--start")] = None,
+                        end: Annotated[str | None, typer.Option("--end")] = None, db: DbOpt = None) -> None:
+    """Change a booking's quantity or days (it must fit; a reduction within the notice costs a fee)."""
+    from sharing.bookings import change_booking
+
+    with guarded(OPTIONS):
+        database = _db(db)
+        org_id = _org(database, org)
+        b = change_booking(database, booking, org_id, _actor(org_id), quantity=quantity,
+                           start_day=_day(start, "--start") if start else None, end_day=_day(end, "--end") if end else None)
+    console.print(_booking_line(b), highlight=False, soft_wrap=True)
+
+
+@bookings_app.command("audit")
+def bookings_audit_cmd(booking: Annotated[str, typer.Argument()], org: OrgView = None, db: DbOpt = None,
+                       as_json: JsonOpt = False) -> None:
+    """Every change to a booking: who, when, what."""
+    from datetime import UTC, datetime
+
+    from sharing.audit import trail
+    from sharing.bookings import get_booking
+
+    with guarded(OPTIONS):
+        database = _db(db)
+        org_id = _org(database, org)
+        get_booking(database, booking, org=org_id)
+        entries = trail(database, "booking", booking, org=org_id)
+    if as_json:
+        print_json({"items": [e.to_dict() for e in entries]})
+        return
+    for e in entries:
+        when = datetime.fromtimestamp(e.at_ms / 1000, UTC).isoformat(timespec="seconds")
+        console.print(f"{when} {e.action:<8} by {e.actor_org or '-'}/{e.actor} {json.dumps(e.detail, default=str)[:160]}",
+                      highlight=False, soft_wrap=True)
+
+
+@bookings_app.command("expire")
+def bookings_expire_cmd(db: DbOpt = None) -> None:
+    """Expire holds and waits past their deadline, and promote the waitlists (run it from cron, or rely on
+    each request doing it for its own offer)."""
+    from sharing.bookings import expire_due
+
+    with guarded(OPTIONS):
+        out = expire_due(_db(db))
+    console.print(f"{out['expired']} expired, {out['promoted']} promoted from the waitlist", highlight=False)
+
+
+@bookings_app.command("use")
+def bookings_use_cmd(org: Org, warehouse: Annotated[str, typer.Option("--warehouse")],
+                     day: Annotated[str, typer.Option("--day")], m3: Annotated[float, typer.Option("--m3")],
+                     ref: Annotated[str, typer.Option("--ref", help="your reference (one movement per ref)")],
+                     out: Annotated[bool, typer.Option("--out", help="an outbound movement (default inbound)")] = False,
+                     db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Record a stock movement of --org at a warehouse; inbound draws on its booking there."""
+    from optimizer.network import load_network
+    from sharing.usage import record_movement
+
+    with guarded(OPTIONS):
+        database = _db(db)
+        org_id = _org(database, org)
+        mv = record_movement(database, load_network(), org_id, warehouse.upper(), _day(day, "--day"),
+                             "out" if out else "in", m3, "manual", ref, _actor(org_id))
+    if as_json:
+        print_json(mv.to_dict())
+        return
+    drew = f"drew on booking {mv.booking_id}" if mv.booking_id else ("in offer " + mv.offer_id if mv.offer_id else
+                                                                      "UNBOOKED (no booking at the warehouse that day)")
+    console.print(f"movement {mv.movement_id}: {mv.direction} {mv.m3:g} m³ at {mv.warehouse} on {mv.day}; {drew}",
+                  highlight=False, soft_wrap=True)
+
+
+@bookings_app.command("reconcile")
+def bookings_reconcile_cmd(warehouse: Annotated[str, typer.Option("--warehouse")],
+                           start: Annotated[str, typer.Option("--start")], end: Annotated[str, typer.Option("--end")],
+                           org: OrgView = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Use against bookings at a warehouse: overuse, unbooked inbound, sensors against recorded stock."""
+    from optimizer.network import load_network
+    from sharing.usage import reconcile
+
+    with guarded(OPTIONS):
+        database = _db(db)
+        doc = reconcile(database, load_network(), warehouse.upper(), _day(start, "--start"), _day(end, "--end"),
+                        org=_org(database, org))
+    if as_json:
+        print_json(doc)
+        return
+    occ = doc["occupancy"]
+    console.print(f"{doc['warehouse']} {doc['start']}..{doc['end']}: {len(doc['overuse'])} overuse day(s), "
+                  f"{len(doc['unbooked_inbound'])} unbooked inbound; recorded stock {occ['recorded_stock_m3']:g} m³, "
+                  f"sensors {occ['sensors_m3'] if occ['sensors_m3'] is not None else '-'} m³", highlight=False)
+    for f in doc["overuse"]:
+        console.print(f"  overuse {f['day']} {f['kind']}: {f['used_m3']:g} m³ used, {f['booked_m3']:g} booked "
+                      f"({f['org']} on {f['offer']})", highlight=False)
+
+
+# --- settlements --------------------------------------------------------------------------------------------
+Month = Annotated[str, typer.Argument(help="the month, YYYY-MM")]
+
+
+def _month_path(month: str) -> str:
+    """The month checked here (a bad one is the same one line as locally), as the path segment."""
+    from sharing.settlement import Month as M
+
+    return str(M.parse(month))
+
+
+@settlements_app.command("show")
+def settlements_show_cmd(month: Month, org: OrgView = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """The month's settlement of every pair --org is a party to (without --org: every pair)."""
+    from sharing.settlement import Month as M
+    from sharing.settlement import settlement
+
+    with guarded(OPTIONS):
+        service = _service(**{"--org": org, "--db": db})
+        if service is not None:
+            with service:
+                doc = service.json("GET", f"/v1/settlements/{_month_path(month)}")
+        else:
+            database = _db(db)
+            doc = settlement(database, M.parse(month), org=_org(database, org))
+    if as_json:
+        print_json(doc)
+        return
+    table = Table("booker", "operator", "cities", "booked m³-d", "used m³-d", "inbound m³ b/u", "storage", "inbound",
+                  "fees", "total", title=f"settlement {month}")
+    for p in doc["pairs"]:
+        table.add_row(p["booker_name"] or p["booker"], p["operator_name"] or p["operator"],
+                      f"{p['booker_city']} → {p['operator_city']}", f"{p['booked_m3_days']:,.0f}",
+                      f"{p['used_m3_days']:,.0f}", f"{p['booked_inbound_m3']:,.0f}/{p['used_inbound_m3']:,.0f}",
+                      f"{p['storage_charge']:,.2f}", f"{p['inbound_charge']:,.2f}", f"{p['fees']:,.2f}",
+                      f"{p['total']:,.2f} {p['currency']}")
+    console.print(table)
+
+
+@settlements_app.command("export")
+def settlements_export_cmd(month: Month, output: Annotated[Path, typer.Option("-o", "--output")],
+                           org: OrgOrKey = None, fmt: Annotated[str, typer.Option("--format", help="csv | xlsx")] = "csv",
+                           db: DbOpt = None) -> None:
+    """Write --org's lines of the month as CSV or XLSX."""
+    from sharing.export import lines_csv, lines_xlsx
+    from sharing.settlement import Month as M
+    from sharing.settlement import settlement
+
+    if fmt not in ("csv", "xlsx"):
+        fail("--format must be csv or xlsx", field="--format")
+    with guarded(OPTIONS):
+        service = _service(**{"--org": org, "--db": db})
+        if service is not None:
+            with service:
+                data = service.request("GET", f"/v1/settlements/{_month_path(month)}/export", params={"format": fmt}).content
+                n = len(service.json("GET", f"/v1/settlements/{_month_path(month)}")["lines"])
+        else:
+            database = _db(db)
+            doc = settlement(database, M.parse(month), org=_acting(database, org))
+            data, n = (lines_csv(doc["lines"]).encode() if fmt == "csv" else lines_xlsx(doc["lines"], month)), len(doc["lines"])
+        output.write_bytes(data)
+    console.print(f"{n} line(s) written to {output}", highlight=False)
+
+
+@settlements_app.command("statement")
+def settlements_statement_cmd(month: Month, org: OrgOrKey = None,
+                              output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+                              db: DbOpt = None) -> None:
+    """--org's signed statement of the month (HMAC-SHA256; verify with `cbec settlements verify FILE`)."""
+    from sharing.export import statement
+    from sharing.settlement import Month as M
+
+    with guarded(OPTIONS):
+        service = _service(**{"--org": org, "--db": db})
+        if service is not None:
+            with service:
+                doc = service.json("GET", f"/v1/settlements/{_month_path(month)}/statement")
+        else:
+            database = _db(db)
+            doc = statement(database, M.parse(month), _acting(database, org))
+    text = json.dumps(doc, ensure_ascii=False, indent=2)
+    if output is None:
+        print(text)
+    else:
+        output.write_text(text + "\n")
+        console.print(f"statement written to {output} (signature {doc['signature']['value'][:16]}…)", highlight=False)
+
+
+@settlements_app.command("verify")
+def settlements_verify_cmd(path: Annotated[Path, typer.Argument(help="a statement (JSON)")]) -> None:
+    """Check a statement's signature against this deployment's key; exit 1 when it does not hold."""
+    from sharing.signing import verify
+
+    with guarded(OPTIONS):
+        try:
+            doc = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            fail(f"{path}: not JSON ({exc.msg} at line {exc.lineno})")
+        ok, why = verify(doc)
+    console.print(f"{path}: {why}", highlight=False)
+    if not ok:
+        raise typer.Exit(1)
+
+
+@settlements_app.command("cities")
+def settlements_cities_cmd(month: Month, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Totals between home cities (the pilot-zone office's view: no organisation named)."""
+    from sharing.settlement import Month as M
+    from sharing.settlement import between_cities
+
+    with guarded(OPTIONS):
+        service = _service(**{"--db": db})
+        if service is not None:
+            with service:
+                doc = service.json("GET", f"/v1/settlements/{_month_path(month)}/cities")
+        else:
+            doc = between_cities(_db(db), M.parse(month))
+    if as_json:
+        print_json(doc)
+        return
+    table = Table("from (booker)", "to (operator)", "pairs", "booked m³-d", "used m³-d", "total", title=f"between cities, {month}")
+    for f in doc["flows"] + doc["totals"]:
+        frm, to = f["booker_city"] or "(all)", f["operator_city"] or "(all)"
+        if f["suppressed"]:
+            table.add_row(frm, to, "x", "x", "x", f"x ({f['suppressed']}) {f['currency']}")
+        else:
+            table.add_row(frm, to, str(f["pairs"]), f"{f['booked_m3_days']:,.0f}", f"{f['used_m3_days']:,.0f}",
+                          f"{f['total']:,.2f} {f['currency']}")
+    console.print(table)
+    console.print(f"x: suppressed; {doc['rule']}", highlight=False, soft_wrap=True)
+
+
+@settlements_app.command("city")
+def settlements_city_cmd(org: Org, city: Annotated[str, typer.Argument(help="the home city, e.g. Mianyang")],
+                         db: DbOpt = None) -> None:
+    """Set --org's home city (settlements between cities)."""
+    from sharing.profiles import set_city
+
+    with guarded(OPTIONS):
+        database = _db(db)
+        org_id = _org(database, org)
+        set_city(database, org_id, city, _actor(org_id))
+    console.print(f"{org}: {city}", highlight=False)

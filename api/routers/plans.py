@@ -15,6 +15,13 @@ the schema (api.schemas.plans), more rows than the plan memory budget allows
 (optimizer.planning.replan.check_change). ``time_limit_s`` bounds the whole job: shipments whose
 candidates were not generated in time are reported unassigned ("time limit reached before
 candidates were generated").
+
+Shared warehouses (issue 19): the inbound m³ the plan may send to a warehouse on a day is what the
+caller's organisation booked there (confirmed inbound bookings), else what the open offers it may book
+still have free, else the dock's own figure for a warehouse nobody offers through the platform
+(:func:`sharing.planning.plan_inbound`). It is read when the request is accepted and passed to the job as
+a parameter (``inbound``), so the job runs again from its record alone; the result's
+``warehouse_inbound`` names the warehouses it applied to.
 """
 
 from __future__ import annotations
@@ -24,13 +31,14 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from api.auth import AUTH_ERRORS
-from api.deps import NetworkDep, job_or_404, start_job
+from api.deps import IngestDbDep, NetworkDep, job_or_404, start_job
 from api.jobs import JobsDep
 from api.problems import problems
 from api.routing import JsonRoute
 from api.schemas.common import JobOut
 from api.schemas.plans import PlanIn
 from jobs.kinds import plan_inputs
+from sharing.planning import plan_inbound
 
 router = APIRouter(route_class=JsonRoute, prefix="/v1", tags=["plans"])
 
@@ -61,9 +69,11 @@ def plan_params(body: PlanIn) -> dict[str, Any]:
                                         "or a change naming a departure that does not exist",
                              "429": "the organisation's quota of running and queued jobs is used (Retry-After)"})},
 )
-def post_plan(body: PlanIn, response: Response, net: NetworkDep, jobs: JobsDep) -> dict[str, Any]:
+def post_plan(body: PlanIn, response: Response, net: NetworkDep, jobs: JobsDep, db: IngestDbDep) -> dict[str, Any]:
     params = plan_params(body)
     load, _, _ = plan_inputs(net, params)  # every refusal is a 422 now, before a job exists
+    if jobs.owner is not None:  # the warehouses' inbound m³ per day from the organisation's bookings and the offers
+        params["inbound"] = plan_inbound(db, jobs.owner, load.shipments, body.horizon_days)
     inline = len(load.shipments) <= INLINE_MAX and body.time_limit_s <= INLINE_MAX_SECONDS
     return start_job(jobs, "plan", params, response, "/v1/plans", inline=inline)
 

@@ -19,6 +19,7 @@ from optimizer.quotes.limits import (
 
 CARGO_CLASSES = Literal["general", "lithium_batteries", "dangerous_goods", "temperature_controlled"]
 CUSTOMS_MODES = Literal["9610", "1210", "9710", "9810"]
+CURRENCIES = Literal["USD", "CNY", "EUR"]
 
 
 class QuoteIn(BaseModel):
@@ -54,12 +55,41 @@ class QuoteIn(BaseModel):
     ready: str = Field(description=READY_RULE, examples=["2026-12-01", "2026-12-03T14:00+08:00"],
                        json_schema_extra={"minLength": 10, "maxLength": READY_MAX_LENGTH, "pattern": READY_PATTERN})
     include_planned: bool = Field(default=False, description="also use planned nodes/services (Mianyang rail port)")
+    currency: CURRENCIES = Field(default="USD", description="currency of every price in the quote, converted at the "
+                                 "dated exchange-rate table (data/exchange_rates.csv) on the day of the quote")
+    allow_extrapolation: bool = Field(default=False, description="quote even where a tariff or timetable is not valid "
+                                      "on the day a leg uses it (each such figure is named in `warnings`); "
+                                      "without it such a request is a 422 naming the figures")
 
 
 class Money(BaseModel):
     total: float
     currency: str
     breakdown: list[dict[str, Any]]
+
+
+class SpaceLeft(BaseModel):
+    """Space left on a capacity-limited departure after this cargo (None: that unit is not limited)."""
+
+    kg: float | None = None
+    m3: float | None = None
+
+
+class SplitDeparture(BaseModel):
+    departure_id: str
+    depart: str
+    arrive: str
+
+
+class ParcelProductOut(BaseModel):
+    """A parcel or express product (9610): delivers to the door, its tracking level and parcel limit."""
+
+    id: str
+    name: str
+    kind: Literal["postal", "express", "linehaul"]
+    tracking: str
+    max_parcel_kg: float
+    door_delivery: bool
 
 
 class LegOut(BaseModel):
@@ -70,23 +100,82 @@ class LegOut(BaseModel):
     service: str
     depart: str
     arrive: str
+    parts: int = Field(default=1, description="departures carrying the cargo (more than 1: a split shipment)")
+    split_departures: list[SplitDeparture] = Field(default_factory=list, description="the further departures of a split")
+    space_left: SpaceLeft | None = Field(default=None, description="least space left on its departures after this cargo")
+    product: ParcelProductOut | None = Field(default=None, description="the parcel product (9610), if any")
+    tariff_source: str = Field(default="public", description="what priced the leg: \"rate sheet <name> v<version>\" "
+                               "(the organisation's own rates, docs/rate_sheets.md) or \"public\" (data/tariffs.yaml)")
 
 
 class OptionOut(BaseModel):
     model_config = ConfigDict(extra="allow")
     id: str
-    tags: list[str]
+    tags: list[str] = Field(description="cheapest / fastest / greenest / recommended (least generalised cost)")
     legs: list[LegOut]
-    cost: Money
+    cost: Money = Field(description="total and breakdown; lines with estimate=true are estimates (destination "
+                        "clearance and delivery, destuffing, VAT/IOSS, duty)")
     transit_days: dict[str, float]
     co2e_kg: float
     as_of: str
+    generalised_cost: float | None = Field(default=None, description="cost + value of time per day x p50 transit days")
+    space_left: SpaceLeft | None = Field(default=None, description="least space left on any limited departure of the option")
+    notes: list[str] = Field(default_factory=list, description="splits, taxes not estimated and why, operator declarations")
+
+
+class ExchangeRateOut(BaseModel):
+    """The rate every price was converted at: ``rate`` units of ``to`` per ``from``, the fixing's ``date``
+    and ``source`` (``via`` the pivot currency of a cross rate; ``tag`` its confidence, A = carried forward)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    from_: str = Field(alias="from")
+    to: str
+    rate: float
+    date: str
+    source: str
+    via: str | None = None
+    tag: str
 
 
 class QuoteOut(BaseModel):
-    quote_id: str
+    """A quote; an organisation's is saved: GET /v1/quotes/{quote_id} returns the same prices until ``valid_until``
+    (the earliest valid_to of the tariffs and timetables it uses, at most CBEC_QUOTE_VALIDITY_DAYS)."""
+
+    quote_id: str = Field(description="unguessable id (q_ + 128 random bits)")
     created_at: str
     valid_until: str
+    currency: str = Field(description="currency of every price (USD, CNY or EUR)")
+    exchange_rate: ExchangeRateOut
+    warnings: list[str] = Field(description="extrapolated figures, a stale exchange rate")
+    saved: bool = Field(description="stored under quote_id for the caller's organisation (GET /v1/quotes/{quote_id}); "
+                                    "false for anonymous callers, whose quotes are not stored")
     request: dict[str, Any]
     options: list[OptionOut]
     data_as_of: str
+
+
+class SavedQuoteOut(BaseModel):
+    """A saved quote in a list: what was asked, its cheapest total and whether it still holds."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    quote_id: str
+    from_: str | None = Field(alias="from")
+    to: str | None
+    weight_kg: float | None
+    volume_m3: float | None
+    ready: str | None
+    currency: str | None
+    cheapest_total: float | None
+    options: int
+    created_at: str | None
+    valid_until: str | None
+    expired: bool
+
+
+class SavedQuoteListOut(BaseModel):
+    """The organisation's saved quotes, newest first."""
+
+    quotes: list[SavedQuoteOut]
+    total: int
+    limit: int
+    offset: int

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.sharing import Day
 from optimizer.quotes.limits import ID_MAX, ID_PATTERN, TEXT_PATTERN
 from optimizer.warehouses.limits import (
     BUDGET,
@@ -78,6 +79,14 @@ class DesignIn(BaseModel):
     solver: Literal["SCIP", "HIGHS", "CBC"] = "SCIP"
     method: Literal["auto", "reduce", "strong", "plain"] = "auto"
     time_limit_s: float = Field(default=120.0, allow_inf_nan=False, **TIME_LIMIT_S.schema())
+    offers: bool | None = Field(
+        default=None, description="design on the shared-warehouse offers this organisation may book: their free space "
+                                  "and prices over offers_start..offers_end replace the warehouses' own figures, and a "
+                                  "warehouse with no such offer is not a candidate (default: yes when any offer covers "
+                                  "the period; false: the bundled figures; true with no offer: 422)")
+    offers_start: Day | None = Field(default=None, description="first day the offers must cover (default today, UTC)")
+    offers_end: Day | None = Field(default=None, description="last day the offers must cover (default 29 days after "
+                                                             "offers_start)")
 
 
 class StockIn(BaseModel):

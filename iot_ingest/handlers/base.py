@@ -16,6 +16,7 @@ from iot_ingest.milestones import TrackedShipment
 from iot_ingest.reading import MEASUREMENT_NAMES, MEASUREMENTS, Reading, with_measurements
 from iot_ingest.registry import Device
 from optimizer.network import Network
+from webhooks.events import Event
 
 _HEAD = ("device_id", "last_ts_ms", "last_seq", "last_received_ms")
 _BOOLS = tuple(m.name for m in MEASUREMENTS if m.type is bool)  # SQLite gives them back as 0/1
@@ -73,6 +74,7 @@ class Context:
     alerts_closed: list[tuple[str, str, int]] = field(default_factory=list)  # (device, kind, ended_ms)
     counts: Counter = field(default_factory=Counter)
     written: dict[str, tuple] = field(default_factory=dict)  # device -> its row as the database has it
+    outbox: list[Event] = field(default_factory=list)  # events for partners' webhooks, stored with the batch
 
     def load_states(self, device_ids: set[str]) -> None:
         """Fetch the current state of these devices (in this transaction, so several consumers agree)."""

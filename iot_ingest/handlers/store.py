@@ -14,6 +14,7 @@ from operator import attrgetter
 from iot_ingest import tables as t
 from iot_ingest.handlers.base import Context, DeviceState
 from iot_ingest.reading import MEASUREMENT_NAMES, Reading
+from webhooks.events import Event, enqueue, iso
 
 READING_COLS = ("device_id", "ts_ms", "seq", "kind", "fmt", "received_ms", "late", *MEASUREMENT_NAMES, "shipment_id",
                 "warehouse_id")
@@ -74,6 +75,18 @@ def storable_text(text: str, limit: int) -> str:
     return head + f"... ({len(text):,} characters)" if cut else head
 
 
+def alert_events(ctx: Context) -> list[Event]:
+    """``shipment.alert`` for each alert the batch raised, to the organisation of its device."""
+    out = []
+    for a in ctx.alerts_opened:
+        device = ctx.devices.get(a["device_id"])
+        if device is not None and device.org_id:
+            out.append(Event(device.org_id, "shipment.alert", {
+                "shipment_id": a["shipment_id"], "warehouse_id": a["warehouse_id"], "device_id": a["device_id"],
+                "kind": a["kind"], "started": iso(a["started_ms"]), "value": a["value"], "detail": a["detail"]}))
+    return out
+
+
 class StoreHandler:
     def handle(self, readings: list[Reading], ctx: Context) -> list[Reading]:
         write(ctx, readings)
@@ -107,6 +120,9 @@ def write(ctx: Context, readings: list[Reading]) -> None:
         c["events"] += len(ctx.events)
     if ctx.alerts_opened:
         run(db.sql(_ALERTS_SQL), [tuple(a[k] for k in ALERT_COLS) for a in ctx.alerts_opened])
+        ctx.outbox.extend(alert_events(ctx))
+    if ctx.outbox:  # partners' webhooks: durable with the batch, delivered by webhooks.delivery
+        enqueue(conn, ctx.outbox, ctx.now_ms)
     if ctx.alerts_closed:
         run(db.sql(_CLOSE_SQL), [(ended, dev, kind) for dev, kind, ended in ctx.alerts_closed])
     if ctx.dirty:  # only the rows that differ from what the database has (the pipeline caches state)

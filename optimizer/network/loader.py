@@ -7,6 +7,7 @@ file, the row (CSV line number, or YAML entry number and id) and the field.
 from __future__ import annotations
 
 import csv
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,11 +35,13 @@ from optimizer.network.model import (
     Surcharge,
     Tariff,
     TransitTime,
+    Validity,
 )
 
 _CLASSES = {c.value for c in CargoClass}
 _MODES = {m.value for m in CustomsMode}
 _BASES = {"per_kg", "per_m3", "per_shipment", "per_container", "pct_freight"}
+EXPORT_CLEARANCE_CODES = frozenset({"CUSTOMS", "CUSTOMS_EXPORT", "EXPORT_CLEARANCE"})  # a node step, never a tariff line
 ROAD_FLOOR_KM = 10.0  # nodes that share a point until geocoded are still a short drive apart
 
 
@@ -94,6 +97,24 @@ class NodeRow(_Row):
         return 0 if v in ("", None) else v
 
 
+class ValidityRow(_Row):
+    """``valid_from``/``valid_to`` (inclusive dates; either may be open): a file-level ``validity`` default
+    in tariffs.yaml and services.yaml, overridden per tariff or service by the same two fields."""
+
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "ValidityRow":
+        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
+            raise ValueError(f"valid_to {self.valid_to} is before valid_from {self.valid_from}")
+        return self
+
+    def over(self, default: Validity) -> Validity:
+        """This entry's validity, each missing end taken from the file's default."""
+        return Validity(self.valid_from or default.valid_from, self.valid_to or default.valid_to)
+
+
 class SurchargeRow(_Row):
     code: str
     name: str
@@ -108,7 +129,7 @@ class SurchargeRow(_Row):
         return v
 
 
-class TariffRow(_Row):
+class TariffRow(ValidityRow):
     currency: str = "USD"
     per_kg: float = Field(default=0, ge=0)
     per_m3: float = Field(default=0, ge=0)
@@ -138,6 +159,10 @@ class TariffRow(_Row):
     def _priced(self) -> "TariffRow":
         if not (self.per_kg or self.per_m3 or self.per_kg_km or self.per_20gp or self.per_40hq or self.per_container_km):
             raise ValueError("tariff has no rate at all")
+        for i, sc in enumerate(self.surcharges):
+            if sc.code in EXPORT_CLEARANCE_CODES:
+                raise ValueError(f"surcharges[{i}] ({sc.code}): export clearance is charged once, by the clearance "
+                                 "node (nodes.csv clearance_cost), not again in a tariff")
         return self
 
 
@@ -202,7 +227,7 @@ class CapacityRow(_Row):
     m3: float | None = Field(default=None, gt=0)
 
 
-class ServiceRow(_Row):
+class ServiceRow(ValidityRow):
     id: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
     mode: Mode
     from_: str = Field(alias="from")
@@ -374,6 +399,8 @@ def load_tariffs(path: Path) -> dict[str, Tariff]:
     data = _read_yaml(path) or {}
     if not isinstance(data, dict):
         raise DataError(str(path), None, None, "expected a mapping of tariff id -> tariff")
+    data = dict(data)
+    default = _file_validity(path, data.pop("validity", None))
     out: dict[str, Tariff] = {}
     for tid, raw in data.items():
         try:
@@ -397,8 +424,28 @@ def load_tariffs(path: Path) -> dict[str, Tariff]:
             surcharges=tuple(Surcharge(s.code, s.name, s.basis, s.amount) for s in row.surcharges),
             class_surcharges={k: Surcharge(s.code, s.name, s.basis, s.amount) for k, s in row.class_surcharges.items()},
             provenance=Provenance(row.source, row.as_of, row.tag),
+            validity=row.over(default),
         )
+        _check_validity(path, f"tariff '{tid}'", out[tid].validity)
     return out
+
+
+def _check_validity(path: Path, where: str, v: Validity) -> None:
+    """An entry's own end against the file's default other end must still make a period."""
+    if v.valid_from and v.valid_to and v.valid_to < v.valid_from:
+        raise DataError(str(path), where, "valid_to", f"{v.valid_to} is before valid_from {v.valid_from} (with the file's default)")
+
+
+def _file_validity(path: Path, raw: Any) -> Validity:
+    """The file-level ``validity: {valid_from, valid_to}`` (open when absent)."""
+    if raw is None:
+        return Validity()
+    try:
+        row = ValidityRow.model_validate(raw)
+    except ValidationError as exc:
+        field, msg = _first_error(exc)
+        raise DataError(str(path), "validity", field, msg) from None
+    return Validity(row.valid_from, row.valid_to)
 
 
 def load_parameters(path: Path) -> ParametersFile:
@@ -422,6 +469,7 @@ def load_services(
         raise DataError(str(path), None, None, "expected a mapping with 'services' and 'road_groups'")
     out: dict[str, Service] = {}
     circuity = {m: v.factor or 1.0 for m, v in params.circuity.items()}
+    timetables = _file_validity(path, data.get("validity"))  # road lanes are continuous: no timetable
 
     def check_node(where: str, field: str, node_id: str) -> Node:
         if node_id not in nodes:
@@ -523,7 +571,8 @@ def load_services(
             distance_km=round(km, 1),
             distance_method=method,
             transit=transit,
-            schedule=Schedule(False, tuple(row.schedule.weekdays), tuple(row.schedule.times), row.schedule.cutoff_hours),
+            schedule=Schedule(False, tuple(row.schedule.weekdays), tuple(row.schedule.times), row.schedule.cutoff_hours,
+                              row.over(timetables)),
             capacity=Capacity(row.capacity.teu, row.capacity.kg, row.capacity.m3),
             tariff=tariffs[row.tariff],
             stops=tuple(stops),
@@ -533,6 +582,7 @@ def load_services(
             status=status,
             provenance=Provenance(row.source, row.as_of, row.tag),
         )
+        _check_validity(path, where, out[row.id].schedule.validity)
     return out
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 
@@ -28,6 +28,7 @@ class NodeKind(StrEnum):
     RAIL_TERMINAL = "rail_terminal"
     AIRPORT = "airport"
     SEAPORT = "seaport"
+    RIVER_PORT = "river_port"  # inland (Yangtze) container port: river liners to the sea ports
     BORDER_CROSSING = "border_crossing"
     OVERSEAS_WAREHOUSE = "overseas_warehouse"
     MARKET = "market"
@@ -95,6 +96,22 @@ class Node:
 
 
 @dataclass(frozen=True, slots=True)
+class Validity:
+    """The days a tariff or timetable holds (inclusive; None: open-ended). See ``optimizer.network.validity``."""
+
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+    def covers(self, day: date) -> bool:
+        return (self.valid_from is None or day >= self.valid_from) and (self.valid_to is None or day <= self.valid_to)
+
+    def describe(self) -> str:
+        a = self.valid_from.isoformat() if self.valid_from else "open"
+        b = self.valid_to.isoformat() if self.valid_to else "open"
+        return f"valid {a} to {b}"
+
+
+@dataclass(frozen=True, slots=True)
 class Surcharge:
     """A named price line. ``basis``: per_kg (chargeable), per_m3, per_shipment, per_container, pct_freight."""
 
@@ -121,6 +138,39 @@ class Tariff:
     surcharges: tuple[Surcharge, ...]
     class_surcharges: dict[str, Surcharge]
     provenance: Provenance
+    validity: Validity = Validity()  # tariffs.yaml: file-level `validity` or per-tariff valid_from/valid_to
+    parcel: ParcelRate | None = None  # parcel products (9610): per parcel + per kg by weight break
+
+
+@dataclass(frozen=True, slots=True)
+class WeightBreak:
+    """Per-kg rate for parcels whose chargeable weight is at most ``up_to_kg``."""
+
+    up_to_kg: float
+    per_kg: float
+
+
+@dataclass(frozen=True, slots=True)
+class ParcelRate:
+    """How a parcel product prices one parcel: ``item_fee`` + rate of its weight break x rounded chargeable kg.
+
+    Chargeable kg per parcel = max(actual, volume x ``volumetric_kg_per_m3``, ``min_kg``) rounded up to
+    ``rounding_kg``; ``fuel_pct`` is charged on the freight. Limits per parcel: ``max_kg`` and ``max_m3``
+    (from the size limits). ``tracking`` says what the customer sees (e.g. "end-to-end").
+    """
+
+    product: str
+    name: str
+    kind: str  # postal / express / linehaul
+    item_fee: float
+    breaks: tuple[WeightBreak, ...]
+    max_kg: float
+    max_m3: float
+    min_kg: float = 0.0
+    rounding_kg: float = 0.001
+    volumetric_kg_per_m3: float = 0.0
+    fuel_pct: float = 0.0
+    tracking: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +181,7 @@ class Schedule:
     weekdays: tuple[int, ...] = ()  # 0 = Monday
     times: tuple[str, ...] = ()  # "HH:MM" local
     cutoff_hours: float = 0.0  # cargo must be at the departure node this long before departure
+    validity: Validity = Validity()  # services.yaml: file-level `validity` or per-service valid_from/valid_to
 
     def describe(self) -> str:
         if self.continuous:
@@ -209,6 +260,8 @@ class Service:
     emission_factor: str  # key into Network.emission_factors
     status: Status
     provenance: Provenance
+    customs_modes: frozenset[str] = frozenset()  # only these customs modes may use it (empty: any)
+    door: bool = False  # delivers to the consignee's door (parcel products): no hub handling at the destination
 
     @property
     def planned(self) -> bool:
@@ -278,6 +331,7 @@ class CostLine:
     currency: str
     basis: str
     leg: int | None = None  # index of the leg it belongs to; None for node charges on the route
+    estimate: bool = False  # an estimate (taxes, duty, destination fees), not a tariff figure
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +359,13 @@ class Leg:
     cost: float
     co2e_kg: float
     via: tuple[Waypoint, ...] = ()
+    split: tuple[Departure, ...] = ()  # further departures carrying parts of the cargo (split shipment)
+    space_left_kg: float | None = None  # least space left on its departures after this cargo (None: not limited)
+    space_left_m3: float | None = None
+
+    @property
+    def parts(self) -> int:
+        return 1 + len(self.split)
 
     @property
     def depart(self) -> datetime:
@@ -332,6 +393,19 @@ class Option:
     customs_mode: str
     tags: tuple[str, ...] = ()
     as_of: str = ""
+    generalised_cost: float | None = None  # cost + value of time x door-to-door p50 days (optimizer.quotes.choice)
+    notes: tuple[str, ...] = ()
+    delivered_p50: datetime | None = None  # door to door: after import clearance and final delivery (None: as arrive_p50)
+    delivered_p90: datetime | None = None
+
+    @property
+    def door_days_p50(self) -> float:
+        """Days from ready to delivery at the door (to the destination node when there is no final delivery)."""
+        return ((self.delivered_p50 or self.arrive_p50) - self.ready).total_seconds() / 86400.0
+
+    @property
+    def door_days_p90(self) -> float:
+        return ((self.delivered_p90 or self.arrive_p90) - self.ready).total_seconds() / 86400.0
 
     @property
     def cost_total(self) -> float:
@@ -370,3 +444,32 @@ class QuoteRequest:
     horizon_days: int = 90
     exclude_services: frozenset[str] = field(default_factory=frozenset)
     exclude_departures: frozenset[str] = field(default_factory=frozenset)  # Departure.key values
+    held: tuple[HeldSpace, ...] = ()  # space already held on departures (plans, bookings, followed shipments)
+    goods_value: float | None = None  # declared goods value, network currency (VAT/IOSS, duty, value of time)
+    hs_code: str | None = None  # HS code of the goods (duty from a user-supplied duty table)
+    duty_rates: tuple[DutyRate, ...] = ()  # the user's duty table (optimizer.quotes.destination.read_duty_table)
+    value_of_time_per_day: float | None = None  # for the recommended option; default a share of goods_value
+    # an organisation's own rates for this request (optimizer.quotes.rate_sheet.RateBook), asked first per service
+    rate_book: object | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class HeldSpace:
+    """Space held on one departure of a service: ``depart_date`` is the local date at the service's origin."""
+
+    service_id: str
+    depart_date: date
+    kg: float = 0.0
+    m3: float = 0.0
+    teu: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class DutyRate:
+    """One row of a duty table: goods whose HS code starts with ``hs_prefix`` pay ``rate_pct`` into ``country``
+    (an ISO code, ``EU`` for the EU's common external tariff, or ``*`` for any)."""
+
+    hs_prefix: str
+    country: str
+    rate_pct: float
+    note: str = ""

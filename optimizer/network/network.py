@@ -29,6 +29,7 @@ from optimizer.network.loader import (
 )
 from optimizer.network.model import ContainerType, CustomsModeInfo, Departure, EmissionFactor, Node, NodeKind, Service, Status
 from optimizer.network.schedule import DepartureTable, make_departure
+from optimizer.network.parcel_products import PARCEL_FILE, load_parcel_products
 from optimizer.network.timeutil import to_minutes
 from optimizer.settings import get_settings
 
@@ -166,6 +167,9 @@ def load_network_from(data_dir: Path | str) -> Network:
     nodes = load_nodes(data_dir / "nodes.csv")
     tariffs = load_tariffs(data_dir / "tariffs.yaml")
     services = load_services(data_dir / "services.yaml", nodes, tariffs, params)
+    # parcel and express products (9610): one door-delivery service per product and destination node
+    services.update(load_parcel_products(data_dir / PARCEL_FILE, nodes, params.emission_factors,
+                                         {m.value: v.factor or 1.0 for m, v in params.circuity.items()}))
     return Network(
         nodes,
         services,

@@ -42,7 +42,23 @@ def leg_to_dict(net: Network, leg: Leg) -> dict[str, Any]:
             }
             for w in leg.via
         ],
+        # a split shipment: the further departures carrying parts of the cargo
+        "parts": leg.parts,
+        "split_departures": [{"departure_id": d.key, "depart": local_iso(d.depart, o.tz), "arrive": local_iso(d.arrive, d_tz)}
+                             for d in leg.split for d_tz in (net.nodes[leg.destination].tz,)],
+        "space_left": None if leg.space_left_kg is None and leg.space_left_m3 is None else
+        {"kg": leg.space_left_kg, "m3": leg.space_left_m3},
+        "product": _product(s),
     }
+
+
+def _product(s) -> dict[str, Any] | None:
+    """A parcel product's name, kind and tracking (None for freight services)."""
+    p = s.tariff.parcel
+    if p is None:
+        return None
+    return {"id": p.product, "name": p.name, "kind": p.kind, "tracking": p.tracking, "max_parcel_kg": p.max_kg,
+            "door_delivery": s.door}
 
 
 def option_to_dict(net: Network, option: Option) -> dict[str, Any]:
@@ -59,20 +75,37 @@ def option_to_dict(net: Network, option: Option) -> dict[str, Any]:
         "arrive_p50": local_iso(option.arrive_p50, dest.tz),
         "arrive_p90": local_iso(option.arrive_p90, dest.tz),
         "transit_days": {"p50": round(option.transit_days_p50, 2), "p90": round(option.transit_days_p90, 2)},
+        # door to door: after import clearance and final delivery (parcel products deliver to the door themselves)
+        "delivered_p50": local_iso(option.delivered_p50 or option.arrive_p50, dest.tz),
+        "delivered_p90": local_iso(option.delivered_p90 or option.arrive_p90, dest.tz),
+        "door_to_door_days": {"p50": round(option.door_days_p50, 2), "p90": round(option.door_days_p90, 2)},
         "cost": {
             "total": option.cost_total,
             "currency": option.currency,
             "breakdown": [
-                {"code": c.code, "description": c.description, "amount": round(c.amount, 2), "basis": c.basis, "leg": c.leg}
+                {"code": c.code, "description": c.description, "amount": round(c.amount, 2), "basis": c.basis, "leg": c.leg,
+                 "estimate": c.estimate}
                 for c in option.cost_lines
             ],
         },
+        "generalised_cost": option.generalised_cost,
+        "space_left": _space_left(option),
+        "notes": list(option.notes),
         "co2e_kg": round(option.co2e_kg, 2),
         "co2e": {"kg": round(option.co2e_kg, 2), "method": net.co2e_method, "scope": "TTW"},
         "customs": {"mode": option.customs_mode, "clearance_node": option.clearance_node},
         "legs": [leg_to_dict(net, leg) for leg in option.legs],
         "as_of": option.as_of,
     }
+
+
+def _space_left(option: Option) -> dict[str, float] | None:
+    """The least space left after this cargo on any capacity-limited departure of the option."""
+    kgs = [leg.space_left_kg for leg in option.legs if leg.space_left_kg is not None]
+    m3s = [leg.space_left_m3 for leg in option.legs if leg.space_left_m3 is not None]
+    if not kgs and not m3s:
+        return None
+    return {"kg": min(kgs) if kgs else None, "m3": min(m3s) if m3s else None}
 
 
 def quote_to_dict(net: Network, req: QuoteRequest, options: list[Option], validity_days: int = 7) -> dict[str, Any]:

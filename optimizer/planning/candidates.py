@@ -142,7 +142,9 @@ class CandidateGenerator:
     """Builds candidates for shipments on one network, with optional changes (re-planning).
 
     ``cancelled``: departure keys that do not run; ``delays_min``: departure key -> minutes late;
-    ``capacity``: departure key -> replacement Capacity (a cut).
+    ``capacity``: departure key -> replacement Capacity (a cut); ``inbound``: warehouse -> ISO day -> the
+    inbound m³ the plan may send there that day (bookings or offers of shared warehouses: a warehouse listed
+    takes 0 on a day it does not list; a warehouse not listed keeps its dock's ``inbound_m3_per_day``).
     """
 
     def __init__(
@@ -154,8 +156,10 @@ class CandidateGenerator:
         delays_min: Mapping[str, int] | None = None,
         capacity: Mapping[str, Capacity] | None = None,
         keep: Mapping[str, str] | None = None,
+        inbound: Mapping[str, Mapping[str, float]] | None = None,
     ) -> None:
         self.net = net
+        self.inbound = {w: dict(d) for w, d in (inbound or {}).items()}
         self.settings = settings
         self.cancelled = cancelled
         self.delays = dict(delays_min or {})
@@ -177,7 +181,7 @@ class CandidateGenerator:
         return QuoteRequest(s.origin, s.destination, s.cargo, s.ready, horizon_days=self.settings.horizon_days + 30)
 
     def _search_structures(self, req: QuoteRequest, legs: dict | None = None) -> list[Structure]:
-        _, labels = search(self.net, req, legs=legs)
+        _, labels = search(self.net, req, legs=legs, ignore_capacity=True)  # the plan assigns departures' capacity itself
         out = []
         for lab in sorted(labels, key=lambda lb: (lb.cost, lb.time)):
             steps: list[Step] = []
@@ -281,6 +285,13 @@ class CandidateGenerator:
     def _cap(self, s: Service, key: str) -> Capacity:
         return self.capacity_override.get(key, s.capacity)
 
+    def inbound_capacity(self, warehouse: str, day: str) -> float:
+        """The inbound m³ a plan may send to ``warehouse`` on ``day`` (ISO date, the warehouse's calendar)."""
+        booked = self.inbound.get(warehouse)
+        if booked is not None:
+            return float(booked.get(day, 0.0))
+        return float(self.net.nodes[warehouse].inbound_m3_per_day)
+
     def _resource(self, key: str, service: str, departure: str, unit: str, capacity: float) -> str:
         info = self.resources.get(key)
         if info is None:
@@ -343,12 +354,12 @@ class CandidateGenerator:
             out.reason, out.code = explain_no_route(self.net, req).detail, "no_route"
             return out
         st_ = self.settings
-        costing = Costing(self.net, req)
+        costing = Costing(self.net, req, ignore_capacity=True)
         cargo = sh.cargo
         share40 = max(cargo.weight_kg / self.c40.max_kg, cargo.volume_m3 / self.c40.max_m3)
         late_rate = st_.late_per_day + st_.late_value_pct_per_day * (sh.value or 0.0)
         dest = self.net.nodes[sh.destination]
-        inbound = dest.kind is NodeKind.OVERSEAS_WAREHOUSE and dest.inbound_m3_per_day > 0
+        inbound = dest.kind is NodeKind.OVERSEAS_WAREHOUSE and (dest.inbound_m3_per_day > 0 or dest.id in self.inbound)
         cands: list[Candidate] = []
         latest_seen: float | None = None
         any_timing = False
@@ -413,7 +424,7 @@ class CandidateGenerator:
                 if inbound:
                     day = from_minutes(arrive - round(dest.handling_hours * 60)).astimezone(zone(dest.tz)).date()
                     rk = self._resource(f"{dest.id}@{day.isoformat()}|inbound_m3", dest.id, f"{dest.id}@{day.isoformat()}",
-                                        "inbound_m3", float(dest.inbound_m3_per_day))
+                                        "inbound_m3", self.inbound_capacity(dest.id, day.isoformat()))
                     own_use[rk] = own_use.get(rk, 0.0) + cargo.volume_m3
                     pool_use_res[rk] = pool_use_res.get(rk, 0.0) + cargo.volume_m3
                 base_key = mode_tag + "|" + "+".join(keys)

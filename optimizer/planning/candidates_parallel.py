@@ -126,7 +126,7 @@ class _Worker:
     @classmethod
     def start(cls, gen: CandidateGenerator, shipments: list[Shipment], deadline: float | None = None) -> _Worker | None:
         state = {"net": gen.net, "settings": gen.settings, "cancelled": gen.cancelled, "delays": gen.delays,
-                 "capacity": gen.capacity_override, "keep": gen.keep, "shipments": shipments, "deadline": deadline}
+                 "capacity": gen.capacity_override, "keep": gen.keep, "inbound": gen.inbound, "shipments": shipments, "deadline": deadline}
         try:
             payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
             env = child_env()
@@ -165,7 +165,7 @@ def _worker_main() -> None:
     state = pickle.load(sys.stdin.buffer)
     settings: PlanSettings = state["settings"]
     gen = CandidateGenerator(state["net"], settings, cancelled=state["cancelled"], delays_min=state["delays"],
-                             capacity=state["capacity"], keep=state["keep"])
+                             capacity=state["capacity"], keep=state["keep"], inbound=state.get("inbound"))
     deadline = state.get("deadline")
     rows = []
     for s in state["shipments"]:

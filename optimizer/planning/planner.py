@@ -376,7 +376,7 @@ def candidate_option(net: Network, p: Plan, i: int, shares: Mapping[tuple[str, s
     shares = shares if shares is not None else _pool_shares(p)
     gen = p.generator
     req = QuoteRequest(s.origin, s.destination, s.cargo, s.ready)
-    costing = Costing(net, req)
+    costing = Costing(net, req, ignore_capacity=True)
     cur = net.currency
     legs: list[Leg] = []
     lines: list[CostLine] = []

@@ -120,8 +120,10 @@ def replan(
     *,
     change_penalty: float = DEFAULT_CHANGE_PENALTY,
     progress: ProgressFn | None = None,
+    inbound: Mapping[str, Mapping[str, float]] | None = None,
 ) -> Plan:
-    """Plan ``shipments`` + ``change.add`` under the change, keeping ``previous`` choices where possible.
+    """Plan ``shipments`` + ``change.add`` under the change, keeping ``previous`` choices where possible
+    (``inbound``: the warehouses' inbound m³ per day, as :class:`CandidateGenerator` reads it).
 
     The result's ``moved`` lists previously planned shipments whose option changed.
     """
@@ -133,6 +135,7 @@ def replan(
         delays_min={k: round(h * 60) for k, h in change.delay_hours.items()},
         capacity=change.capacity,
         keep=previous,
+        inbound=inbound,
     )
     known = {s.id for s in shipments}
     allship = list(shipments) + [s for s in change.add if s.id not in known]
@@ -148,16 +151,19 @@ def plan_or_replan(
     change: Change | None = None,
     errors: Sequence[DataError] = (),
     progress: ProgressFn | None = None,
+    inbound: Mapping[str, Mapping[str, float]] | None = None,
 ) -> Plan:
     """What ``cbec plan`` and ``POST /v1/plans`` run: a re-plan when a previous plan or a change is
     given (an empty change, or no previous plan, when only the other is), else a plan. ``errors``
     (the bad rows of the input) are reported in the plan. A change naming departures that do not
-    exist is refused (:func:`check_change`)."""
+    exist is refused (:func:`check_change`). ``inbound``: warehouse -> ISO day -> the inbound m³ the plan
+    may send there (shared-warehouse bookings and offers; see :class:`CandidateGenerator`)."""
     if change is not None:
         check_change(net, change)
     if previous is not None or change is not None:
-        result = replan(net, shipments, previous or {}, change or Change(), settings, progress=progress)
+        result = replan(net, shipments, previous or {}, change or Change(), settings, progress=progress, inbound=inbound)
     else:
-        result = plan(net, shipments, settings, progress=progress)
+        gen = CandidateGenerator(net, settings or PlanSettings(), inbound=inbound) if inbound else None
+        result = plan(net, shipments, settings, progress=progress, generator=gen)
     result.errors = list(errors)
     return result

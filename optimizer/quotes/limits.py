@@ -122,6 +122,19 @@ WEIGHT_KG = Range(0.01, 1_100_000, unit="kg")
 VOLUME_M3 = Range(0.00001, 5_000, unit="m³")
 PIECES = Range(1, 1_000_000, integer=True)
 HORIZON_DAYS = Range(1, 365, integer=True, unit="days")
+# declared goods value and value of time (network currency): up to a block train of high-value electronics
+GOODS_VALUE = Range(0, 1_000_000_000, unit="USD")
+VALUE_OF_TIME = Range(0, 10_000_000, unit="USD/day")
+HS_CODE_PATTERN = r"^[0-9]{2,10}$"
+HS_CODE_RE = re.compile(r"[0-9]{2,10}")
+
+
+def check_hs_code(value: object, field: str = "hs_code") -> str:
+    """An HS code of 2-10 digits (dots and spaces removed); InvalidInput otherwise."""
+    text = value.replace(".", "").replace(" ", "") if isinstance(value, str) else ""
+    if not HS_CODE_RE.fullmatch(text):
+        raise InvalidInput(f"{field} must be 2-10 digits, e.g. 8471 or 6402.99 (got {shown(value, 20)})", field=field)
+    return text
 READY_MIN = date(2024, 1, 1)
 READY_MAX = date(2030, 12, 31)
 _YEARS = "|".join(str(y) for y in range(READY_MIN.year, READY_MAX.year + 1))

@@ -8,13 +8,18 @@ The rules (all in the tariff data):
 - road: the cheaper of LTL (per chargeable kg-km) and FTL (per truck-km, one container per truck);
 - freight is at least the minimum charge; ``per_container`` surcharges are charged per box for FCL
   and pro rata of one 40HQ's weight/volume (whichever share is larger) for LCL;
-- CO2e = actual mass (t) x distance (km) x intensity (g/t-km) / 1000 (ISO 14083 / GLEC style).
+- CO2e = actual mass (t) x distance (km) x intensity (g/t-km) / 1000 (ISO 14083 / GLEC style);
+- parcel products (a tariff with ``parcel``): per parcel + per kg by weight break (:mod:`optimizer.quotes.parcels`).
+
+:func:`price_leg_units` gives the cheapest price per *unit* the cargo travels in after the leg: ``loose``
+(LCL, air, LTL, parcels), ``box`` (its own rail/sea containers) or ``keep`` (a full truck carries whatever
+it was given). The quote charges CFS destuffing where a route turns a box into loose cargo.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from dataclasses import dataclass
 
 from optimizer.network.model import (
     Cargo,
@@ -26,26 +31,19 @@ from optimizer.network.model import (
     Surcharge,
     Tariff,
 )
+from optimizer.quotes.legprice import LegPrice, PriceLine  # re-exported: the price of one leg
+from optimizer.quotes.parcels import price_parcels
 
 PARCEL_KG_PER_M3 = 200.0  # express / e-commerce parcel divisor 1:5000 (domain.md 3.7)
 
 
-@dataclass(frozen=True, slots=True)
-class PriceLine:
-    code: str
-    description: str
-    amount: float
-    basis: str
-
-
-@dataclass(frozen=True, slots=True)
-class LegPrice:
-    total: float
-    lines: tuple[PriceLine, ...]
-    equipment: str
-    teu: int
-    chargeable_kg: float
-    co2e_kg: float
+def unit_of(service: Service, equipment: str) -> str:
+    """``box`` for own rail/sea containers, ``keep`` for a full truck, else ``loose``."""
+    if equipment.startswith("FTL"):
+        return "keep"
+    if service.mode in (Mode.RAIL, Mode.SEA) and equipment not in ("LCL", "air", "LTL") and "parcel" not in equipment:
+        return "box"
+    return "loose"
 
 
 def chargeable_kg(cargo: Cargo, kg_per_m3: float) -> float:
@@ -138,9 +136,28 @@ def price_leg(
     cargo: Cargo,
     containers: dict[str, ContainerType],
     factor: EmissionFactor,
+    rate_book: object | None = None,
 ) -> LegPrice:
-    """Price and CO2e of ``cargo`` on ``service`` (cheapest equipment choice)."""
+    """Price and CO2e of ``cargo`` on ``service`` (cheapest equipment choice); an organisation's
+    ``rate_book`` (optimizer.quotes.rate_sheet.RateBook) prices the service first where it applies."""
+    return price_leg_units(service, cargo, containers, factor, rate_book)[0]
+
+
+def price_leg_units(
+    service: Service,
+    cargo: Cargo,
+    containers: dict[str, ContainerType],
+    factor: EmissionFactor,
+    rate_book: object | None = None,
+) -> tuple[LegPrice, ...]:
+    """The cheapest price of ``cargo`` on ``service`` per unit it can travel in (loose / box / keep), cheapest first."""
+    if rate_book:
+        own = rate_book.price_leg(service, cargo, containers, factor)  # type: ignore[attr-defined]
+        if own is not None:
+            return (dataclasses.replace(own, unit=unit_of(service, own.equipment)),)
     t: Tariff = service.tariff
+    if t.parcel is not None:
+        return (price_parcels(service, cargo, factor),)
     c20, c40 = containers["20GP"], containers["40HQ"]
     km = service.distance_km
     kg_per_m3 = t.volumetric_kg_per_m3
@@ -178,7 +195,7 @@ def price_leg(
                 parts += [f"{n20}x20GP"] if n20 else []
                 candidates.append((max(freight, t.min_charge), "+".join(parts), float(n20 + n40), n20 + 2 * n40, cargo.weight_kg))
 
-    best: LegPrice | None = None
+    best_by_unit: dict[str, LegPrice] = {}
     for freight, equipment, boxes, teu, ch_kg in candidates:
         lines = [PriceLine("FRT", f"{service.carrier} freight ({equipment})", freight, _freight_basis(service, equipment))]
         for s in t.surcharges:
@@ -190,12 +207,15 @@ def price_leg(
             if amount:
                 lines.append(PriceLine(class_s.code, class_s.name, amount, class_s.basis))
         total = sum(line.amount for line in lines)
+        unit = unit_of(service, equipment)
+        best = best_by_unit.get(unit)
         if best is None or total < best.total - 1e-9:
-            best = LegPrice(total, tuple(lines), equipment, teu, ch_kg, 0.0)
-    if best is None:
+            best_by_unit[unit] = LegPrice(total, tuple(lines), equipment, teu, ch_kg, 0.0, unit)
+    if not best_by_unit:
         raise ValueError(f"tariff {t.id} of service {service.id} cannot price this cargo")
     co2 = cargo.weight_kg / 1000.0 * km * factor.g_per_tkm / 1000.0
-    return LegPrice(best.total, best.lines, best.equipment, best.teu, best.chargeable_kg, co2)
+    out = sorted(best_by_unit.values(), key=lambda b: b.total)
+    return tuple(LegPrice(b.total, b.lines, b.equipment, b.teu, b.chargeable_kg, co2, b.unit) for b in out)
 
 
 def _freight_basis(service: Service, equipment: str) -> str:

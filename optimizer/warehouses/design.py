@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -82,6 +83,16 @@ class DesignSettings:
     carbon_price: float = 0.0  # USD per tonne CO2e
     max_days: float | None = None  # service level: max delivery days warehouse -> market
     include_planned: bool = False
+
+
+@dataclass(frozen=True)
+class SiteTerms:
+    """Space and prices on offer at a warehouse (shared-warehouse offers), in place of the node's own figures."""
+
+    storage_m3: float
+    inbound_m3_per_day: float
+    storage_price_m3_day: float
+    inbound_price_m3: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -197,8 +208,13 @@ def check_settings(s: DesignSettings) -> None:
 
 
 def build_problem(net: Network, demand: list[DemandRow], s: DesignSettings,
-                  candidates: list[str] | None = None) -> tuple[FacilityProblem, dict[tuple[str, str], Lane]]:
-    """The FacilityProblem (monthly costs, m³/day) and the inbound lanes it was priced with."""
+                  candidates: list[str] | None = None,
+                  sites: Mapping[str, SiteTerms] | None = None) -> tuple[FacilityProblem, dict[tuple[str, str], Lane]]:
+    """The FacilityProblem (monthly costs, m³/day) and the inbound lanes it was priced with.
+
+    ``sites``: warehouse -> the space and prices on offer there (shared-warehouse offers): its storage price
+    replaces the node's ``storage_cost_m3_day`` and its space the node's capacities; a warehouse left out of
+    ``sites`` (when given) is not a candidate."""
     check_settings(s)
     whs = [net.node(c, "warehouse") for c in candidates] if candidates else net.warehouses()
     for w in whs:
@@ -206,6 +222,10 @@ def build_problem(net: Network, demand: list[DemandRow], s: DesignSettings,
             raise InvalidInput(f"'{w.id}' is a {w.kind.value}, not an overseas warehouse", field="warehouse")
     if s.include_planned is False:
         whs = [w for w in whs if not w.planned]
+    if sites is not None:
+        whs = [w for w in whs if w.id in sites]
+        if not whs:
+            raise InvalidInput("no candidate warehouse has space on offer", field="warehouse")
     road_g_tkm = net.emission_factors["road_hgv"].g_per_tkm
     lanes: dict[tuple[str, str], Lane] = {}
     by_density: dict[tuple[str, float], Lane | None] = {}
@@ -233,8 +253,10 @@ def build_problem(net: Network, demand: list[DemandRow], s: DesignSettings,
             lane = lanes[key]
             t_per_m3 = row.kg_per_m3 / 1000.0
             last_co2 = t_per_m3 * km * road_g_tkm / 1000.0  # kg per m³
-            per_m3 = (lane.cost_per_m3 + s.cover_days * w.storage_cost_m3_day + w.handling_cost_per_t * t_per_m3
-                      + km * s.last_mile_usd_m3_km)
+            storage_price = sites[w.id].storage_price_m3_day if sites is not None else w.storage_cost_m3_day
+            inbound_price = sites[w.id].inbound_price_m3 if sites is not None else 0.0
+            per_m3 = (lane.cost_per_m3 + s.cover_days * storage_price + w.handling_cost_per_t * t_per_m3
+                      + km * s.last_mile_usd_m3_km + inbound_price)
             co2_m3 = lane.co2e_kg_per_m3 + last_co2
             vol = row.mean_m3_day * month
             cost[i, j] = vol * (per_m3 + s.carbon_price * co2_m3 / 1000.0)
@@ -251,7 +273,8 @@ def build_problem(net: Network, demand: list[DemandRow], s: DesignSettings,
                               f"serving it ({', '.join(served_by)})", field="market")
             raise NoRoute(f"market {row.market} ({row.family}): the service level of {limit:g} days cannot be met; "
                           f"the fastest candidate warehouse delivers in {fastest:g} days", field="max_days")
-    caps = np.array([min(w.inbound_m3_per_day, w.capacity_m3 / s.cover_days) for w in whs])
+    caps = np.array([min(w.inbound_m3_per_day, w.capacity_m3 / s.cover_days) if sites is None else
+                     min(sites[w.id].inbound_m3_per_day, sites[w.id].storage_m3 / s.cover_days) for w in whs])
     problem = FacilityProblem(
         name="shared-warehouses", sites=tuple(w.id for w in whs), customers=tuple(r.key for r in demand),
         capacity=caps, fixed_cost=np.array([w.fixed_cost_month for w in whs]),
@@ -269,10 +292,12 @@ def demand_rows(net: Network, records: list[dict] | None = None, path: str | Pat
 
 def design_network(net: Network, demand: list[DemandRow], s: DesignSettings | None = None,
                    options: DesignOptions | None = None, candidates: list[str] | None = None,
-                   progress: ProgressFn | None = None) -> tuple[FacilityResult, dict[tuple[str, str], Lane]]:
-    """Solve the shared-warehouse design; returns the result and the inbound lanes used."""
+                   progress: ProgressFn | None = None,
+                   sites: Mapping[str, SiteTerms] | None = None) -> tuple[FacilityResult, dict[tuple[str, str], Lane]]:
+    """Solve the shared-warehouse design (``sites``: the space and prices on offer, see :func:`build_problem`);
+    returns the result and the inbound lanes used."""
     s = s or DesignSettings()
-    problem, lanes = build_problem(net, demand, s, candidates)
+    problem, lanes = build_problem(net, demand, s, candidates, sites)
     result = solve_design(problem, options or DesignOptions(time_limit=60.0), progress=progress)
     return result, lanes
 
@@ -296,11 +321,13 @@ class NetworkDesign:
 
 
 def design_shared_network(net: Network, demand: list[DemandRow], s: DesignSettings | None = None,
-                          options: DesignOptions | None = None, progress: ProgressFn | None = None) -> NetworkDesign:
+                          options: DesignOptions | None = None, progress: ProgressFn | None = None,
+                          sites: Mapping[str, SiteTerms] | None = None) -> NetworkDesign:
     """Which shared warehouses to open for ``demand`` and which markets each serves: the use case behind
-    ``cbec warehouses design`` and POST /v1/warehouse-designs (bundled network)."""
+    ``cbec warehouses design`` and POST /v1/warehouse-designs (bundled network; ``sites``: the space and
+    prices on offer, see :func:`build_problem`)."""
     s = s or DesignSettings()
-    result, lanes = design_network(net, demand, s, options, progress=progress)
+    result, lanes = design_network(net, demand, s, options, progress=progress, sites=sites)
     return NetworkDesign(result, lanes, s, net)
 
 

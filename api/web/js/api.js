@@ -1,0 +1,98 @@
+// The public API as the application sees it: credentials, JSON calls, RFC 9457 problems.
+
+const STORE = "cbec.credential";
+
+/** An API error: the problem's title and detail (RFC 9457), its status and field errors. */
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem.title || `HTTP ${status}`);
+    this.status = status;
+    this.title = problem.title || `HTTP ${status}`;
+    this.detail = problem.detail || "";
+    this.errors = problem.errors || [];
+  }
+}
+
+/** The stored credential: {kind: "token"|"key", value, expires?} or null. */
+export function credential() {
+  try {
+    const c = JSON.parse(sessionStorage.getItem(STORE) || localStorage.getItem(STORE) || "null");
+    if (c && c.expires && Date.now() > c.expires) { signOut(); return null; }
+    return c;
+  } catch { return null; }
+}
+
+export function signOut() {
+  sessionStorage.removeItem(STORE);
+  localStorage.removeItem(STORE);
+}
+
+function authHeaders() {
+  const c = credential();
+  if (!c) return {};
+  return c.kind === "key" ? { "X-API-Key": c.value } : { Authorization: `Bearer ${c.value}` };
+}
+
+async function problemOf(res) {
+  const type = res.headers.get("content-type") || "";
+  if (type.includes("json")) {
+    try { return await res.json(); } catch { /* fall through */ }
+  }
+  return { title: res.statusText || `HTTP ${res.status}`, detail: "" };
+}
+
+/** fetch + JSON; throws ApiError with the problem's title/detail on a non-2xx answer. */
+export async function api(path, { method = "GET", body, form, headers = {}, signal } = {}) {
+  const init = { method, headers: { Accept: "application/json, application/problem+json", ...authHeaders(), ...headers }, signal };
+  if (form) {
+    init.body = new URLSearchParams(form);
+    init.headers["Content-Type"] = "application/x-www-form-urlencoded";
+  } else if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers["Content-Type"] = "application/json";
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch (err) {
+    if (err.name === "AbortError") throw err;
+    throw new ApiError(0, { title: "network", detail: String(err.message || err) });
+  }
+  if (res.status === 204) return null;
+  if (!res.ok) throw new ApiError(res.status, await problemOf(res));
+  const out = await res.json();
+  const location = res.headers.get("Location");
+  if (location && out && typeof out === "object" && !Array.isArray(out)) Object.defineProperty(out, "_location", { value: location });
+  return out;
+}
+
+/** Sign in with e-mail and password (OAuth2 password form) or an API key; returns /v1/orgs/me. */
+export async function signIn({ email, password, key, remember }) {
+  const store = remember ? localStorage : sessionStorage;
+  signOut();
+  if (key) {
+    store.setItem(STORE, JSON.stringify({ kind: "key", value: key.trim() }));
+  } else {
+    const tok = await api("/v1/token", { method: "POST", form: { username: email, password } });
+    store.setItem(STORE, JSON.stringify({ kind: "token", value: tok.access_token, expires: Date.now() + (tok.expires_in - 30) * 1000 }));
+  }
+  try {
+    return await api("/v1/orgs/me");
+  } catch (err) {
+    signOut();
+    throw err;
+  }
+}
+
+/** Poll a job-like resource until it has finished; onProgress(record) after every answer. */
+export async function pollJob(path, onProgress, { interval = 700, signal } = {}) {
+  for (;;) {
+    const rec = await api(path, { signal });
+    onProgress && onProgress(rec);
+    if (["succeeded", "failed", "cancelled"].includes(rec.status)) return rec;
+    await new Promise((ok, no) => {
+      const t = setTimeout(ok, interval);
+      signal && signal.addEventListener("abort", () => { clearTimeout(t); no(new DOMException("aborted", "AbortError")); }, { once: true });
+    });
+  }
+}

@@ -1,0 +1,83 @@
+"""Sharing profiles: an organisation's home city (settlements between cities) and an operator's partners
+(offers that only partners may book)."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+
+from accounts.errors import NotFound
+from accounts.store import get_org
+from optimizer.errors import InvalidInput
+from sharing import tables as t
+from sharing.audit import Actor, now_ms, record
+from storage.db import Database
+
+MAX_CITY = 64
+UNKNOWN_CITY = "(no city)"
+
+
+def _check_city(city: str) -> str:
+    city = city.strip() if isinstance(city, str) else ""
+    if not city or len(city) > MAX_CITY or not city.isprintable():
+        raise InvalidInput(f"city must be 1..{MAX_CITY} printable characters, e.g. Mianyang or Chengdu", field="city")
+    return city
+
+
+def set_city(db: Database, org_id: str, city: str, actor: Actor) -> str:
+    """Set ``org_id``'s home city; returns it."""
+    city = _check_city(city)
+    get_org(db, org_id)
+    with db.engine.begin() as conn:
+        had = conn.execute(select(t.profiles.c.city).where(t.profiles.c.org_id == org_id)).scalar_one_or_none()
+        if had is None:
+            conn.execute(t.profiles.insert().values(org_id=org_id, city=city, updated_ms=now_ms()))
+        else:
+            conn.execute(t.profiles.update().where(t.profiles.c.org_id == org_id).values(city=city, updated_ms=now_ms()))
+        record(conn, actor, "profile", org_id, "city", {"from": had, "to": city}, owner_org=org_id)
+    return city
+
+
+def cities(db: Database) -> dict[str, str]:
+    """Organisation id -> home city, for every organisation that set one."""
+    with db.engine.connect() as conn:
+        return {r.org_id: r.city for r in conn.execute(select(t.profiles))}
+
+
+def city_of(db: Database, org_id: str) -> str:
+    return cities(db).get(org_id, UNKNOWN_CITY)
+
+
+def partners_of(conn, operator_org_id: str) -> set[str]:
+    return set(conn.execute(select(t.partners.c.partner_org_id)
+                            .where(t.partners.c.operator_org_id == operator_org_id)).scalars())
+
+
+def list_partners(db: Database, operator_org_id: str) -> list[str]:
+    with db.engine.connect() as conn:
+        return sorted(partners_of(conn, operator_org_id))
+
+
+def add_partner(db: Database, operator_org_id: str, partner_org_id: str, actor: Actor) -> list[str]:
+    """Add a partner to the operator's list (idempotent); the whole list."""
+    if partner_org_id == operator_org_id:
+        raise InvalidInput("an organisation is not its own partner", field="partner")
+    try:
+        get_org(db, partner_org_id)
+    except NotFound:
+        raise NotFound(f"no organisation '{partner_org_id}'", field="partner") from None
+    with db.engine.begin() as conn:
+        if partner_org_id not in partners_of(conn, operator_org_id):
+            conn.execute(t.partners.insert().values(operator_org_id=operator_org_id, partner_org_id=partner_org_id,
+                                                    created_ms=now_ms()))
+            record(conn, actor, "partner", operator_org_id, "add", {"partner": partner_org_id}, owner_org=operator_org_id)
+    return list_partners(db, operator_org_id)
+
+
+def remove_partner(db: Database, operator_org_id: str, partner_org_id: str, actor: Actor) -> list[str]:
+    with db.engine.begin() as conn:
+        gone = conn.execute(delete(t.partners).where(t.partners.c.operator_org_id == operator_org_id,
+                                                     t.partners.c.partner_org_id == partner_org_id)).rowcount
+        if not gone:
+            raise NotFound(f"'{partner_org_id}' is not a partner", field="partner")
+        record(conn, actor, "partner", operator_org_id, "remove", {"partner": partner_org_id}, owner_org=operator_org_id)
+    return list_partners(db, operator_org_id)

@@ -1,0 +1,381 @@
+"""The web application in a real headless Chromium against a real `cbec serve` (issue 17).
+
+One `cbec serve` (embedded broker, CBEC_VAR_DIR in a temporary folder) serves every test; each test
+drives a fresh page and fails on any console error, uncaught exception or failed request (a network
+error or an HTTP status >= 400). Each view is saved as a screenshot under docs/screenshots/ (the README
+shows them). Skipped cleanly when Chromium or Playwright is absent.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.web.served import browser_available, chromium_path, start_serve
+
+pytestmark = [pytest.mark.integration, pytest.mark.skipif(browser_available() is not None, reason=str(browser_available()))]
+
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+WIDE = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    s = start_serve(tmp_path_factory.mktemp("web-serve"))
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+class Watch:
+    """Console errors, uncaught exceptions and failed requests of one page."""
+
+    def __init__(self, page) -> None:
+        self.problems: list[str] = []
+        self.allowed: list[tuple[int, str]] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda e: self.problems.append(f"exception: {e}"))
+        page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.method} {r.url} {r.failure}"))
+        page.on("response", self._response)
+
+    def allow(self, status: int, path: str) -> None:
+        """An answer the test provokes on purpose (a problem the page must show), not a failure."""
+        self.allowed.append((status, path))
+
+    def _expected(self, status: int, url: str) -> bool:
+        return any(status == s and path in url for s, path in self.allowed)
+
+    def _response(self, r) -> None:
+        if r.status >= 400 and not self._expected(r.status, r.url):
+            self.problems.append(f"HTTP {r.status}: {r.request.method} {r.url}")
+
+    def _console(self, m) -> None:
+        if m.type != "error":
+            return
+        # Chromium logs every 4xx/5xx answer as "Failed to load resource"; the provoked ones are expected
+        url = (m.location or {}).get("url", "")
+        status = next((int(w) for w in m.text.split() if w.isdigit() and len(w) == 3), 0)
+        if m.text.startswith("Failed to load resource") and self._expected(status, url):
+            return
+        self.problems.append(f"console: {m.text} ({url})")
+
+    def check(self) -> None:
+        assert self.problems == [], "\n".join(self.problems)
+
+
+def _page(browser, served, *, signed_in: bool, viewport=WIDE, lang: str = "en"):
+    context = browser.new_context(viewport=viewport, locale="en-GB", timezone_id="Asia/Shanghai")
+    script = f"localStorage.setItem('cbec.lang', {json.dumps(lang)});"
+    if signed_in:
+        script += f"sessionStorage.setItem('cbec.credential', {json.dumps(json.dumps({'kind': 'key', 'value': served.key}))});"
+    context.add_init_script(script)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    return context, page, Watch(page)
+
+
+@pytest.fixture()
+def page(browser, served):
+    context, page, watch = _page(browser, served, signed_in=True)
+    page.watch = watch
+    yield page
+    watch.check()
+    context.close()
+
+
+def shot(page, name: str, full_page: bool = False, top: str | None = None) -> None:
+    """Save the view as docs/screenshots/NAME.png (``top``: a selector scrolled to the top of the panel first)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("""sel => { const p = document.getElementById('panel'); window.scrollTo(0, 0);
+        const e = sel && document.querySelector(sel); p.scrollTop = e ? e.offsetTop - p.offsetTop - 8 : 0; }""", top)
+    page.wait_for_timeout(250)  # tiles and canvases settle
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    try:  # committed files: a 256-colour palette keeps them about a third of the size
+        from PIL import Image
+
+        with Image.open(path) as im:
+            small = im.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+        small.save(path, optimize=True)
+    except ImportError:
+        pass
+
+
+def _quote(page, served, ready: str | None = None) -> None:
+    page.goto(served.base + "/#/quote")
+    page.wait_for_selector("#map[data-ready=network]")
+    page.fill("#q-from", "MY_CITY")
+    page.fill("#q-to", "LODZ")
+    if ready:
+        page.fill("#q-ready", ready)
+    page.click("#quote-submit")
+    page.wait_for_selector(".option.selected")
+
+
+# --- tests ------------------------------------------------------------------------------------------------
+def test_sign_in_shows_org_and_role_and_gates_navigation(browser, served):
+    context, page, watch = _page(browser, served, signed_in=False)
+    page.goto(served.base + "/")
+    page.wait_for_selector("#map[data-ready=network]")
+    anonymous = page.eval_on_selector_all("#nav a", "els => els.map(e => e.dataset.page)")
+    assert anonymous == ["map", "quote"]  # nothing an anonymous caller may not use
+    shot(page, "map")
+    page.goto(served.base + "/#/shipments")  # a member's page: sign in first, then come back
+    page.wait_for_selector("#signin-submit")
+    page.click("#tab-key")
+    watch.allow(401, "/v1/orgs/me")
+    page.fill("#signin-key", "cbk_wrongwrong_" + "x" * 43)
+    page.click("#signin-submit")
+    page.wait_for_selector(".problem")
+    assert "401" not in page.inner_text(".problem strong") and page.inner_text(".problem strong").strip()
+    shot(page, "signin")
+    page.fill("#signin-key", served.key)
+    page.click("#signin-submit")
+    page.wait_for_selector("[data-testid=org-name]")
+    assert page.inner_text("[data-testid=org-name]") == "demo"
+    assert "Admin" in page.inner_text("#who")
+    page.wait_for_selector("#ship-table")  # back where it was going
+    member = page.eval_on_selector_all("#nav a", "els => els.map(e => e.dataset.page)")
+    assert {"shipments", "warehouses", "planning", "simulations", "stats", "org"} <= set(member)
+    page.click("#signout")
+    page.wait_for_selector("#signin-link")
+    assert page.eval_on_selector_all("#nav a", "els => els.length") == 2
+    watch.check()
+    context.close()
+
+
+def test_quote_shows_options_and_route_on_the_map(page, served):
+    page.goto(served.base + "/#/map")
+    page.wait_for_selector("#map[data-ready=network]")
+    assert int(page.inner_text("#service-count")) > 50
+    _quote(page, served)
+    cards = page.query_selector_all(".option")
+    assert len(cards) >= 2
+    text = page.inner_text("#options")
+    assert "$" in text and "CO₂e" in text and "days (p50–p90)" in text
+    assert page.get_attribute("#map", "data-route-legs") not in (None, "0")
+    assert "Valid until" in page.inner_text("#quote-results") and "UTC+08:00" in page.inner_text("#quote-results")
+    # choosing another option draws it
+    cards[1].click()
+    assert "selected" in cards[1].get_attribute("class")
+    cards[0].click()
+    page.click(".option.selected details summary")
+    page.wait_for_selector(".option.selected .breakdown")
+    shot(page, "quote")
+    # the organisation's quote is saved: its link shows the same quote again (GET /v1/quotes/{id})
+    quote_id = page.inner_text("#quote-id").lstrip("#")
+    page.click("#quote-link")
+    page.wait_for_function("id => location.hash.endsWith(id)", arg=quote_id)
+    page.wait_for_selector(".option.selected")
+    assert page.inner_text("#quote-id").lstrip("#") == quote_id
+    # a bad request is shown as the problem's title and detail
+    page.watch.allow(422, "/v1/quotes")
+    page.fill("#q-weight_kg", "-5")
+    page.click("#quote-submit")
+    page.wait_for_selector("#quote-errors .problem")
+    assert "weight" in page.inner_text("#quote-errors").lower()
+
+
+def _iso_ms(s: str) -> int:
+    return int(datetime.fromisoformat(s).timestamp() * 1000)
+
+
+def test_follow_an_option_then_live_readings_move_the_shipment(page, served):
+    from tests.support.ingest_testing import Publisher
+
+    ready = (datetime.now(UTC) - timedelta(days=20)).date().isoformat()
+    _quote(page, served, ready=ready)
+    page.click(".option.selected .follow")
+    page.fill("#follow-id", "S-WEB-1")
+    page.click("#follow-submit")
+    page.wait_for_selector("#shipment-title")
+    assert page.inner_text("#shipment-title") == "S-WEB-1"
+    page.fill("#tracker-id", "TRK-WEB-1")
+    page.click("#tracker-bind")
+    page.wait_for_selector("#device-key")
+    key = page.inner_text("#device-key").strip()
+    shp = served.api("GET", "/v1/shipments/S-WEB-1")
+    first, second = shp["milestones"][0], shp["milestones"][1]
+    nodes = {n["id"]: n for n in served.api("GET", "/v1/nodes")}
+    a, b = nodes[first["node"]], nodes[second["node"]]
+    t0 = _iso_ms(first["planned_depart"])
+    t1 = _iso_ms(second["planned_arrive"])
+    fixes = [(a["lat"], a["lon"], t0 - 1_800_000), (a["lat"], a["lon"], t0 - 600_000),
+             ((a["lat"] + b["lat"]) / 2, (a["lon"] + b["lon"]) / 2, (t0 + t1) // 2),
+             (b["lat"], b["lon"], t1), (b["lat"] + 0.001, b["lon"], t1 + 1_800_000)]
+    pub = Publisher(served.broker, credentials={"TRK-WEB-1": key})
+    for seq, (lat, lon, ts) in enumerate(fixes, 1):
+        pub.publish("cbec/v1/devices/TRK-WEB-1/position",
+                    json.dumps({"ts": ts / 1000, "lat": lat, "lon": lon, "speed_kmh": 55, "seq": seq}).encode())
+    pub.wait(30)
+    pub.close()
+    # the page polls: the track grows and a milestone is reached, without a reload
+    page.wait_for_function("() => Number(document.getElementById('map').dataset.trackPoints || 0) >= 4")
+    page.wait_for_selector(f"#milestones li[data-node='{second['node']}'][data-done=true]")
+    assert page.query_selector("#events li") is not None
+    shot(page, "shipment")
+    page.goto(served.base + "/#/shipments")
+    page.wait_for_selector("#ship-table tr[data-id='S-WEB-1']")
+    page.fill("#ship-search", "zzz-nothing")
+    page.wait_for_selector("#ship-table td.empty")
+    page.fill("#ship-search", "WEB")
+    page.wait_for_selector("#ship-table tr[data-id='S-WEB-1']")
+    shot(page, "shipments")
+
+
+def test_warehouse_with_an_excursion_shows_the_alert(page, served):
+    from tests.support.ingest_testing import Publisher
+
+    bound = served.api("POST", "/v1/devices", {"id": "T-WEB-1", "warehouse": "WH_LODZ", "temp_min": 2, "temp_max": 8,
+                                                 "excursion_minutes": 5})
+    now = int(time.time())
+    pub = Publisher(served.broker, credentials={"T-WEB-1": bound["credential"]["key"]})
+    seq = 0
+
+    def reading(ts: float, temperature: float) -> None:
+        nonlocal seq
+        seq += 1
+        pub.publish("cbec/v1/warehouses/WH_LODZ/sensors/T-WEB-1",
+                    json.dumps({"ts": ts, "temperature_c": temperature, "humidity_pct": 46 + seq % 5,
+                                "occupied_positions": 5200 + 35 * seq, "seq": seq}).encode())
+
+    for i, minutes_ago in enumerate((40, 30, 20, 10, 1)):
+        reading(now - minutes_ago * 60, 5.0 if i == 0 else 11.5 + i * 0.4)
+    pub.wait(30)
+    page.goto(served.base + "/#/warehouses")
+    page.wait_for_selector("#wh-table tr[data-id='WH_LODZ']")
+    shot(page, "warehouses")
+    page.click("#wh-table tr[data-id='WH_LODZ']")
+    page.wait_for_selector("#wh-alerts .alert[data-kind=temperature_high]")
+    assert "°C" in page.inner_text("#wh-temp")
+    page.wait_for_selector("#sensor-id")
+    # readings arriving while the page is open extend its charts (it polls)
+    for k in range(3):
+        reading(time.time(), 12.8 + 0.3 * k)
+        pub.wait(10)
+        page.wait_for_function(f"() => JSON.parse(sessionStorage.getItem('cbec.wh.series.WH_LODZ') || '[]').length >= {2 + k}",
+                               timeout=10_000)
+    pub.close()
+    shot(page, "warehouse")
+
+
+def test_plan_from_csv_to_assignments_and_saving(page, served):
+    page.goto(served.base + "/#/planning")
+    page.click("#plan-sample")
+    page.fill("#plan-time", "8")
+    page.click("#plan-submit")
+    page.wait_for_selector("#assignments tbody tr", timeout=90_000)
+    assert "%" in page.inner_text("#plan-saving")
+    assert page.query_selector("#capacity-chart canvas") is not None
+    shot(page, "planning", top="#plan-results")
+    page.click("#tab-pickups")
+    page.click("#pickup-submit")
+    page.wait_for_selector("#pickup-vehicles", timeout=60_000)
+    assert int(page.inner_text("#pickup-vehicles")) >= 1
+    shot(page, "pickups", top="#pickup-results")
+    page.click("#tab-design")
+    page.click("#design-submit")
+    page.wait_for_selector("#design-open", timeout=60_000)
+    assert int(page.inner_text("#design-open")) >= 1
+    shot(page, "design", top="#design-results")
+
+
+def test_simulation_runs_to_kpis_with_confidence_intervals_and_comparison(page, served):
+    page.goto(served.base + "/#/simulations")
+    page.select_option("#sim-scenario", "more_trains")
+    page.select_option("#sim-compare", "baseline")
+    page.fill("#sim-reps", "2")
+    page.fill("#sim-horizon", "12")
+    page.fill("#sim-warmup", "1")
+    page.click("#sim-submit")
+    page.wait_for_selector("#job-progress, #sim-status .progress")
+    page.wait_for_selector("#sim-kpis .kpi", timeout=110_000)
+    assert "±" in page.inner_text("#sim-kpis")
+    page.wait_for_selector("#comparison-table tbody tr")
+    page.wait_for_selector("#sim-plots img")
+    shot(page, "simulation", full_page=True)
+
+
+def test_statistics_page(page, served):
+    page.goto(served.base + "/#/stats")
+    page.wait_for_selector("#stats-table, #stats-empty")
+    page.select_option("#stats-period", "year")
+    page.click("#stats-submit")
+    page.wait_for_selector("#stats-table, #stats-empty")
+    shot(page, "stats")
+
+
+def test_chinese_labels(page, served):
+    page.goto(served.base + "/#/quote")
+    page.wait_for_selector("#quote-submit")
+    page.select_option("#lang", "zh-CN")
+    page.wait_for_function("() => document.documentElement.lang === 'zh-CN'")
+    page.wait_for_selector("#quote-submit")
+    assert page.inner_text("#quote-submit") == "查询报价"
+    assert "询价" in page.inner_text("#nav")
+    page.fill("#q-from", "绵阳市区 · MY_CITY")
+    page.fill("#q-to", "罗兹 · LODZ")
+    page.click("#quote-submit")
+    page.wait_for_selector(".option.selected")
+    assert "天（p50–p90）" in page.inner_text("#options")
+    shot(page, "quote-zh")
+    page.select_option("#lang", "en")
+    page.wait_for_function("() => document.getElementById('quote-submit') && document.getElementById('quote-submit').innerText === 'Get quotes'")
+    # the pickers search both languages: a Chinese name in the English page
+    page.fill("#q-to", "罗兹")
+    page.click("#quote-submit")
+    page.wait_for_selector(".option.selected")
+    assert "Łódź" in page.inner_text(".option.selected .route")
+
+
+def test_phone_width_has_no_horizontal_scroll(browser, served):
+    context, page, watch = _page(browser, served, signed_in=True, viewport=PHONE)
+    for view, ready in (("map", "#node-search"), ("quote", "#quote-submit"), ("shipments", "#ship-table"),
+                        ("warehouses", "#wh-table tbody tr"), ("planning", "#plan-submit"), ("simulations", "#sim-submit"), ("stats", "#stats-submit"),
+                        ("org", "#key-name")):
+        page.goto(f"{served.base}/#/{view}")
+        page.wait_for_selector(ready)
+        page.wait_for_timeout(150)
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"{view}: {width} px wide"
+        if view == "quote":
+            page.click("#quote-submit")
+            page.wait_for_selector(".option.selected")
+            assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+            shot(page, "phone-quote", full_page=True)
+    page.click("#menu-toggle")  # the navigation folds into a menu, usable by keyboard
+    assert page.is_visible("#nav a[data-page=planning]")
+    watch.check()
+    context.close()
+
+
+def test_keyboard_only_quote(page, served):
+    page.goto(served.base + "/#/quote")
+    page.wait_for_selector("#quote-submit")
+    page.focus("#q-ready")
+    page.keyboard.press("Tab")  # the planned-services box
+    page.keyboard.press("Tab")  # the submit button
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".option.selected")
+    page.focus(".option:nth-child(2)")
+    page.keyboard.press("Enter")
+    assert "selected" in page.get_attribute(".option:nth-child(2)", "class")
+    unlabelled = page.evaluate("""() => [...document.querySelectorAll('input, select, textarea')]
+        .filter(e => e.type !== 'hidden' && !e.closest('label') && !e.labels?.length && !e.getAttribute('aria-label'))
+        .map(e => e.id || e.name)""")
+    assert unlabelled == []
