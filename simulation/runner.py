@@ -179,6 +179,25 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
         if p.is_alive():
             p.kill()
             p.join(1.0)
+    _unblock_manager(pool)
+
+
+def _unblock_manager(pool: ProcessPoolExecutor, wait_s: float = 0.5) -> None:
+    """A worker killed while writing a (large) result leaves the pool's manager thread reading half a message
+    forever, and the interpreter then hangs at exit joining it. Closing our end of the result pipe's writer (the
+    workers' ends died with them) turns that read into EOF: the manager marks the pool broken and exits."""
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if manager is None:
+        return
+    manager.join(wait_s)
+    if manager.is_alive():
+        writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+        if writer is not None:
+            try:
+                writer.close()
+            except OSError:
+                pass
+        manager.join(wait_s)
 
 
 def active_worker_pids() -> list[int]:

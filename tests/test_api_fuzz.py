@@ -55,8 +55,30 @@ def schema_states_its_rules(ctx, response, case):
     if meta is None or not meta.generation.mode.is_positive or response.status_code != 422:
         return None
     body = response.json()
+    if body.get("title") == "Invalid request" and all(_generator_missed_pattern(case, e) for e in body.get("errors") or [{}]):
+        return None
     assert body.get("title") != "Invalid request", f"schema-valid request failed validation: {body.get('detail')}"
     return None
+
+
+_PATTERN_ERROR = re.compile(r"^String should match pattern '(?P<pattern>.*)'$", re.S)
+
+
+def _generator_missed_pattern(case, error: dict) -> bool:
+    """True when the refused value does not match the schema's pattern at all: the generator's regex engine
+    (hypothesis-jsonschema) drew it from a long negated class imprecisely; the schema did state the rule."""
+    found = _PATTERN_ERROR.match(error.get("message", ""))
+    if not found or not isinstance(case.body, dict):
+        return False
+    value: object = case.body
+    for part in str(error.get("field", "")).split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return False
+    return isinstance(value, str) and re.search(found["pattern"], value) is None
 
 
 def credential(method: str, path: str) -> dict[str, str]:

@@ -52,7 +52,7 @@ def test_body_limit_answers_413_without_reading_it(client):
 
 def test_405_names_the_allowed_methods(client):
     r = client.delete("/v1/quotes")
-    assert r.status_code == 405 and r.headers["allow"] == "POST"
+    assert r.status_code == 405 and r.headers["allow"] == "GET, POST"  # GET lists saved quotes
     assert r.headers["content-type"] == "application/problem+json"
 
 

@@ -53,6 +53,11 @@ class StatsQuery:
     margins: bool | None = None  # default: with margins for the zone (a publication), without for a tenant
     change: bool = True  # year-on-year / month-on-month columns when ``period`` is a dimension
 
+    def __post_init__(self) -> None:
+        # A dimension or measure asked twice is asked once (a cube has one column per name).
+        object.__setattr__(self, "dims", tuple(dict.fromkeys(self.dims)))
+        object.__setattr__(self, "measures", tuple(dict.fromkeys(self.measures)))
+
 
 @dataclass(frozen=True, slots=True)
 class StatsResult:

@@ -4,21 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from api.cli.app import app
 from api.cli.common import console, errors_as_exit, print_json
-from optimizer.errors import CbecError
+from optimizer.errors import CbecError, InvalidInput
 from optimizer.network import load_network
-from optimizer.quotes.limits import PIECES, READY_RULE, VOLUME_M3, WEIGHT_KG
+from optimizer.network.model import DutyRate
+from optimizer.quotes.destination import read_duty_table
+from optimizer.quotes.limits import PIECES, READY_RULE, VOLUME_M3, WEIGHT_KG, check_hs_code
 from optimizer.quotes.quote import build_request
+
+if TYPE_CHECKING:
+    from quotations.service import DeclaredGoods
 
 OPTIONS = {"origin": "--from", "destination": "--to", "weight_kg": "--weight", "volume_m3": "--volume",
            "ready": "--ready", "pieces": "--pieces", "cargo_class": "--class", "customs_mode": "--customs",
-           "currency": "--currency", "from": "--from", "to": "--to"}  # the last two: the API's names (remote mode)
+           "currency": "--currency", "goods_value": "--goods-value", "hs_code": "--hs-code",
+           "value_of_time_per_day": "--value-of-time", "duty_table": "--duty-table", "duty_rates": "--duty-table",
+           "from": "--from", "to": "--to"}  # the last two: the API's names (remote mode)
 
 
 @contextmanager
@@ -67,6 +75,13 @@ def quote_cmd(
     currency: Annotated[str, typer.Option("--currency", help="USD | CNY | EUR: prices converted at the dated exchange-rate table")] = "USD",
     extrapolate: Annotated[bool, typer.Option("--extrapolate", help="quote even where tariffs or timetables are not valid on the "
                                                                     "day (warnings name each figure); without it: an error")] = False,
+    goods_value: Annotated[float | None, typer.Option("--goods-value", help="declared value of the whole shipment, in "
+                                                      "--currency: VAT/IOSS and duty estimates, default value of time")] = None,
+    hs_code: Annotated[str | None, typer.Option("--hs-code", help="HS code of the goods, 4-10 digits (looked up in --duty-table)")] = None,
+    value_of_time: Annotated[float | None, typer.Option("--value-of-time", help="what a day in transit costs, in --currency "
+                                                        "per day: picks the recommended option (default a share of --goods-value)")] = None,
+    duty_table: Annotated[Path | None, typer.Option("--duty-table", help="duty table CSV: hs_code,country,rate_pct[,note] "
+                                                    "(country: ISO code, EU or *; the longest HS prefix wins)")] = None,
     org: Annotated[str | None, typer.Option("--org", help="organisation id or name: its rate sheets apply and the quote is "
                                                           "saved as its own (local mode; without it the quote is not saved)")] = None,
     db_url: Annotated[str | None, typer.Option("--db", help="database URL the quote is saved in (default CBEC_DATABASE_URL)")] = None,
@@ -86,6 +101,7 @@ def quote_cmd(
         if missing:
             raise CbecError(f"missing option(s) {', '.join(missing)} (cbec quote --help)", field=None)
         assert origin is not None and destination is not None and weight is not None and volume is not None and ready is not None
+        goods = declared_goods(goods_value, hs_code, value_of_time, duty_table)
         service = remote()
         if service is not None:
             body = {"from": origin, "to": destination, "weight_kg": weight, "volume_m3": volume, "ready": ready,
@@ -96,6 +112,7 @@ def quote_cmd(
                 body["currency"] = currency.upper()
             if extrapolate:
                 body["allow_extrapolation"] = True
+            body |= goods_body(goods)
             with service:
                 doc = service.json("POST", "/v1/quotes", json=body)
             first = doc["options"][0] if doc.get("options") else {}
@@ -115,12 +132,49 @@ def quote_cmd(
                 from accounts.store import find_org
 
                 org_id = find_org(db, org).org_id
-            doc = issue_quote(net, req, QuoteTerms(currency, extrapolate), db=db, org_id=org_id)
+            doc = issue_quote(net, req, QuoteTerms(currency, extrapolate), db=db, org_id=org_id, goods=goods)
             co2e_method, as_of = net.co2e_method, net.as_of
     if as_json:
         print_json(doc)
         return
     print_quote(doc, doc.get("currency", "USD"), as_of, co2e_method)
+
+
+def declared_goods(goods_value: float | None, hs_code: str | None, value_of_time: float | None,
+                   duty_table: Path | None) -> DeclaredGoods:
+    """The options about the goods as the use case takes them; the duty table read (errors name its row and
+    field) and bounded as the API bounds it."""
+    from quotations.service import DeclaredGoods
+
+    rates: tuple[DutyRate, ...] = ()
+    if duty_table is not None:
+        try:
+            text = duty_table.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"cannot read {duty_table}: {exc.__class__.__name__}", field="duty_table") from None
+        try:
+            rates = read_duty_table(text, source=str(duty_table))
+        except InvalidInput as exc:
+            exc.detail = f"--duty-table: {exc.detail}"  # already names the file, its row and field
+            raise
+    if hs_code is not None:
+        hs_code = check_hs_code(hs_code)
+    return DeclaredGoods(goods_value, hs_code, value_of_time, rates)
+
+
+def goods_body(goods: DeclaredGoods) -> dict[str, object]:
+    """The POST /v1/quotes fields of ``goods`` (remote mode): only those given."""
+    body: dict[str, object] = {}
+    if goods.goods_value is not None:
+        body["goods_value"] = goods.goods_value
+    if goods.hs_code is not None:
+        body["hs_code"] = goods.hs_code
+    if goods.value_of_time_per_day is not None:
+        body["value_of_time_per_day"] = goods.value_of_time_per_day
+    if goods.duty_rates:
+        body["duty_rates"] = [{"hs_code": r.hs_prefix, "country": r.country, "rate_pct": r.rate_pct, "note": r.note}
+                              for r in goods.duty_rates]
+    return body
 
 
 @quote_app.command("list")
@@ -202,6 +256,33 @@ def quote_show(
     print_quote(doc, doc.get("currency", "USD"), doc.get("data_as_of", ""), first.get("co2e", {}).get("method", ""))
 
 
+TAX_CODES = ("DUTY", "DUTY_FLAT", "VAT_IOSS", "VAT_IMPORT")
+
+
+def print_taxes(doc: dict, currency: str) -> None:
+    """The recommended option's VAT/IOSS and duty lines (estimates, the same for every option) and why any
+    tax was not estimated; the declared goods value and value of time asked for."""
+    r = doc["request"]
+    asked = []
+    if r.get("goods_value") is not None:
+        asked.append(f"goods value {r['goods_value']:,.2f} {currency}" + (f", HS {r['hs_code']}" if r.get("hs_code") else ""))
+    if r.get("value_of_time_per_day") is not None:
+        asked.append(f"value of time {r['value_of_time_per_day']:,.2f} {currency}/day")
+    if r.get("duty_rates"):
+        asked.append(f"duty table of {len(r['duty_rates'])} row(s)")
+    if asked:
+        console.print(f"declared: {'; '.join(asked)}", highlight=False)
+    option = next((o for o in doc["options"] if "recommended" in o["tags"]), doc["options"][0] if doc["options"] else None)
+    if option is None:
+        return
+    for line in option["cost"]["breakdown"]:
+        if line["code"] in TAX_CODES:
+            console.print(f"{line['description']}: {line['amount']:,.2f} {currency} (estimate)", highlight=False)
+    for note in option.get("notes", ()):
+        if "not estimated" in note or "duty" in note:
+            console.print(f"[dim]{note}[/]", highlight=False)
+
+
 def print_quote(doc: dict, currency: str, as_of: str, co2e_method: str) -> None:
     """The quote as a table (the same from a local run and from the service)."""
     r = doc["request"]
@@ -228,6 +309,7 @@ def print_quote(doc: dict, currency: str, as_of: str, co2e_method: str) -> None:
                 own.setdefault(leg["tariff_source"], []).append(f"#{i} {leg['service']}")
     for sheet, legs in own.items():
         console.print(f"{sheet}: {', '.join(legs)} (other legs: public tariffs)", highlight=False)
+    print_taxes(doc, currency)
     fx = doc.get("exchange_rate")
     if fx and fx.get("from") != fx.get("to"):
         console.print(f"[dim]prices in {currency} at 1 {fx['from']} = {fx['rate']:g} {fx['to']} "

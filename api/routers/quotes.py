@@ -26,7 +26,8 @@ from api.routing import JsonRoute
 from api.schemas.quotes import QuoteIn, QuoteOut, SavedQuoteListOut
 from optimizer.errors import ServiceUnavailable
 from optimizer.quotes.quote import build_request
-from quotations.service import LIST_MAX, QuoteTerms, fetch_quote, issue_quote, saved_quotes
+from optimizer.network.model import DutyRate
+from quotations.service import LIST_MAX, DeclaredGoods, QuoteTerms, fetch_quote, issue_quote, saved_quotes
 from storage.db import Database
 
 router = APIRouter(route_class=JsonRoute, prefix="/v1", tags=["quotes"])
@@ -65,8 +66,10 @@ def post_quote(body: QuoteIn, net: NetworkDep, caller: AnonQuoteLimitDep, reques
     req = build_request(net, body.origin, body.destination, body.weight_kg, body.volume_m3, body.ready,
                         pieces=body.pieces, cargo_class=body.cargo_class, customs_mode=body.customs_mode,
                         include_planned=body.include_planned)
+    goods = DeclaredGoods(body.goods_value, body.hs_code, body.value_of_time_per_day,
+                          tuple(DutyRate(r.hs_code, r.country.upper(), r.rate_pct, r.note) for r in body.duty_rates or ()))
     doc = issue_quote(net, req, QuoteTerms(body.currency, body.allow_extrapolation), db=quote_db(request),
-                      org_id=caller.org_id)
+                      org_id=caller.org_id, goods=goods)
     # Serialised directly: the document is built by the one serialiser (optimizer.network.serialize) whose
     # shape QuoteOut documents; re-validating it per request cost ~4x the HTTP layer's own time
     # (bench/http_bench.py), and tests/test_api_fuzz.py checks every response against the schema.

@@ -11,9 +11,12 @@ Statistics read a columnar copy of the records in this process, refreshed when o
 
 from __future__ import annotations
 
+import re
+
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
+from pydantic import BeforeValidator
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse, Response
 
@@ -58,7 +61,16 @@ Filters = Annotated[list[str] | None, Query(max_length=20, description="`dimensi
                                                                          "`customs_mode:9610,9710`; repeatable")]
 ScopeQ = Annotated[ScopeName | None, Query(description="own (a tenant's records, unsuppressed) or zone (office only, "
                                                        "suppressed); default zone for the office, own for others")]
-DateQ = Annotated[date | None, Query(description="first / last local order day (inclusive)")]
+def _iso_day(value: object) -> object:
+    """Only ``YYYY-MM-DD``: pydantic would otherwise read ``0`` or ``1700000000`` as a Unix time."""
+    if isinstance(value, str) and not _ISO_DAY.fullmatch(value):
+        raise ValueError("expected a day as YYYY-MM-DD")
+    return value
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+DateQ = Annotated[date | None, Query(description="first / last local order day (inclusive), YYYY-MM-DD"),
+                  BeforeValidator(_iso_day)]
 
 
 def _scope(principal: Principal, asked: str | None) -> str:

@@ -6,13 +6,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from quotations.service import MAX_DUTY_RATES
 from optimizer.quotes.limits import (
+    GOODS_VALUE,
+    HS_CODE_PATTERN,
     ID_MAX,
     ID_PATTERN,
     PIECES,
     READY_MAX_LENGTH,
     READY_PATTERN,
     READY_RULE,
+    VALUE_OF_TIME,
     VOLUME_M3,
     WEIGHT_KG,
 )
@@ -20,6 +24,20 @@ from optimizer.quotes.limits import (
 CARGO_CLASSES = Literal["general", "lithium_batteries", "dangerous_goods", "temperature_controlled"]
 CUSTOMS_MODES = Literal["9610", "1210", "9710", "9810"]
 CURRENCIES = Literal["USD", "CNY", "EUR"]
+
+
+class DutyRateIn(BaseModel):
+    """One row of the caller's duty table (the CSV ``hs_code,country,rate_pct[,note]`` of ``cbec quote --duty-table``):
+    goods whose HS code starts with ``hs_code`` pay ``rate_pct`` % of their value into ``country``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    hs_code: str = Field(description="HS code prefix, 2-10 digits (the longest matching prefix wins)",
+                         examples=["8471"], min_length=2, max_length=10, pattern=HS_CODE_PATTERN)
+    country: str = Field(description="destination country (ISO 3166 alpha-2), EU (the common external tariff) or * (any)",
+                         examples=["EU"], min_length=1, max_length=2, pattern=r"^(?:[A-Za-z]{2}|\*)$")
+    rate_pct: float = Field(allow_inf_nan=False, ge=0, le=1000, description="duty, % of the goods value", examples=[4.5])
+    note: str = Field(default="", max_length=200, description="free text (e.g. the tariff's source)")
 
 
 class QuoteIn(BaseModel):
@@ -34,6 +52,9 @@ class QuoteIn(BaseModel):
         json_schema_extra={
             "examples": [
                 {"from": "MY_CITY", "to": "LODZ", "weight_kg": 1200, "volume_m3": 6, "ready": "2026-12-01"},
+                {"from": "MY_CITY", "to": "FRA", "weight_kg": 40, "volume_m3": 0.3, "pieces": 20, "customs_mode": "9610",
+                 "ready": "2026-12-01", "currency": "EUR", "goods_value": 2400, "hs_code": "8517.62",
+                 "duty_rates": [{"hs_code": "8517", "country": "EU", "rate_pct": 0}]},
                 {"from": "MY_HTZ", "to": "WH_JAKARTA", "weight_kg": 8000, "volume_m3": 30, "pieces": 40,
                  "cargo_class": "lithium_batteries", "customs_mode": "9810", "ready": "2026-12-03T14:00+08:00"},
             ]
@@ -60,6 +81,22 @@ class QuoteIn(BaseModel):
     allow_extrapolation: bool = Field(default=False, description="quote even where a tariff or timetable is not valid "
                                       "on the day a leg uses it (each such figure is named in `warnings`); "
                                       "without it such a request is a 422 naming the figures")
+    goods_value: float | None = Field(default=None, allow_inf_nan=False, ge=0, le=GOODS_VALUE.hi,
+                                      description="declared value of the whole shipment, in the request's `currency` "
+                                      "(converted at the quote's exchange rate): drives the VAT/IOSS and duty estimates "
+                                      "and, without value_of_time_per_day, the value of time; without it taxes are "
+                                      "not estimated", examples=[2400])
+    hs_code: str | None = Field(default=None, min_length=4, max_length=10, pattern=r"^[0-9]{4,10}$",
+                                description="HS code of the goods, 4-10 digits (no dots): looks up duty_rates",
+                                examples=["851762"])
+    value_of_time_per_day: float | None = Field(default=None, allow_inf_nan=False, ge=0, le=VALUE_OF_TIME.hi,
+                                                description="what a day in transit costs the owner, in the request's "
+                                                "`currency`: the `recommended` option has the least cost + this x p50 "
+                                                "transit days; default a share of goods_value per day")
+    duty_rates: list[DutyRateIn] | None = Field(default=None, max_length=MAX_DUTY_RATES,
+                                                description=f"the caller's duty table (at most {MAX_DUTY_RATES:,} rows); "
+                                                "with hs_code the duty is estimated (marked estimate), without it "
+                                                "a note says duty was not estimated")
 
 
 class Money(BaseModel):

@@ -135,6 +135,11 @@ export async function mount(panel, { session, navigate, args }) {
   const ready = h("input", { name: "ready", id: "q-ready", type: "date", value: req.ready, required: true });
   const currency = select("currency", CURRENCIES.map((c) => [c, c]), req.currency || "USD", { id: "q-currency" });
   const planned = h("input", { type: "checkbox", name: "include_planned", id: "q-include_planned", checked: req.include_planned });
+  // optional: the declared goods value (in the quote's currency) and HS code drive the VAT/IOSS and duty estimates
+  const goodsValue = h("input", { name: "goods_value", id: "q-goods_value", type: "number", inputmode: "decimal", step: "any", min: "0",
+                                  value: req.goods_value == null ? "" : String(req.goods_value) });
+  const hsCode = h("input", { name: "hs_code", id: "q-hs_code", inputmode: "numeric", pattern: "[0-9]{4,10}", maxlength: "10",
+                              autocomplete: "off", value: req.hs_code || "" });
   const submit = h("button.btn.block", { type: "submit", id: "quote-submit" }, t("quote.submit"));
   const errors = h("div", { id: "quote-errors", "aria-live": "assertive" });
   const results = h("div", { id: "quote-results", "aria-live": "polite" });
@@ -144,6 +149,7 @@ export async function mount(panel, { session, navigate, args }) {
     h("div.grid3", {}, field("quote.weight", weight), field("quote.volume", volume), field("quote.pieces", pieces)),
     h("div.grid2", {}, field("quote.class", cls), field("quote.customs_mode", customs)),
     h("div.grid2", {}, field("quote.ready", ready), field("quote.currency", currency)),
+    h("div.grid2", {}, field("quote.goods_value", goodsValue, t("quote.goods_value_hint")), field("quote.hs_code", hsCode, t("quote.hs_code_hint"))),
     h("label.check", { style: { marginBottom: "10px" } }, planned, t("quote.include_planned")),
     errors, submit);
   panel.append(h("section.card", {}, h("h1", {}, t("quote.title")), h("p.muted.small", {}, t("quote.intro")), form), results);
@@ -153,6 +159,9 @@ export async function mount(panel, { session, navigate, args }) {
                    pieces: Math.round(Number(pieces.value) || 1), cargo_class: cls.value, ready: ready.value, include_planned: planned.checked };
     if (customs.value) body.customs_mode = customs.value;
     if (currency.value !== "USD") body.currency = currency.value;
+    if (goodsValue.value.trim() !== "") body.goods_value = Number(goodsValue.value);
+    const hs = hsCode.value.replace(/[.\s]/g, "");
+    if (hs) body.hs_code = hs;
     return body;
   };
 
@@ -211,6 +220,8 @@ export async function mount(panel, { session, navigate, args }) {
       const r = quote.request || {};
       const body = { from: r.from || r.origin, to: r.to || r.destination, weight_kg: r.weight_kg, volume_m3: r.volume_m3, pieces: r.pieces || 1,
                      cargo_class: r.cargo_class || "general", ready: String(r.ready || "").slice(0, 10), customs_mode: r.customs_mode || "" };
+      if (r.goods_value != null) body.goods_value = r.goods_value;
+      if (r.hs_code) body.hs_code = r.hs_code;
       last = { request: { ...req, ...body, currency: quote.currency }, quote, selected: 0, body };
       render(quote, body);
     } catch (err) { showProblem(errors, err); }
