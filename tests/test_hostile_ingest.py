@@ -42,6 +42,9 @@ from tests.support.accounts import Tenant, make_tenant
 from tests.support.ingest_testing import PgSchema, pg_available
 
 ANSWER_S = 1.0  # every hostile request or command answers within this (most take a few ms)
+# A refused command in-process answers in 70-300 ms on an idle machine; CI's 2 cores with the suite's background
+# threads have taken 1.1 s. The bound is there to catch work proportional to a hostile argument, not jitter.
+CLI_ANSWER_S = 3.0
 HEALTH_S = 1.0
 MAX_BYTES = 2048  # an error never echoes large input back
 NOW_S = int(time.time())
@@ -408,7 +411,7 @@ def test_cli_hostile_arguments_exit_2_with_one_line_and_store_nothing(cli_db):
         assert needle in lines[0], lines[0]
         assert len(res.output) < MAX_BYTES
         assert not any(c in res.output for c in ("\x00", "\x1b", "\u202e", "<script>"))
-        assert took < ANSWER_S
+        assert took < CLI_ANSWER_S
         assert snapshot(db) == before
 
 

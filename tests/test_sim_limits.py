@@ -456,7 +456,8 @@ def test_hostile_cli_arguments_exit_2_with_one_line(tmp_path, label, args, text)
     err = res.stderr.strip()
     assert text in err, err[:500]
     assert len(err.splitlines()) == 1 and len(err) < 1000
-    assert elapsed < 1.0, f"{label}: {elapsed:.2f} s"
+    # 0.1-0.3 s idle; the bound catches work proportional to a hostile argument, not CI jitter (1.16 s seen)
+    assert elapsed < 3.0, f"{label}: {elapsed:.2f} s"
     assert not out_dir.exists()  # nothing written
     assert sim_runner.active_worker_pids() == []
 

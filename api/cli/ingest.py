@@ -469,3 +469,59 @@ def warehouses_status_cmd(warehouse: Annotated[str | None, typer.Argument(help="
                       f"{c['sensors_reporting']}/{c['sensors']}", ", ".join(a["kind"] for a in w["open_alerts"]),
                       (c["updated"] or "")[:16])
     console.print(table)
+
+
+def _cli_ms(text: str | None, name: str, default_ms: int) -> int:
+    """An ISO 8601 time (UTC without an offset) as epoch ms; ``default_ms`` when not given."""
+    from datetime import UTC, datetime
+
+    from optimizer.errors import InvalidInput
+
+    if text is None:
+        return default_ms
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{name} must be an ISO 8601 date or time, got {text!r}", field=name) from None
+    return int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp() * 1000)
+
+
+@warehouses_app.command("readings")
+def warehouses_readings_cmd(
+        warehouse: Annotated[str, typer.Argument(help="warehouse id")],
+        since: Annotated[str | None, typer.Option("--since", help="from this event time (ISO 8601, UTC without an "
+                                                                  "offset; default 24 h before --until)")] = None,
+        until: Annotated[str | None, typer.Option("--until", help="up to this event time (default now)")] = None,
+        sensor: Annotated[str | None, typer.Option("--sensor", help="one sensor (default every sensor there)")] = None,
+        limit: Annotated[int, typer.Option("--limit", help="at most this many points per sensor (1-5000)")] = 500,
+        org: Annotated[str | None, typer.Option("--org", help="organisation id or name: its own sensors only "
+                                                              "(default: every sensor)")] = None,
+        db: DbOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Stored sensor readings of a warehouse as time series, downsampled to at most --limit points per sensor."""
+    import time
+    from dataclasses import asdict
+
+    from iot_ingest.history import warehouse_readings
+
+    with guarded({**READ_OPTIONS, "since": "--since", "until": "--until", "sensor": "--sensor", "limit": "--limit",
+                  "warehouse": "WAREHOUSE"}):
+        until_ms = _cli_ms(until, "until", int(time.time() * 1000))
+        since_ms = _cli_ms(since, "since", until_ms - 24 * 3600 * 1000)
+        database = _db(db)
+        doc = warehouse_readings(database, _net(), warehouse, since_ms=since_ms, until_ms=until_ms, sensor=sensor,
+                                 limit=limit, org=org_scope(database, org))
+    if as_json:
+        print_json(asdict(doc))
+        return
+    table = Table(title=f"{doc.warehouse} readings {doc.since} → {doc.until}")
+    for col in ("sensor", "time", "n", "temp °C min/mean/max", "RH %", "occupied", "door"):
+        table.add_column(col, justify="left" if col in ("sensor", "time") else "right")
+    for s in doc.series:
+        for p in s.points:
+            tc = p["temperature_c"]
+            table.add_row(s.sensor, p["time"][:16], str(p["n"]),
+                          f"{p['temperature_c_min']:.1f}/{tc:.1f}/{p['temperature_c_max']:.1f}" if tc is not None else "-",
+                          f"{p['humidity_pct']:.0f}" if p["humidity_pct"] is not None else "-",
+                          f"{p['occupied_positions']:.0f}" if p["occupied_positions"] is not None else "-",
+                          {True: "open", False: "closed", None: "-"}[p["door_open"]])
+    console.print(table)

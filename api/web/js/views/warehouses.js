@@ -72,12 +72,26 @@ function addSample(id, w) {
   const sample = { t: c.updated, temp: c.temperature_c ? c.temperature_c.mean : null, tmin: c.temperature_c ? c.temperature_c.min : null,
                   tmax: c.temperature_c ? c.temperature_c.max : null, hum: c.humidity_pct, occ: w.capacity ? w.capacity.occupied_positions : null };
   const key = (p) => [p.t, p.temp, p.tmin, p.tmax, p.hum, p.occ].join("|");
-  // a new sample when the latest reading's time (minute resolution) or any value changed
-  if (c.updated && (!series.length || key(series[series.length - 1]) !== key(sample))) {
+  const last = series[series.length - 1];
+  // a new sample when the latest reading's time (minute resolution) or any value changed, never older than the history
+  if (c.updated && (!last || (key(last) !== key(sample) && Date.parse(c.updated) >= Date.parse(last.t)))) {
     series.push(sample);
     sessionStorage.setItem(seriesKey(id), JSON.stringify(series.slice(-500)));
   }
   return series;
+}
+
+const HISTORY_MS = 24 * 3600 * 1000;
+
+/** The last 24 h of stored readings (GET /v1/warehouses/{id}/readings, at most 500 points a sensor) as chart
+ *  samples in time order; they seed the series the live readings are appended to. */
+async function loadHistory(id) {
+  const since = new Date(Date.now() - HISTORY_MS).toISOString();
+  const doc = await api(`/v1/warehouses/${encodeURIComponent(id)}/readings?since=${encodeURIComponent(since)}&limit=500`);
+  const points = (doc.series || []).flatMap((s) => s.points).sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+  const series = points.map((p) => ({ t: p.time, temp: p.temperature_c, tmin: p.temperature_c_min, tmax: p.temperature_c_max,
+    hum: p.humidity_pct, occ: p.occupied_positions }));
+  sessionStorage.setItem(seriesKey(id), JSON.stringify(series.slice(-500)));
 }
 
 async function warehousePage(panel, id, { session }) {
@@ -108,6 +122,7 @@ async function warehousePage(panel, id, { session }) {
     fitTo([[node.lat, node.lon]], 6);
   }
   let stopped = false;
+  try { await loadHistory(id); } catch (err) { showProblem(errors, err); }
   const refresh = async () => {
     try {
       const w = await api(`/v1/warehouses/${encodeURIComponent(id)}`);
