@@ -38,31 +38,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from http_bench import _free_port, _read_response, _request  # noqa: E402  (the same keep-alive HTTP helpers)
+
 START = date.today() + timedelta(days=30)
 CAPACITY = {1: 100.0, 16: 100.0, 64: 100.0}  # storage m³ per phase's offer: full on most days within a phase
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _request(body: dict, key: str) -> bytes:
-    data = json.dumps(body).encode()
-    head = ["POST /v1/bookings HTTP/1.1", "Host: 127.0.0.1", "Connection: keep-alive", "Content-Type: application/json",
-            f"Content-Length: {len(data)}", f"X-API-Key: {key}"]
-    return ("\r\n".join(head) + "\r\n\r\n").encode() + data
-
-
-async def _read(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    length = 0
-    for line in head.split(b"\r\n"):
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":", 1)[1])
-    return status, (await reader.readexactly(length) if length else b"")
 
 
 def _ask(rng: random.Random, offer: str) -> dict:
@@ -78,8 +57,8 @@ async def _client(port: int, offer: str, key: str, seed: int, until: float, lat:
     try:
         while time.perf_counter() < until:
             t0 = time.perf_counter()
-            writer.write(_request(_ask(rng, offer), key))
-            status, body = await _read(reader)
+            writer.write(_request("POST", "/v1/bookings", json.dumps(_ask(rng, offer)).encode(), {"X-API-Key": key}))
+            status, body = await _read_response(reader)
             lat.append(time.perf_counter() - t0)
             answer = json.loads(body).get("status", "?") if status == 201 else f"http {status}"
             answers[answer] = answers.get(answer, 0) + 1
