@@ -4,7 +4,7 @@
   customers and PyVRP solves them; the distance and duration matrices are then 2 x 8 MB.
 * at most ``MAX_VEHICLE_TYPES`` (20) vehicle types of at most 1 000 vehicles each; a vehicle carries at
   most 100 t and 500 m³ (a road train is ~60 t / 150 m³), a stop holds at most the same.
-* ``speed_kmh`` in (0, 120] (the Chinese expressway limit); ``time_limit_s`` in (0, 300] over HTTP (a
+* ``speed_kmh`` in [5, 120] (the Chinese expressway limit); ``time_limit_s`` in (0, 300] over HTTP (a
   request or a short job) and (0, 3 600] from the CLI and the engine; ``seed`` in [0, 2^31 - 1]
   (PyVRP's seed is 32-bit).
 * stop ids are 1-64 letters, digits, '_', '.', ':' or '-'; names are at most 200 characters without
@@ -37,7 +37,7 @@ VEHICLE_M3 = Range(0, 500, lo_open=True, unit="m³")
 FIXED_COST = Range(0, 1_000_000)
 COST_PER_KM = Range(0, 1_000)
 
-SPEED_KMH = Range(0, 120, lo_open=True, unit="km/h")
+SPEED_KMH = Range(5, 120, unit="km/h")  # slower is no truck (and near-zero speeds overflowed the minute matrix)
 TIME_LIMIT_S = Range(0, 3600, lo_open=True, unit="s")
 HTTP_TIME_LIMIT_S = Range(0, 300, lo_open=True, unit="s")
 SEED = Range(0, 2**31 - 1, integer=True)
