@@ -20,6 +20,8 @@ from api.observability import Metrics
 from api.routers import (accounts, bookings, health, jobs, metrics, offers, pickups, plans, quotes, rate_sheets, settlements, shipments,
                          simulations, stats, telemetry, trade, warehouses_design, warehouses_status, web, webhooks)
 from api.routers import network as network_routes
+from api.routers import space_bookings
+from api.routers import shipment_events
 from optimizer.settings import Settings, get_settings
 from simulation import runner as simulation_runner
 from optimizer.network import Network, load_network
@@ -72,7 +74,8 @@ def create_app(network: Network | None = None, settings: Settings | None = None,
     # JSON over 1 kB goes gzipped to clients that accept it (the network's GeoJSON: 650 kB -> ~40 kB); the web
     # assets arrive already compressed (content-encoding set), which the middleware leaves alone.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
-    for module in (health, metrics, accounts, quotes, network_routes, jobs, web, simulations, telemetry, shipments, warehouses_status, plans,
-                   warehouses_design, pickups, trade, webhooks, stats, offers, bookings, settlements, rate_sheets):
+    for module in (health, metrics, accounts, quotes, network_routes, jobs, web, simulations, telemetry, shipments, shipment_events, warehouses_status, plans,
+                   warehouses_design, pickups, trade, webhooks, stats, offers, bookings, settlements, rate_sheets,
+                   space_bookings):
         app.include_router(module.router)
     return app

@@ -8,9 +8,9 @@ records, the engine's held-capacity input (``QuoteRequest.held``):
   superseded by the latest one and hold nothing;
 - **followed shipments**: ``iot_shipments`` not yet delivered, each leg of its chosen option holding
   its chargeable kg and TEU on that departure (the option document carries no volume);
-- **bookings**: :func:`booking_holds`, the hook for transport space booked through ``sharing``. Its
-  bookings today reserve warehouse space and inbound docks (``sh_bookings``), not departures, so it
-  holds nothing; a booking of departures adds its rows there.
+- **space bookings**: :func:`booking_holds`, the departures of saved quotes' options booked through
+  :mod:`quotations.space` (``qt_space_bookings`` with status ``booked``): each part's weight, volume and
+  TEU on each of its departures. (``sharing``'s bookings are of warehouse space and docks, not departures.)
 
 The sum is computed at most every ``TTL_S`` seconds per database (then filtered to the request's window),
 so a quote costs one dictionary look-up, not a scan of jobs and shipments.
@@ -22,12 +22,14 @@ import json
 import threading
 import time
 from collections import defaultdict
+from contextlib import nullcontext
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from iot_ingest.tables import shipments
+from quotations.tables import space_bookings
 from jobs.tables import jobs
 from optimizer.network import Network
 from optimizer.network.model import HeldSpace
@@ -53,10 +55,15 @@ def _local_day(net: Network, service_id: str, utc_text: str) -> date | None:
     return t.astimezone(ZoneInfo(net.nodes[svc.origin].tz)).date()
 
 
-def plan_holds(db: Database, net: Network) -> list[HeldSpace]:
+def _reading(db: Database, conn: Connection | None):
+    """``conn`` itself (a caller's open transaction) or a new connection of ``db``."""
+    return nullcontext(conn) if conn is not None else db.engine.connect()
+
+
+def plan_holds(db: Database, net: Network, conn: Connection | None = None) -> list[HeldSpace]:
     """Space used by each organisation's latest succeeded plan (anonymous plans: the latest one too)."""
     latest: dict[str | None, tuple[int, str]] = {}
-    with db.engine.connect() as conn:
+    with _reading(db, conn) as conn:
         for owner, finished, result in conn.execute(
                 select(jobs.c.owner, jobs.c.finished_ms, jobs.c.result)
                 .where(jobs.c.kind == "plan", jobs.c.status == "succeeded")):
@@ -79,10 +86,10 @@ def plan_holds(db: Database, net: Network) -> list[HeldSpace]:
     return out
 
 
-def shipment_holds(db: Database, net: Network) -> list[HeldSpace]:
+def shipment_holds(db: Database, net: Network, conn: Connection | None = None) -> list[HeldSpace]:
     """Space held by followed shipments not yet delivered: chargeable kg and TEU per leg's departure."""
     out: list[HeldSpace] = []
-    with db.engine.connect() as conn:
+    with _reading(db, conn) as conn:
         rows = conn.execute(select(shipments.c.option_json).where(shipments.c.status != "delivered")).all()
     for (text,) in rows:
         try:
@@ -104,9 +111,29 @@ def shipment_holds(db: Database, net: Network) -> list[HeldSpace]:
     return out
 
 
-def booking_holds(db: Database, net: Network) -> list[HeldSpace]:
-    """Transport space booked through ``sharing``: none yet (its bookings are of warehouse space; see the module)."""
-    return []
+def booking_holds(db: Database, net: Network, conn: Connection | None = None) -> list[HeldSpace]:
+    """Space held by booked options of saved quotes (:mod:`quotations.space`): per departure, as booked."""
+    with _reading(db, conn) as conn:
+        rows = conn.execute(select(space_bookings.c.holds).where(space_bookings.c.status == "booked")).all()
+    out: list[HeldSpace] = []
+    for (text,) in rows:
+        for h in json.loads(text):
+            if h["service"] in net.services:
+                out.append(HeldSpace(h["service"], date.fromisoformat(h["depart_date"]), kg=float(h["kg"]),
+                                     m3=float(h["m3"]), teu=float(h["teu"])))
+    return out
+
+
+def sum_holds(db: Database, net: Network, conn: Connection | None = None) -> dict[tuple[str, date], dict[str, float]]:
+    """Every holder's space per (service, departure date), read now (no cache; in ``conn``'s transaction when
+    given): what a booking checks against."""
+    sums: dict[tuple[str, date], dict[str, float]] = defaultdict(lambda: dict.fromkeys(UNITS, 0.0))
+    for h in plan_holds(db, net, conn) + shipment_holds(db, net, conn) + booking_holds(db, net, conn):
+        s = sums[(h.service_id, h.depart_date)]
+        s["kg"] += h.kg
+        s["m3"] += h.m3
+        s["teu"] += h.teu
+    return dict(sums)
 
 
 def _totals(db: Database, net: Network) -> dict[tuple[str, date], dict[str, float]]:
@@ -116,13 +143,7 @@ def _totals(db: Database, net: Network) -> dict[tuple[str, date], dict[str, floa
         hit = _cache.get(key)
         if hit is not None and now - hit[0] < TTL_S:
             return hit[1]
-    sums: dict[tuple[str, date], dict[str, float]] = defaultdict(lambda: dict.fromkeys(UNITS, 0.0))
-    for h in plan_holds(db, net) + shipment_holds(db, net) + booking_holds(db, net):
-        s = sums[(h.service_id, h.depart_date)]
-        s["kg"] += h.kg
-        s["m3"] += h.m3
-        s["teu"] += h.teu
-    totals = dict(sums)
+    totals = sum_holds(db, net)
     with _lock:
         _cache[key] = (now, totals)
     return totals

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.cli import (accounts, db, ingest, jobs, mqtt, network, pickups, plan, quote, rate_sheets, serve, sharing, simulate, stats, trade,
+from api.cli import (accounts, db, ingest, jobs, mqtt, network, pickups, plan, quote, rate_sheets, serve, sharing, simulate, space, stats, trade,
                      warehouses, webhooks, worker)  # noqa: F401  (registration)
 import typer
 
