@@ -1,6 +1,7 @@
 """The CLI's remote mode: with ``CBEC_API_URL`` (and ``CBEC_API_KEY``) set, `cbec quote`, `cbec plan`,
 `cbec simulate run`, `cbec track` and `cbec jobs` call that deployed service over HTTP instead of running
-here, and print the same output.
+here, and print the same output; so do `cbec stats`, `cbec offers|bookings|settlements` and `cbec rates`
+(their modules say which route each calls).
 
 The key is sent as ``X-API-Key`` (quotes work without one, rate-limited as any anonymous client). A
 problem+json answer becomes the usual one line on stderr and exit code 2, with the CLI option of its field
@@ -11,9 +12,11 @@ same progress bar as a local run; Ctrl-C stops waiting, not the job (it says how
 
 from __future__ import annotations
 
+import re
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -21,7 +24,7 @@ import httpx
 from api.cli.common import err_console, fail, progress_bar
 from optimizer.errors import CbecError
 
-__all__ = ["Remote", "RemoteProblem", "local_only", "remote"]
+__all__ = ["Remote", "RemoteProblem", "local_only", "options_named", "remote"]
 
 USER_AGENT = "cbec-cli/0.1"
 TIMEOUT_S = 60.0  # a request (an inline plan or pickup plan may take a minute on the service)
@@ -65,11 +68,13 @@ class Remote:
 
     # --- requests -----------------------------------------------------------------------------------
     def request(self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None,
-                ok: tuple[int, ...] = (200, 201, 202)) -> httpx.Response:
+                ok: tuple[int, ...] = (200, 201, 202), content: bytes | None = None,
+                headers: Mapping[str, str] | None = None) -> httpx.Response:
         """The response (its status one of ``ok``); :class:`RemoteProblem` for a problem answer,
-        :class:`CbecError` (503) when the service cannot be reached."""
+        :class:`CbecError` (503) when the service cannot be reached. ``content`` (with its ``headers``): a body
+        that is not JSON, e.g. a file."""
         try:
-            r = self.http.request(method, path, json=json, params=params)
+            r = self.http.request(method, path, json=json, params=params, content=content, headers=headers)
         except httpx.TimeoutException:
             raise CbecError(f"{self.base_url} did not answer {method} {path} within {self.http.timeout.read:g} s",
                             field="api_url") from None
@@ -157,6 +162,26 @@ def remote() -> Remote | None:
         return None
     key = settings.api_key.get_secret_value() if settings.api_key is not None else None
     return Remote(settings.api_url, key)
+
+
+@contextmanager
+def options_named(options: Mapping[str, str]) -> Iterator[None]:
+    """A problem of the service named by the CLI option its field came from, as a local run names it
+    ("--by: ..."): ``options`` maps the service's field names to options; a field path ("query.dims.0",
+    "terms.notice_days", "demand.3.market") counts by its longest known prefix, without the ``query.`` /
+    ``path.`` of a request parameter. The field becomes that name (the detail keeps the whole path)."""
+    try:
+        yield
+    except CbecError as exc:
+        path = re.sub(r"\[(\d+)\]", r".\1", exc.field or "")  # "filter[0]" as "filter.0"
+        path = path.split(".", 1)[1] if path.startswith(("query.", "path.")) else path
+        while path not in options and "." in path:
+            path = path.rsplit(".", 1)[0]
+        if path in options:
+            exc.field = path
+            if not exc.detail.startswith(options[path]):
+                exc.detail = f"{options[path]}: {exc.detail}"
+        raise
 
 
 def local_only(service: Remote | None, **options: object) -> None:

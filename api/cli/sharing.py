@@ -5,17 +5,21 @@ name): ``cbec offers create --org "Lodz Warehousing"`` publishes as that operato
 "My Forwarder"`` books as that exporter. The same use cases serve the HTTP API (/v1/offers, /v1/bookings,
 /v1/settlements).
 
-Remote mode (CBEC_API_URL and CBEC_API_KEY set, :mod:`api.cli.remote`): ``bookings request|list|cancel|refuse``
-and ``settlements show|export|statement|cities`` call the deployed service as the key's organisation and print
-the same output (``--org`` and ``--db`` do not apply there); the other commands act on the database.
+Remote mode (CBEC_API_URL and CBEC_API_KEY set, :mod:`api.cli.remote`): every command but ``bookings expire``
+(an operator's chore over every organisation, with no route) calls the deployed service's /v1/offers,
+/v1/bookings, /v1/settlements (``offers design``: a design job on the offers, /v1/warehouse-designs; ``bookings
+plan``: /v1/plans) as the key's organisation and prints the same output; ``--org`` and ``--db`` do not apply
+there, and other organisations are named by their ids (``--allow``, ``offers partner``).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -34,7 +38,6 @@ app.add_typer(offers_app, name="offers")
 app.add_typer(bookings_app, name="bookings")
 app.add_typer(settlements_app, name="settlements")
 
-Org = Annotated[str, typer.Option("--org", help="the organisation acting (id or name)")]
 OrgOrKey = Annotated[str | None, typer.Option("--org", help="the organisation acting (id or name); remote mode "
                                                              "(CBEC_API_URL): the API key's, not this option")]
 OrgView = Annotated[str | None, typer.Option("--org", help="the organisation whose view (id or name; default every "
@@ -43,7 +46,25 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
 OPTIONS = {"database_url": "--db", "org": "--org", "warehouse": "--warehouse", "start_day": "--start",
            "end_day": "--end", "storage_capacity": "--storage", "inbound_m3_per_day": "--inbound",
            "price_storage": "--price-storage", "price_inbound": "--price-inbound", "quantity": "--quantity",
-           "kind": "--kind", "month": "MONTH", "city": "CITY", "partner": "PARTNER", "demand": "--demand"}
+           "kind": "--kind", "month": "MONTH", "city": "CITY", "partner": "PARTNER", "demand": "--demand",
+           # the service's names of the same inputs (remote mode): its problem's field path -> the option
+           "start_day": "--start", "end_day": "--end", "storage_unit": "--unit", "currency": "--currency",
+           "cargo_classes": "--class", "customs_modes": "--mode", "who_may_book": "--who", "allowed_orgs": "--allow",
+           "terms.notice_days": "--notice-days", "terms.cancel_fee_share": "--fee-share",
+           "terms.settle_on": "--settle-on", "terms.booked_share": "--booked-share", "terms.hold_hours": "--hold-hours",
+           "fill_rate": "--fill-rate", "max_days": "--max-days", "offers_start": "--start", "offers_end": "--end",
+           "m3": "--m3", "day": "--day", "ref": "--ref", "partners": "PARTNER",
+           "start": "--start", "end": "--end", "reason": "--reason"}
+
+
+@contextmanager
+def _guarded(options: Mapping[str, str] = OPTIONS) -> Iterator[None]:
+    """:func:`guarded`, and a field path of the service ("terms.notice_days", "demand.0.market") named by the
+    option it came from, so a refused request reads as a local run's error."""
+    from api.cli.remote import options_named
+
+    with guarded(options), options_named(options):
+        yield
 
 
 def _day(text: str, option: str) -> date:
@@ -89,9 +110,38 @@ def _actor(org_id: str | None):
 
 
 # --- offers -------------------------------------------------------------------------------------------------
+def _demand_body(rows: list[dict[str, str]] | None) -> list[dict[str, Any]] | None:
+    """Demand CSV rows as the service's JSON rows (numbers as numbers, empty cells left out); a cell that is
+    not a number is sent as it is, for the service to name (row and field) as it refuses it."""
+    if rows is None:
+        return None
+    out = []
+    for row in rows:
+        doc: dict[str, Any] = {}
+        for key, value in row.items():
+            if key is None or value is None or value.strip() == "":
+                continue
+            if key in ("market", "family"):
+                doc[key] = value.strip()
+                continue
+            try:
+                doc[key] = float(value)
+            except ValueError:
+                doc[key] = value
+        out.append(doc)
+    return out
+
+
+def _read_demand(demand: Path | None) -> list[dict[str, str]] | None:
+    from optimizer.network.csvfile import read_csv_records
+
+    if demand is None:
+        return None
+    return read_csv_records(demand, ["family", "kg_per_m3", "market", "mean_m3_day", "sd_m3_day"], 500, "demand rows")
+
+
 @offers_app.command("create")
 def offers_create_cmd(
-    org: Org,
     warehouse: Annotated[str, typer.Option("--warehouse", help="an overseas_warehouse node id")],
     start: Annotated[str, typer.Option("--start", help="first day, YYYY-MM-DD")],
     end: Annotated[str, typer.Option("--end", help="last day, YYYY-MM-DD")],
@@ -99,12 +149,14 @@ def offers_create_cmd(
     inbound: Annotated[float, typer.Option("--inbound", help="inbound handling m³ per day")],
     price_storage: Annotated[float, typer.Option("--price-storage", help="per unit and day")],
     price_inbound: Annotated[float, typer.Option("--price-inbound", help="per inbound m³")],
+    org: OrgOrKey = None,
     unit: Annotated[str, typer.Option("--unit", help="m3 | pallet")] = "m3",
     currency: str = "USD",
     cargo_class: Annotated[list[str] | None, typer.Option("--class", help="cargo class accepted (repeat)")] = None,
     customs_mode: Annotated[list[str] | None, typer.Option("--mode", help="customs mode served (repeat)")] = None,
     who: Annotated[str, typer.Option("--who", help="everyone | list | partners")] = "everyone",
-    allow: Annotated[list[str] | None, typer.Option("--allow", help="who=list: an organisation (repeat)")] = None,
+    allow: Annotated[list[str] | None, typer.Option("--allow", help="who=list: an organisation (repeat; remote mode: "
+                                                                    "its id)")] = None,
     notice_days: Annotated[int, typer.Option("--notice-days")] = 14,
     fee_share: Annotated[float, typer.Option("--fee-share", help="share charged for a late cancellation")] = 0.5,
     settle_on: Annotated[str, typer.Option("--settle-on", help="booked | used | split")] = "booked",
@@ -113,48 +165,70 @@ def offers_create_cmd(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Publish a capacity offer as the warehouse operator --org."""
+    """Publish a capacity offer as the warehouse operator --org (remote mode: the key's organisation)."""
     from optimizer.network import load_network
     from sharing.model import OfferSpec, Terms
     from sharing.offers import create_offer
 
-    with guarded(OPTIONS):
-        database = _db(db)
-        org_id = _org(database, org)
-        allowed = tuple(_org(database, a) for a in (allow or []))
-        spec = OfferSpec(warehouse.upper(), _day(start, "--start"), _day(end, "--end"), storage, inbound, price_storage,
-                         price_inbound, unit, currency, tuple(cargo_class or ["general"]), tuple(customs_mode or ["9810"]),
-                         who, allowed, Terms(notice_days, fee_share, settle_on, booked_share, hold_hours))
-        offer = create_offer(database, load_network(), org_id, spec, _actor(org_id))
+    with _guarded(OPTIONS):
+        first, last = _day(start, "--start"), _day(end, "--end")
+        service = _service(**{"--org": org, "--db": db})
+        if service is not None:  # POST /v1/offers
+            with service:
+                doc = service.json("POST", "/v1/offers", json={
+                    "warehouse": warehouse.upper(), "start_day": first.isoformat(), "end_day": last.isoformat(),
+                    "storage_capacity": storage, "storage_unit": unit, "inbound_m3_per_day": inbound,
+                    "price_storage": price_storage, "price_inbound": price_inbound, "currency": currency,
+                    "cargo_classes": list(cargo_class or ["general"]), "customs_modes": list(customs_mode or ["9810"]),
+                    "who_may_book": who, "allowed_orgs": list(allow or []),
+                    "terms": {"notice_days": notice_days, "cancel_fee_share": fee_share, "settle_on": settle_on,
+                              "booked_share": booked_share, "hold_hours": hold_hours}})
+        else:
+            database = _db(db)
+            org_id = _acting(database, org)
+            allowed = tuple(_org(database, a) for a in (allow or []))
+            spec = OfferSpec(warehouse.upper(), first, last, storage, inbound, price_storage, price_inbound, unit,
+                             currency, tuple(cargo_class or ["general"]), tuple(customs_mode or ["9810"]), who, allowed,
+                             Terms(notice_days, fee_share, settle_on, booked_share, hold_hours))
+            doc = create_offer(database, load_network(), org_id, spec, _actor(org_id)).to_dict()
     if as_json:
-        print_json(offer.to_dict())
+        print_json(doc)
         return
-    console.print(f"offer {offer.offer_id}: {offer.warehouse} {offer.start_day}..{offer.end_day}, storage "
-                  f"{offer.storage_capacity:g} {offer.storage_unit} at {offer.price_storage:g} {offer.currency}/"
-                  f"{offer.storage_unit}-day, inbound {offer.inbound_m3_per_day:g} m³/day at {offer.price_inbound:g} "
-                  f"{offer.currency}/m³; {offer.who_may_book} may book", highlight=False, soft_wrap=True)
+    console.print(f"offer {doc['id']}: {doc['warehouse']} {doc['start_day']}..{doc['end_day']}, storage "
+                  f"{doc['storage_capacity']:g} {doc['storage_unit']} at {doc['price_storage']:g} {doc['currency']}/"
+                  f"{doc['storage_unit']}-day, inbound {doc['inbound_m3_per_day']:g} m³/day at {doc['price_inbound']:g} "
+                  f"{doc['currency']}/m³; {doc['who_may_book']} may book", highlight=False, soft_wrap=True)
 
 
 @offers_app.command("list")
 def offers_list_cmd(org: OrgView = None, warehouse: Annotated[str | None, typer.Option("--warehouse")] = None,
                     mine: Annotated[bool, typer.Option("--mine", help="only --org's own offers")] = False,
                     db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """Offers --org may book or operates (without --org: every offer)."""
-    from sharing.offers import list_offers
+    """Offers --org may book or operates (without --org: every offer; remote mode: the key's organisation's)."""
+    from sharing.offers import PAGE_MAX, list_offers
 
-    with guarded(OPTIONS):
-        database = _db(db)
-        items, total = list_offers(database, org=_org(database, org), warehouse=warehouse.upper() if warehouse else None,
-                                   mine=mine, limit=200)
+    with _guarded(OPTIONS):
+        service = _service(**{"--org": org, "--db": db})
+        if service is not None:  # GET /v1/offers
+            with service:
+                params = {"limit": PAGE_MAX, "mine": mine, **({"warehouse": warehouse.upper()} if warehouse else {})}
+                got = service.json("GET", "/v1/offers", params=params)
+            rows, total = got["items"], got["total"]
+        else:
+            database = _db(db)
+            items, total = list_offers(database, org=_org(database, org),
+                                       warehouse=warehouse.upper() if warehouse else None, mine=mine, limit=PAGE_MAX)
+            rows = [o.to_dict() for o in items]
     if as_json:
-        print_json({"items": [o.to_dict() for o in items], "total": total})
+        print_json({"items": rows, "total": total})
         return
     table = Table("offer", "warehouse", "period", "storage", "inbound m³/d", "prices", "classes", "who",
                   title=f"{total} open offer(s)")
-    for o in items:
-        table.add_row(o.offer_id, o.warehouse, f"{o.start_day}..{o.end_day}", f"{o.storage_capacity:g} {o.storage_unit}",
-                      f"{o.inbound_m3_per_day:g}", f"{o.price_storage:g}/{o.storage_unit}-d, {o.price_inbound:g}/m³ "
-                      f"{o.currency}", ",".join(o.cargo_classes), o.who_may_book)
+    for o in rows:
+        table.add_row(o["id"], o["warehouse"], f"{o['start_day']}..{o['end_day']}",
+                      f"{o['storage_capacity']:g} {o['storage_unit']}", f"{o['inbound_m3_per_day']:g}",
+                      f"{o['price_storage']:g}/{o['storage_unit']}-d, {o['price_inbound']:g}/m³ {o['currency']}",
+                      ",".join(o["cargo_classes"]), o["who_may_book"])
     console.print(table)
 
 
@@ -167,10 +241,17 @@ def offers_show_cmd(offer: Annotated[str, typer.Argument(help="offer id")], org:
     from optimizer.network import load_network
     from sharing.offers import availability
 
-    with guarded(OPTIONS):
-        database = _db(db)
-        doc = availability(database, load_network(), offer, org=_org(database, org),
-                           start=_day(start, "--start") if start else None, end=_day(end, "--end") if end else None)
+    with _guarded(OPTIONS):
+        first = _day(start, "--start") if start else None
+        last = _day(end, "--end") if end else None
+        service = _service(**{"--org": org, "--db": db})
+        if service is not None:  # GET /v1/offers/{id}/availability
+            with service:
+                params = {k: v.isoformat() for k, v in (("start", first), ("end", last)) if v is not None}
+                doc = service.json("GET", f"/v1/offers/{_path_id(offer)}/availability", params=params)
+        else:
+            database = _db(db)
+            doc = availability(database, load_network(), offer, org=_org(database, org), start=first, end=last)
     if as_json:
         print_json(doc)
         return
@@ -188,35 +269,52 @@ def offers_show_cmd(offer: Annotated[str, typer.Argument(help="offer id")], org:
 
 
 @offers_app.command("withdraw")
-def offers_withdraw_cmd(offer: Annotated[str, typer.Argument(help="offer id")], org: Org, db: DbOpt = None) -> None:
+def offers_withdraw_cmd(offer: Annotated[str, typer.Argument(help="offer id")], org: OrgOrKey = None,
+                        db: DbOpt = None) -> None:
     """Close an offer to new bookings (those made stand)."""
     from sharing.offers import withdraw_offer
 
-    with guarded(OPTIONS):
-        database = _db(db)
-        org_id = _org(database, org)
-        o = withdraw_offer(database, offer, org_id, _actor(org_id))
-    console.print(f"offer {o.offer_id} withdrawn", highlight=False)
+    with _guarded(OPTIONS):
+        service = _service(**{"--org": org, "--db": db})
+        if service is not None:  # DELETE /v1/offers/{id}
+            with service:
+                doc = service.json("DELETE", f"/v1/offers/{_path_id(offer)}")
+        else:
+            database = _db(db)
+            org_id = _acting(database, org)
+            doc = withdraw_offer(database, offer, org_id, _actor(org_id)).to_dict()
+    console.print(f"offer {doc['id']} withdrawn", highlight=False)
 
 
 @offers_app.command("partner")
-def offers_partner_cmd(org: Org, partner: Annotated[str, typer.Argument(help="the partner organisation (id or name)")],
-                       remove: Annotated[bool, typer.Option("--remove")] = False, db: DbOpt = None) -> None:
-    """Add (or --remove) a partner of the operator --org: partners may book its 'partners' offers."""
+def offers_partner_cmd(partner: Annotated[str, typer.Argument(help="the partner organisation (id or name; remote "
+                                                                   "mode: its id)")],
+                       org: OrgOrKey = None, remove: Annotated[bool, typer.Option("--remove")] = False,
+                       db: DbOpt = None) -> None:
+    """Add (or --remove) a partner of the operator --org: partners may book its 'partners' offers (remote mode:
+    the key's organisation, an admin key)."""
     from sharing.profiles import add_partner, remove_partner
 
-    with guarded(OPTIONS):
-        database = _db(db)
-        org_id, other = _org(database, org), _org(database, partner)
-        now = (remove_partner if remove else add_partner)(database, org_id, other, _actor(org_id))
+    with _guarded(OPTIONS):
+        service = _service(**{"--org": org, "--db": db})
+        if service is not None:  # GET and PUT /v1/offers/partners (the service keeps the whole list)
+            with service:
+                have = service.json("GET", "/v1/offers/partners")["partners"]
+                want = [p for p in have if p != partner] if remove else sorted({*have, partner})
+                now = have if want == have else service.json("PUT", "/v1/offers/partners",
+                                                             json={"partners": want})["partners"]
+        else:
+            database = _db(db)
+            org_id, other = _acting(database, org), _org(database, partner)
+            now = (remove_partner if remove else add_partner)(database, org_id, other, _actor(org_id))
     console.print(f"partners: {', '.join(now) or '(none)'}", highlight=False)
 
 
 @offers_app.command("recommend")
 def offers_recommend_cmd(
-    org: Org,
     start: Annotated[str, typer.Option("--start")],
     end: Annotated[str, typer.Option("--end")],
+    org: OrgOrKey = None,
     demand: Annotated[Path | None, typer.Option("--demand", help="demand CSV (market,family,mean_m3_day,sd_m3_day,"
                                                                 "kg_per_m3[,max_days]); default the bundled sample")] = None,
     fill_rate: Annotated[float, typer.Option("--fill-rate")] = 0.95,
@@ -226,17 +324,22 @@ def offers_recommend_cmd(
 ) -> None:
     """Which open offers --org should book for its expected demand, and the saving against the nearest warehouse."""
     from optimizer.network import load_network
-    from optimizer.network.csvfile import read_csv_records
     from sharing.recommend import recommend
 
-    with guarded(OPTIONS):
-        database = _db(db)
-        rows = None
-        if demand is not None:
-            rows = read_csv_records(demand, ["family", "kg_per_m3", "market", "mean_m3_day", "sd_m3_day"], 500,
-                                    "demand rows")
-        doc = recommend(database, load_network(), _org(database, org), _day(start, "--start"), _day(end, "--end"),
-                        demand=rows, fill_rate=fill_rate, max_days=max_days)
+    with _guarded(OPTIONS):
+        first, last = _day(start, "--start"), _day(end, "--end")
+        rows = _read_demand(demand)
+        service = _service(**{"--org": org, "--db": db})
+        if service is not None:  # POST /v1/offers/recommendations
+            body = {"start_day": first.isoformat(), "end_day": last.isoformat(), "fill_rate": fill_rate,
+                    **({"max_days": max_days} if max_days is not None else {}),
+                    **({"demand": _demand_body(rows)} if rows is not None else {})}
+            with service:
+                doc = service.json("POST", "/v1/offers/recommendations", json=body)
+        else:
+            database = _db(db)
+            doc = recommend(database, load_network(), _acting(database, org), first, last, demand=rows,
+                            fill_rate=fill_rate, max_days=max_days)
     if as_json:
         print_json(doc)
         return
@@ -260,44 +363,45 @@ def offers_recommend_cmd(
 
 @offers_app.command("design")
 def offers_design_cmd(
-    org: Org,
     start: Annotated[str, typer.Option("--start")],
     end: Annotated[str, typer.Option("--end")],
+    org: OrgOrKey = None,
     demand: Annotated[Path | None, typer.Option("--demand", help="demand CSV, as for `cbec warehouses design`")] = None,
     max_days: Annotated[float | None, typer.Option("--max-days", help="service level, delivery days")] = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The shared-warehouse network design on the space and prices on offer to --org over --start..--end."""
+    """The shared-warehouse network design on the space and prices on offer to --org over --start..--end (remote
+    mode: a design job on the offers, POST /v1/warehouse-designs with offers)."""
     from optimizer.network import load_network
-    from optimizer.network.csvfile import read_csv_records
     from optimizer.warehouses.design import DesignSettings
     from sharing.recommend import design_on_offers
 
-    with guarded(OPTIONS):
-        database = _db(db)
-        rows = None
-        if demand is not None:
-            rows = read_csv_records(demand, ["family", "kg_per_m3", "market", "mean_m3_day", "sd_m3_day"], 500,
-                                    "demand rows")
-        design = design_on_offers(database, load_network(), _org(database, org), _day(start, "--start"),
-                                  _day(end, "--end"), demand=rows, settings=DesignSettings(max_days=max_days))
-    doc = design.to_dict()
+    with _guarded(OPTIONS):
+        first, last = _day(start, "--start"), _day(end, "--end")
+        rows = _read_demand(demand)
+        service = _service(**{"--org": org, "--db": db})
+        if service is not None:
+            body = {"offers": True, "offers_start": first.isoformat(), "offers_end": last.isoformat(),
+                    "time_limit_s": 60.0,  # what design_on_offers gives the solver here
+                    **({"max_days": max_days} if max_days is not None else {}),
+                    **({"demand": _demand_body(rows)} if rows is not None else {})}
+            with service:
+                doc = service.run_job("/v1/warehouse-designs", body, "designing", show_progress=not as_json)["result"]
+        else:
+            database = _db(db)
+            doc = design_on_offers(database, load_network(), _acting(database, org), first, last, demand=rows,
+                                   settings=DesignSettings(max_days=max_days)).to_dict()
     if as_json:
         print_json(doc)
         return
-    r = design.result
-    console.print(f"design on offers: {r.status}, {r.objective:,.2f} {design.objective_units}, open "
-                  f"{', '.join(r.open)}", highlight=False, soft_wrap=True)
-    for w, u in r.utilisation.items():
+    console.print(f"design on offers: {doc['status']}, {doc['objective']:,.2f} {doc['units']['objective']}, open "
+                  f"{', '.join(doc['open'])}", highlight=False, soft_wrap=True)
+    for w, u in doc["utilisation"].items():
         console.print(f"  {w}: {u:.0%} of the space on offer", highlight=False)
 
 
 # --- bookings -----------------------------------------------------------------------------------------------
-def _booking_line(b) -> str:
-    return _booking_text(b.to_dict())
-
-
 def _booking_text(d: dict) -> str:
     """One line of a booking (its JSON form: the same from the database and from the API)."""
     why = f" ({d['reason']})" if d["reason"] else ""
@@ -324,7 +428,7 @@ def bookings_request_cmd(
     from sharing.bookings import request_booking
     from sharing.model import BookingRequest
 
-    with guarded({**OPTIONS, "offer": "--offer", "start_day": "--start", "end_day": "--end", "cargo_class": "--class",
+    with _guarded({**OPTIONS, "offer": "--offer", "start_day": "--start", "end_day": "--end", "cargo_class": "--class",
                   "customs_mode": "--mode"}):
         service = _service(**{"--org": org, "--db": db})
         if service is not None:
@@ -343,14 +447,15 @@ def bookings_request_cmd(
 
 @bookings_app.command("plan")
 def bookings_plan_cmd(
-    org: Org,
     shipments: Annotated[Path, typer.Option("--shipments", help="CSV as for `cbec plan`")],
+    org: OrgOrKey = None,
     time_limit: Annotated[float, typer.Option("--time-limit", help="seconds, at most 600")] = 60.0,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """`cbec plan` on --org's bookings: the inbound m³ per warehouse and day is what it booked (else what open
-    offers have free, else the dock's own figure)."""
+    offers have free, else the dock's own figure). Remote mode: POST /v1/plans as the key's organisation (the
+    service plans on that organisation's bookings the same way)."""
     from optimizer.network import load_network
     from optimizer.planning.candidates import PlanSettings
     from optimizer.planning.planner import plan_to_dict
@@ -359,14 +464,21 @@ def bookings_plan_cmd(
 
     if not 0 < time_limit <= 600:
         fail("--time-limit must be more than 0 and at most 600 seconds", field="--time-limit")
-    with guarded(OPTIONS):
-        database = _db(db)
-        net = load_network()
-        load = read_shipments_csv(net, shipments)
-        if not load.shipments:
-            fail(f"no valid shipment in {shipments.name}" + (f": {load.errors[0].detail}" if load.errors else ""))
-        doc = plan_to_dict(net, plan_on_bookings(database, net, _org(database, org), load.shipments,
-                                                 PlanSettings(time_limit_s=time_limit)))
+    with _guarded({**OPTIONS, "time_limit_s": "--time-limit"}):
+        service = _service(**{"--org": org, "--db": db})
+        if service is not None:
+            from api.cli.plan import _remote_plan
+
+            with service:
+                doc = _remote_plan(service, shipments, None, [], [], [], as_json, {"time_limit_s": time_limit})
+        else:
+            database = _db(db)
+            net = load_network()
+            load = read_shipments_csv(net, shipments)
+            if not load.shipments:
+                fail(f"no valid shipment in {shipments.name}" + (f": {load.errors[0].detail}" if load.errors else ""))
+            doc = plan_to_dict(net, plan_on_bookings(database, net, _acting(database, org), load.shipments,
+                                                     PlanSettings(time_limit_s=time_limit)))
     if as_json:
         print_json(doc)
         return
@@ -387,7 +499,7 @@ def bookings_list_cmd(org: OrgView = None, role: Annotated[str, typer.Option("--
     """Bookings --org made (booker), on its offers (operator), or both."""
     from sharing.bookings import list_bookings
 
-    with guarded(OPTIONS):
+    with _guarded(OPTIONS):
         service = _service(**{"--org": org, "--db": db})
         if service is not None:
             with service:
@@ -413,7 +525,7 @@ def bookings_cancel_cmd(booking: Annotated[str, typer.Argument()], org: OrgOrKey
     """Cancel a booking by the offer's terms (late: a fee)."""
     from sharing.bookings import cancel_booking
 
-    with guarded(OPTIONS):
+    with _guarded(OPTIONS):
         service = _service(**{"--org": org, "--db": db})
         if service is not None:
             with service:
@@ -432,7 +544,7 @@ def bookings_refuse_cmd(booking: Annotated[str, typer.Argument()],
     """The offer's operator (--org) refuses a held or waitlisted booking, or cancels a confirmed one not yet begun."""
     from sharing.bookings import refuse_booking
 
-    with guarded({**OPTIONS, "reason": "--reason"}):
+    with _guarded({**OPTIONS, "reason": "--reason"}):
         service = _service(**{"--org": org, "--db": db})
         if service is not None:
             with service:
@@ -445,31 +557,45 @@ def bookings_refuse_cmd(booking: Annotated[str, typer.Argument()],
 
 
 @bookings_app.command("confirm")
-def bookings_confirm_cmd(booking: Annotated[str, typer.Argument()], org: Org, db: DbOpt = None) -> None:
+def bookings_confirm_cmd(booking: Annotated[str, typer.Argument()], org: OrgOrKey = None, db: DbOpt = None) -> None:
     """Confirm a held booking."""
     from sharing.bookings import confirm_booking
 
-    with guarded(OPTIONS):
-        database = _db(db)
-        org_id = _org(database, org)
-        b = confirm_booking(database, booking, org_id, _actor(org_id))
-    console.print(_booking_line(b), highlight=False, soft_wrap=True)
+    with _guarded(OPTIONS):
+        service = _service(**{"--org": org, "--db": db})
+        if service is not None:  # POST /v1/bookings/{id}/confirm
+            with service:
+                doc = service.json("POST", f"/v1/bookings/{_path_id(booking)}/confirm")
+        else:
+            database = _db(db)
+            org_id = _acting(database, org)
+            doc = confirm_booking(database, booking, org_id, _actor(org_id)).to_dict()
+    console.print(_booking_text(doc), highlight=False, soft_wrap=True)
 
 
 @bookings_app.command("change")
-def bookings_change_cmd(booking: Annotated[str, typer.Argument()], org: Org,
+def bookings_change_cmd(booking: Annotated[str, typer.Argument()], org: OrgOrKey = None,
                         quantity: Annotated[float | None, typer.Option("--quantity")] = None,
                         start: Annotated[str | None, typer.Option("--start")] = None,
                         end: Annotated[str | None, typer.Option("--end")] = None, db: DbOpt = None) -> None:
     """Change a booking's quantity or days (it must fit; a reduction within the notice costs a fee)."""
     from sharing.bookings import change_booking
 
-    with guarded(OPTIONS):
-        database = _db(db)
-        org_id = _org(database, org)
-        b = change_booking(database, booking, org_id, _actor(org_id), quantity=quantity,
-                           start_day=_day(start, "--start") if start else None, end_day=_day(end, "--end") if end else None)
-    console.print(_booking_line(b), highlight=False, soft_wrap=True)
+    with _guarded(OPTIONS):
+        first = _day(start, "--start") if start else None
+        last = _day(end, "--end") if end else None
+        service = _service(**{"--org": org, "--db": db})
+        if service is not None:  # PATCH /v1/bookings/{id}
+            body = {k: v for k, v in (("quantity", quantity), ("start_day", first and first.isoformat()),
+                                      ("end_day", last and last.isoformat())) if v is not None}
+            with service:
+                doc = service.json("PATCH", f"/v1/bookings/{_path_id(booking)}", json=body)
+        else:
+            database = _db(db)
+            org_id = _acting(database, org)
+            doc = change_booking(database, booking, org_id, _actor(org_id), quantity=quantity, start_day=first,
+                                 end_day=last).to_dict()
+    console.print(_booking_text(doc), highlight=False, soft_wrap=True)
 
 
 @bookings_app.command("audit")
@@ -481,18 +607,23 @@ def bookings_audit_cmd(booking: Annotated[str, typer.Argument()], org: OrgView =
     from sharing.audit import trail
     from sharing.bookings import get_booking
 
-    with guarded(OPTIONS):
-        database = _db(db)
-        org_id = _org(database, org)
-        get_booking(database, booking, org=org_id)
-        entries = trail(database, "booking", booking, org=org_id)
+    with _guarded(OPTIONS):
+        service = _service(**{"--org": org, "--db": db})
+        if service is not None:  # GET /v1/bookings/{id}/audit
+            with service:
+                entries = service.json("GET", f"/v1/bookings/{_path_id(booking)}/audit")["items"]
+        else:
+            database = _db(db)
+            org_id = _org(database, org)
+            get_booking(database, booking, org=org_id)
+            entries = [e.to_dict() for e in trail(database, "booking", booking, org=org_id)]
     if as_json:
-        print_json({"items": [e.to_dict() for e in entries]})
+        print_json({"items": entries})
         return
     for e in entries:
-        when = datetime.fromtimestamp(e.at_ms / 1000, UTC).isoformat(timespec="seconds")
-        console.print(f"{when} {e.action:<8} by {e.actor_org or '-'}/{e.actor} {json.dumps(e.detail, default=str)[:160]}",
-                      highlight=False, soft_wrap=True)
+        when = datetime.fromtimestamp(e["at_ms"] / 1000, UTC).isoformat(timespec="seconds")
+        console.print(f"{when} {e['action']:<8} by {e['actor_org'] or '-'}/{e['actor']} "
+                      f"{json.dumps(e['detail'], default=str)[:160]}", highlight=False, soft_wrap=True)
 
 
 @bookings_app.command("expire")
@@ -501,32 +632,46 @@ def bookings_expire_cmd(db: DbOpt = None) -> None:
     each request doing it for its own offer)."""
     from sharing.bookings import expire_due
 
-    with guarded(OPTIONS):
+    with _guarded(OPTIONS):
+        service = _service(**{"--db": db})
+        if service is not None:  # an operator's chore over every organisation: the service has no route for it
+            service.close()
+            fail("`cbec bookings expire` runs on the database only (CBEC_API_URL is set): the service expires the "
+                 "holds and waits of an offer on each request about it", field="api_url")
         out = expire_due(_db(db))
     console.print(f"{out['expired']} expired, {out['promoted']} promoted from the waitlist", highlight=False)
 
 
 @bookings_app.command("use")
-def bookings_use_cmd(org: Org, warehouse: Annotated[str, typer.Option("--warehouse")],
+def bookings_use_cmd(warehouse: Annotated[str, typer.Option("--warehouse")],
                      day: Annotated[str, typer.Option("--day")], m3: Annotated[float, typer.Option("--m3")],
                      ref: Annotated[str, typer.Option("--ref", help="your reference (one movement per ref)")],
+                     org: OrgOrKey = None,
                      out: Annotated[bool, typer.Option("--out", help="an outbound movement (default inbound)")] = False,
                      db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Record a stock movement of --org at a warehouse; inbound draws on its booking there."""
     from optimizer.network import load_network
     from sharing.usage import record_movement
 
-    with guarded(OPTIONS):
-        database = _db(db)
-        org_id = _org(database, org)
-        mv = record_movement(database, load_network(), org_id, warehouse.upper(), _day(day, "--day"),
-                             "out" if out else "in", m3, "manual", ref, _actor(org_id))
+    with _guarded(OPTIONS):
+        when = _day(day, "--day")
+        service = _service(**{"--org": org, "--db": db})
+        if service is not None:  # POST /v1/bookings/movements
+            with service:
+                mv = service.json("POST", "/v1/bookings/movements", json={
+                    "warehouse": warehouse.upper(), "day": when.isoformat(), "direction": "out" if out else "in",
+                    "m3": m3, "ref": ref})
+        else:
+            database = _db(db)
+            org_id = _acting(database, org)
+            mv = record_movement(database, load_network(), org_id, warehouse.upper(), when, "out" if out else "in", m3,
+                                 "manual", ref, _actor(org_id)).to_dict()
     if as_json:
-        print_json(mv.to_dict())
+        print_json(mv)
         return
-    drew = f"drew on booking {mv.booking_id}" if mv.booking_id else ("in offer " + mv.offer_id if mv.offer_id else
-                                                                      "UNBOOKED (no booking at the warehouse that day)")
-    console.print(f"movement {mv.movement_id}: {mv.direction} {mv.m3:g} m³ at {mv.warehouse} on {mv.day}; {drew}",
+    drew = f"drew on booking {mv['booking']}" if mv["booking"] else ("in offer " + mv["offer"] if mv["offer"] else
+                                                                     "UNBOOKED (no booking at the warehouse that day)")
+    console.print(f"movement {mv['id']}: {mv['direction']} {mv['m3']:g} m³ at {mv['warehouse']} on {mv['day']}; {drew}",
                   highlight=False, soft_wrap=True)
 
 
@@ -538,10 +683,16 @@ def bookings_reconcile_cmd(warehouse: Annotated[str, typer.Option("--warehouse")
     from optimizer.network import load_network
     from sharing.usage import reconcile
 
-    with guarded(OPTIONS):
-        database = _db(db)
-        doc = reconcile(database, load_network(), warehouse.upper(), _day(start, "--start"), _day(end, "--end"),
-                        org=_org(database, org))
+    with _guarded(OPTIONS):
+        first, last = _day(start, "--start"), _day(end, "--end")
+        service = _service(**{"--org": org, "--db": db})
+        if service is not None:  # GET /v1/bookings/reconciliation
+            with service:
+                doc = service.json("GET", "/v1/bookings/reconciliation", params={
+                    "warehouse": warehouse.upper(), "start": first.isoformat(), "end": last.isoformat()})
+        else:
+            database = _db(db)
+            doc = reconcile(database, load_network(), warehouse.upper(), first, last, org=_org(database, org))
     if as_json:
         print_json(doc)
         return
@@ -571,7 +722,7 @@ def settlements_show_cmd(month: Month, org: OrgView = None, db: DbOpt = None, as
     from sharing.settlement import Month as M
     from sharing.settlement import settlement
 
-    with guarded(OPTIONS):
+    with _guarded(OPTIONS):
         service = _service(**{"--org": org, "--db": db})
         if service is not None:
             with service:
@@ -604,7 +755,7 @@ def settlements_export_cmd(month: Month, output: Annotated[Path, typer.Option("-
 
     if fmt not in ("csv", "xlsx"):
         fail("--format must be csv or xlsx", field="--format")
-    with guarded(OPTIONS):
+    with _guarded(OPTIONS):
         service = _service(**{"--org": org, "--db": db})
         if service is not None:
             with service:
@@ -626,7 +777,7 @@ def settlements_statement_cmd(month: Month, org: OrgOrKey = None,
     from sharing.export import statement
     from sharing.settlement import Month as M
 
-    with guarded(OPTIONS):
+    with _guarded(OPTIONS):
         service = _service(**{"--org": org, "--db": db})
         if service is not None:
             with service:
@@ -644,15 +795,22 @@ def settlements_statement_cmd(month: Month, org: OrgOrKey = None,
 
 @settlements_app.command("verify")
 def settlements_verify_cmd(path: Annotated[Path, typer.Argument(help="a statement (JSON)")]) -> None:
-    """Check a statement's signature against this deployment's key; exit 1 when it does not hold."""
+    """Check a statement's signature against this deployment's key; exit 1 when it does not hold (remote mode:
+    the deployed service's key, POST /v1/settlements/verify)."""
     from sharing.signing import verify
 
-    with guarded(OPTIONS):
+    with _guarded(OPTIONS):
         try:
             doc = json.loads(path.read_text())
         except json.JSONDecodeError as exc:
             fail(f"{path}: not JSON ({exc.msg} at line {exc.lineno})")
-        ok, why = verify(doc)
+        service = _service()
+        if service is not None:
+            with service:
+                answer = service.json("POST", "/v1/settlements/verify", json=doc)
+            ok, why = answer["valid"], answer["reason"]
+        else:
+            ok, why = verify(doc)
     console.print(f"{path}: {why}", highlight=False)
     if not ok:
         raise typer.Exit(1)
@@ -664,7 +822,7 @@ def settlements_cities_cmd(month: Month, db: DbOpt = None, as_json: JsonOpt = Fa
     from sharing.settlement import Month as M
     from sharing.settlement import between_cities
 
-    with guarded(OPTIONS):
+    with _guarded(OPTIONS):
         service = _service(**{"--db": db})
         if service is not None:
             with service:
@@ -687,13 +845,19 @@ def settlements_cities_cmd(month: Month, db: DbOpt = None, as_json: JsonOpt = Fa
 
 
 @settlements_app.command("city")
-def settlements_city_cmd(org: Org, city: Annotated[str, typer.Argument(help="the home city, e.g. Mianyang")],
-                         db: DbOpt = None) -> None:
-    """Set --org's home city (settlements between cities)."""
+def settlements_city_cmd(city: Annotated[str, typer.Argument(help="the home city, e.g. Mianyang")],
+                         org: OrgOrKey = None, db: DbOpt = None) -> None:
+    """Set --org's home city (settlements between cities; remote mode: the key's organisation, an admin key)."""
     from sharing.profiles import set_city
 
-    with guarded(OPTIONS):
-        database = _db(db)
-        org_id = _org(database, org)
-        set_city(database, org_id, city, _actor(org_id))
+    with _guarded(OPTIONS):
+        service = _service(**{"--org": org, "--db": db})
+        if service is not None:  # PUT /v1/settlements/city
+            with service:
+                doc = service.json("PUT", "/v1/settlements/city", json={"city": city})
+            org, city = doc["org"], doc["city"]
+        else:
+            database = _db(db)
+            org_id = _acting(database, org)
+            set_city(database, org_id, city, _actor(org_id))
     console.print(f"{org}: {city}", highlight=False)
