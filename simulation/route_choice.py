@@ -6,9 +6,11 @@ canonical ready time (the middle of the bucket in the first simulated week), nev
 whichever consignment happened to come first, so the cache gives the same answer in every process
 and replication (reproducible serial or parallel).
 
-Policy ``logit`` (the default) chooses among the quote's Pareto options by a multinomial logit over
-generalised cost (freight + value of time x p50 days; :mod:`optimizer.quotes.choice`), with the
-scenario's ``routing.logit`` parameters. The choice is discretised into ``draws`` equally likely slots
+Policy ``logit`` (the default) chooses among the quote's Pareto options, plus the cheapest option of
+each main mode (rail, air, sea) the Pareto set lacks, by a multinomial logit over generalised cost
+(freight + value of time x p50 days; :mod:`optimizer.quotes.choice`) and a constant per main mode, with
+the scenario's ``routing.logit`` parameters (fitted to published mode shares: :mod:`simulation.calibration`).
+The choice is discretised into ``draws`` equally likely slots
 per flow and bucket (slot j takes the option at cumulative probability (j + 0.5) / draws), and a
 consignment's slot is a hash of its flow and ready time, so the route table stays a finite, shippable
 cache and every process draws the same route for the same consignment.
@@ -22,12 +24,12 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from optimizer.errors import CbecError, InvalidInput
-from optimizer.network.model import Option
+from optimizer.network.model import Mode, Option
 from optimizer.network import Network
 from optimizer.quotes.choice import logit_shares
 from optimizer.quotes.quote import build_request, quote
 from optimizer.network.timeutil import zone
-from simulation.scenario import Flow, Scenario
+from simulation.scenario import Flow, Logit, Scenario
 
 ORIGIN_TZ = "Asia/Shanghai"  # the simulation clock starts at 00:00 of the start date here (no DST)
 
@@ -47,7 +49,8 @@ class Route:
 
 _CACHE: dict[tuple, Route] = {}
 _SLOT_MOD = 1_000_003
-_OPTIONS: dict[tuple, list[Option]] = {}  # (network key, flow, ready) -> Pareto options, shared by a bucket's logit slots
+_OPTIONS: dict[tuple, list[Option]] = {}  # (network key, flow, ready, alternatives) -> choice set, shared by a bucket's slots
+_CHOICE_MODES = (Mode.RAIL, Mode.AIR, Mode.SEA)  # main modes a shipper to a distant market chooses among
 
 
 def network_key(sc: Scenario) -> str:
@@ -76,6 +79,7 @@ class Router:
         self.start_how = sc.start.weekday() * 24  # hour-of-week of simulation time 0
         self._local: dict[int, Route] = {}
         self.used: dict[tuple, Route] = {}
+        self._services_by_mode: dict[Mode, frozenset[str]] | None = None
 
     def _policy(self, fi: int) -> str:
         f = self.sc.demand[fi]
@@ -106,12 +110,22 @@ class Router:
               f.lot.pieces, policy, tuple(f.route or ()), b, slot)
         r = _CACHE.get(ck)
         if r is None:
-            # canonical ready time: middle of the bucket, in the first week of the run
-            how = (b * self.bucket + self.bucket / 2.0 - self.start_how) % 168.0
-            ready = self.t0 + timedelta(hours=how)
-            r = _CACHE[ck] = self._quote(fi, f, policy, ready, slot)
+            r = _CACHE[ck] = self._quote(fi, f, policy, self.bucket_ready(b), slot)
         self.used[ck] = r
         return r
+
+    def bucket_route(self, fi: int, b: int, slot: int = 0) -> Route:
+        """The route of flow ``fi`` in hour-of-week bucket ``b`` and logit slot ``slot`` (the simulation's cache)."""
+        return self._lookup(fi, b, slot)
+
+    def bucket_ready(self, b: int) -> datetime:
+        """The canonical ready time of hour-of-week bucket ``b``: its middle, in the first week of the run."""
+        how = (b * self.bucket + self.bucket / 2.0 - self.start_how) % 168.0
+        return self.t0 + timedelta(hours=how)
+
+    def buckets(self) -> range:
+        """The hour-of-week buckets of the route cache."""
+        return range(0, -(-168 // self.bucket))
 
     def route_all(self) -> list[tuple[tuple, Route]]:
         """Route every flow for every bucket of the week (every logit slot); returns the cache entries (to ship to workers)."""
@@ -122,24 +136,54 @@ class Router:
                     self.route(fi, float(b) - self.start_how % 168, j)
         return list(self.used.items())
 
-    def choice_shares(self, fi: int, ready: datetime) -> list[tuple[Option, float]]:
-        """The flow's Pareto options at ``ready`` with their logit probabilities (the scenario's parameters)."""
+    def choice_shares(self, fi: int, ready: datetime, logit: Logit | None = None) -> list[tuple[Option, float]]:
+        """The flow's choice set at ``ready`` with its logit probabilities (``logit``, default the scenario's).
+
+        The choice set is the quote's Pareto options plus, with ``mode_alternatives``, the cheapest option of
+        each main mode (rail, air, sea) the Pareto set lacks; it does not depend on the logit's numbers, so
+        :mod:`simulation.calibration` evaluates many parameter sets on one quoted set.
+        """
         f = self.sc.demand[fi]
-        key = (self.key, fi, ready)
+        lg = self.sc.routing.logit if logit is None else logit
+        key = (self.key, fi, ready, lg.mode_alternatives)
         options = _OPTIONS.get(key)
         if options is None:
-            options = _OPTIONS[key] = self._options(fi, f, ready)
-        lg = self.sc.routing.logit
-        vot = lg.share_of_value_per_day * lg.value_per_kg.get(f.customs_mode, 0.0) * f.lot.weight_kg
-        probs = logit_shares([o.cost_total + vot * o.door_days_p50 for o in options], lg.scale)
-        return list(zip(options, probs, strict=True))
+            options = _OPTIONS[key] = self._choice_set(fi, f, ready, lg.mode_alternatives)
+        return list(zip(options, choice_probabilities(options, f, lg), strict=True))
 
-    def _options(self, fi: int, f: Flow, ready: datetime) -> list[Option]:
+    def _choice_set(self, fi: int, f: Flow, ready: datetime, mode_alternatives: bool) -> list[Option]:
+        options = self._options(fi, f, ready)
+        if not mode_alternatives:
+            return options
+        present = {o.main_mode for o in options}
+        for mode in _CHOICE_MODES:
+            if mode in present:
+                continue
+            # quote without the other main modes' services: the cheapest way by this mode, if there is one
+            others = frozenset(s for m in _CHOICE_MODES if m != mode for s in self._by_mode().get(m, ()))
+            try:
+                alt = [o for o in self._options(fi, f, ready, others) if o.main_mode is mode]
+            except InvalidInput:  # no route by this mode (e.g. no sea route to Moscow)
+                continue
+            if alt:
+                options.append(min(alt, key=lambda o: o.cost_total))
+        return options
+
+    def _by_mode(self) -> dict[Mode, frozenset[str]]:
+        by = self._services_by_mode
+        if by is None:
+            acc: dict[Mode, set[str]] = {}
+            for sid, svc in self.net.services.items():
+                acc.setdefault(svc.mode, set()).add(sid)
+            by = self._services_by_mode = {m: frozenset(v) for m, v in acc.items()}
+        return by
+
+    def _options(self, fi: int, f: Flow, ready: datetime, exclude_extra: frozenset[str] = frozenset()) -> list[Option]:
         net = self.net
         try:
-            exclude: frozenset[str] = frozenset()
+            exclude: frozenset[str] = exclude_extra
             if f.route:
-                exclude = frozenset(s for s in net.services if s not in set(f.route))
+                exclude = exclude | frozenset(s for s in net.services if s not in set(f.route))
             req = build_request(net, f.origin, f.destination, f.lot.weight_kg, f.lot.volume_m3, ready,
                                 pieces=f.lot.pieces, cargo_class=f.cargo_class, customs_mode=f.customs_mode,
                                 include_planned=self.sc.activate_planned)
@@ -172,6 +216,21 @@ class Router:
             raise InvalidInput(f"demand[{fi}] ({f.name}): the given route {' > '.join(f.route or ())} is not feasible "
                                "(schedule, cargo class or customs mode)", field=f"demand[{fi}].route")
         return _route_of(chosen, f.lot.weight_kg)
+
+
+def choice_probabilities(options: list[Option], f: Flow, lg: Logit,
+                         cost_factor: dict[str, float] | None = None) -> list[float]:
+    """Logit probabilities of ``options`` for flow ``f``: generalised cost with the flow's value of time, and
+    each option's main-mode constant (``lg.mode_constants``, 0 for a mode it does not name).
+
+    ``cost_factor`` (main mode -> factor, default none) scales the freight cost of that mode's options: the
+    calibration's elasticity of the shares to a mode's price.
+    """
+    vot = lg.share_of_value_per_day * lg.value_per_kg.get(f.customs_mode, 0.0) * f.lot.weight_kg
+    cf = cost_factor or {}
+    costs = [o.cost_total * cf.get(o.main_mode.value, 1.0) + vot * o.door_days_p50 for o in options]
+    constants = [lg.mode_constants.get(o.main_mode.value, 0.0) for o in options]
+    return logit_shares(costs, lg.scale, constants)
 
 
 def _route_of(chosen: Option, kg: float) -> Route:

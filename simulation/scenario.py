@@ -37,6 +37,9 @@ BUNDLED_DIR = Path(str(files("simulation") / "scenarios"))  # package data, in a
 CustomsCode = Literal["9610", "1210", "9710", "9810"]
 CargoClassName = Literal["general", "lithium_batteries", "dangerous_goods", "temperature_controlled"]
 Policy = Literal["cheapest", "fastest", "greenest", "logit"]
+# fitted by simulation.calibration (bench/logit_calibration.py) to Sichuan's Europe-bound mode shares by value
+FITTED_MODE_CONSTANTS: dict[str, float] = {"air": 4.793, "sea": 2.866}
+FITTED_SCALE = 0.829
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 # constrained strings (limits in simulation.limits; a message for each pattern in PATTERN_HELP)
@@ -199,15 +202,29 @@ class Resources(_Model):
 
 
 class Logit(_Model):
-    """Multinomial logit over generalised cost (optimizer.quotes.choice): cost + value of time x p50 days."""
+    """Multinomial logit over generalised cost (optimizer.quotes.choice): cost + value of time x p50 days.
 
-    scale: float = Field(default=0.1, ge=0, le=10,
-                         description="relative generalised-cost difference at which choices spread (0: cheapest only)")
+    The defaults are fitted by :mod:`simulation.calibration` (``bench/logit_calibration.py``) so that the
+    baseline's Europe-bound shares by value match the published shares of rail, air and sea for Sichuan's
+    Europe-bound exports (targets, sources and arithmetic in docs/quotes.md, "Calibration of the logit").
+    """
+
+    scale: float = Field(default=FITTED_SCALE, ge=0, le=10,
+                         description="relative generalised-cost difference at which choices spread (0: cheapest only); "
+                                     "fitted with the mode constants so that rail's share has a cost elasticity of -1 [A]")
     share_of_value_per_day: float = Field(default=0.001, ge=0, le=0.1,
                                           description="value of time per day as a share of the goods value")
     value_per_kg: dict[CustomsCode, float] = Field(
         default_factory=lambda: {"9610": 30.0, "9710": 15.0, "9810": 12.0, "1210": 12.0},
         description="goods value per kg by customs mode (USD), for the value of time")
+    mode_constants: dict[Literal["road", "rail", "air", "sea"], Annotated[float, Field(ge=-30, le=30)]] = Field(
+        default_factory=lambda: dict(FITTED_MODE_CONSTANTS),
+        description="alternative-specific constant per main mode, added to the utility (rail is the reference, 0): "
+                    "an option of that mode is chosen e^constant times as often as its generalised cost alone says. "
+                    "Fitted to the published mode shares of Sichuan's Europe-bound exports by value "
+                    "(simulation.calibration; docs/quotes.md)")
+    mode_alternatives: bool = Field(default=True, description="add each main mode's cheapest option (rail, air, sea) to "
+                                                              "the choice set when the Pareto set has none of that mode")
     draws: int = Field(default=20, ge=1, le=200, description="choice slots per flow and ready-time bucket (route cache entries)")
 
 

@@ -46,8 +46,8 @@ def test_littles_law_on_the_chain_output(base_runs):
     law = [r["flat"]["kpis.throughput_per_day"] * r["flat"]["kpis.lead_time_days"] for r in base_runs]
     lo, hi = wip["ci95"]
     assert lo <= float(np.mean(law)) <= hi, (wip, np.mean(law))
-    for r in base_runs:  # per replication: up to edge effects of an 80-day window (lead times ~15 days)
-        assert r["flat"]["kpis.wip_littles_law"] == pytest.approx(r["flat"]["kpis.wip"], rel=0.12)
+    for r in base_runs:  # per replication: up to edge effects of an 80-day window (lead times ~19 days, sea ~53)
+        assert r["flat"]["kpis.wip_littles_law"] == pytest.approx(r["flat"]["kpis.wip"], rel=0.16)
 
 
 def test_report_has_kpis_with_mean_and_ci(base_runs):
@@ -74,15 +74,16 @@ def test_report_has_kpis_with_mean_and_ci(base_runs):
 
 
 def _through(sc, node: str) -> set[str]:
-    """Flows whose routes (any ready-time bucket) cross ``node``."""
+    """Flows whose routes (any ready-time bucket, any logit slot) cross ``node``."""
     net = scenario_network(sc)
     router = Router(net, sc)
     out = set()
     for fi, f in enumerate(sc.demand):
-        for b in range(0, 168, sc.routing.hour_bucket):
-            r = router.route(fi, float(b))
-            if any(x.node == node for sid in r.services for x in net.services[sid].stops):
-                out.add(f.name)
+        for b in router.buckets():
+            for j in range(sc.routing.logit.draws):
+                r = router.bucket_route(fi, b, j)
+                if any(x.node == node for sid in r.services for x in net.services[sid].stops):
+                    out.add(f.name)
     return out
 
 
@@ -96,8 +97,8 @@ def test_border_closure_raises_lead_time_only_through_it(base_runs):
     assert "htz_electronics_lodz_9810" in through and "city_parcels_singapore_9610" not in through
     for f in base.demand:
         d = diff[f"kpis.lead_time_days.by_flow.{f.name}"]
-        if f.name in through:
-            assert d["significant"] and d["difference"] > 0.3, (f.name, d)
+        if f.name in through:  # the logit sends 7-36 % of a through flow's consignments that way: a smaller rise
+            assert d["significant"] and d["difference"] > 0.1, (f.name, d)
         else:
             assert not (d["significant"] and d["difference"] > 0.05), (f.name, d)
     assert diff["stages.border:ALA_CN.wait_hours"]["difference"] > 0
