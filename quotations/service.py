@@ -31,6 +31,7 @@ from optimizer.network.model import DutyRate, QuoteRequest
 from optimizer.network.serialize import quote_to_dict
 from optimizer.network.validity import check_options, earliest_valid_to
 from optimizer.quotes.limits import GOODS_VALUE, VALUE_OF_TIME, check_hs_code
+from optimizer.quotes.notes import Note, note_detail
 from optimizer.quotes.quote import quote
 from optimizer.quotes.rate_sheet import RateBook
 from optimizer.settings import get_settings
@@ -127,7 +128,7 @@ def issue_quote(net: Network, req: QuoteRequest, terms: QuoteTerms, *, db: Datab
     outside = [f for f in check_options(net, options) if not (f.kind == "tariff" and book.valid_to(f.service))]
     if outside and not terms.allow_extrapolation:
         raise OutsideValidity([f.describe() for f in outside])
-    warnings += [f"extrapolated: {f.describe()}" for f in outside]
+    warnings += [Note("data.extrapolated", f"extrapolated: {f.describe()}", what=f.describe()) for f in outside]
 
     cap = now + timedelta(days=get_settings().quote_validity_days)
     ends = [d for d in (earliest_valid_to(net, options),
@@ -139,7 +140,8 @@ def issue_quote(net: Network, req: QuoteRequest, terms: QuoteTerms, *, db: Datab
         if data_end > now:
             valid_until = min(cap, data_end)
         else:
-            warnings.append(f"the data used ended on {end.isoformat()}: this quote holds {get_settings().quote_validity_days} days")
+            warnings.append(Note("data.ended", f"the data used ended on {end.isoformat()}: this quote holds {get_settings().quote_validity_days} days",
+                                  end=end.isoformat(), days=get_settings().quote_validity_days))
 
     doc = quote_to_dict(net, req, options)
     doc["quote_id"] = new_quote_id()
@@ -149,13 +151,16 @@ def issue_quote(net: Network, req: QuoteRequest, terms: QuoteTerms, *, db: Datab
     doc["request"].update(currency=currency, allow_extrapolation=terms.allow_extrapolation, **goods.recorded(req.hs_code))
     doc["exchange_rate"] = _rate_doc(fx)
     if fx.age_days > STALE_RATE_DAYS:
-        warnings.append(f"exchange rate {fx.frm}/{fx.to} is the fixing of {fx.date.isoformat()} "
-                        f"({fx.age_days} days before the quote; tag [{fx.tag}])")
+        warnings.append(Note("fx.stale", f"exchange rate {fx.frm}/{fx.to} is the fixing of {fx.date.isoformat()} "
+                             f"({fx.age_days} days before the quote; tag [{fx.tag}])", pair=f"{fx.frm}/{fx.to}",
+                             date=fx.date.isoformat(), age_days=fx.age_days, tag=fx.tag))
     for option in doc["options"]:
         for leg in option["legs"]:
             leg["tariff_source"] = book.source(leg["service"])
         _convert(option, fx)
+        option["notes_detail"] = [note_detail(n) for n in option.get("notes", [])]
     doc["warnings"] = warnings
+    doc["warnings_detail"] = [note_detail(w) for w in warnings]
     doc["saved"] = db is not None and org_id is not None
     if doc["saved"]:
         save_quote(db, doc, org_id, created=exact)

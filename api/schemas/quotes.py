@@ -145,6 +145,15 @@ class LegOut(BaseModel):
                                "(the organisation's own rates, docs/rate_sheets.md) or \"public\" (data/tariffs.yaml)")
 
 
+class NoteOut(BaseModel):
+    """A note or warning in words a client can translate: ``text`` (English, as in the plain list), a stable
+    ``code`` (null for one without, e.g. in an older saved quote) and the ``params`` of its template."""
+
+    code: str | None
+    params: dict[str, Any] = Field(default_factory=dict)
+    text: str
+
+
 class OptionOut(BaseModel):
     model_config = ConfigDict(extra="allow")
     id: str
@@ -158,6 +167,7 @@ class OptionOut(BaseModel):
     generalised_cost: float | None = Field(default=None, description="cost + value of time per day x p50 transit days")
     space_left: SpaceLeft | None = Field(default=None, description="least space left on any limited departure of the option")
     notes: list[str] = Field(default_factory=list, description="splits, taxes not estimated and why, operator declarations")
+    notes_detail: list[NoteOut] = Field(default_factory=list, description="the notes again, each with a code and params")
 
 
 class ExchangeRateOut(BaseModel):
@@ -184,6 +194,7 @@ class QuoteOut(BaseModel):
     currency: str = Field(description="currency of every price (USD, CNY or EUR)")
     exchange_rate: ExchangeRateOut
     warnings: list[str] = Field(description="extrapolated figures, a stale exchange rate")
+    warnings_detail: list[NoteOut] = Field(default_factory=list, description="the warnings again, each with a code and params")
     saved: bool = Field(description="stored under quote_id for the caller's organisation (GET /v1/quotes/{quote_id}); "
                                     "false for anonymous callers, whose quotes are not stored")
     request: dict[str, Any]

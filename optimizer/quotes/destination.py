@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from optimizer.errors import DataError, InvalidInput
 from optimizer.network import Network
 from optimizer.network.model import DutyRate, Node, NodeKind, QuoteRequest
+from optimizer.quotes.notes import Note
 from optimizer.settings import BUNDLED_DATA_DIR
 
 DESTINATION_FILE = "destination.yaml"
@@ -194,7 +195,7 @@ def tax_charges(dd: DestinationData, dest: Node, req: QuoteRequest, eur_per_usd:
     if dest.country == "CN":
         return (), ()
     if value is None:
-        return (), ("taxes not estimated: give the declared goods value",)
+        return (), (Note("tax.no_value", "taxes not estimated: give the declared goods value"),)
     eu = dest.country in dd.eu.countries
     cargo = req.cargo
     parcels = cargo.customs_mode.value == "9610"
@@ -203,20 +204,22 @@ def tax_charges(dd: DestinationData, dest: Node, req: QuoteRequest, eur_per_usd:
     low_value = False
     if eu and parcels:
         if eur_per_usd is None:
-            notes.append("IOSS threshold not checked: no USD/EUR rate for the ready date")
+            notes.append(Note("ioss.no_rate", "IOSS threshold not checked: no USD/EUR rate for the ready date"))
         else:
             low_value = value / cargo.pieces * eur_per_usd <= dd.eu.ioss_threshold_eur
     if req.hs_code and req.duty_rates:
         row = duty_rate(req.duty_rates, req.hs_code, dest.country, eu)
         if row is None:
-            notes.append(f"no duty rate for HS {req.hs_code} into {dest.country} in the duty table")
+            notes.append(Note("duty.no_rate", f"no duty rate for HS {req.hs_code} into {dest.country} in the duty table",
+                                  hs=req.hs_code, country=dest.country))
         elif low_value:
-            notes.append(f"duty relief: parcels of at most EUR {dd.eu.ioss_threshold_eur:g} (table rate {row.rate_pct:g} % not applied)")
+            notes.append(Note("duty.relief", f"duty relief: parcels of at most EUR {dd.eu.ioss_threshold_eur:g} (table rate {row.rate_pct:g} % not applied)",
+                              threshold_eur=f"{dd.eu.ioss_threshold_eur:g}", rate_pct=f"{row.rate_pct:g}"))
         else:
             duty = value * row.rate_pct / 100.0
             out.append(Charge("DUTY", f"import duty {row.rate_pct:g} % (HS {row.hs_prefix}, {row.country})", duty, "pct_goods_value"))
     elif eu or parcels:
-        notes.append("duty not estimated: give hs_code and a duty table")
+        notes.append(Note("duty.no_hs", "duty not estimated: give hs_code and a duty table"))
     if low_value and dd.eu.low_value_duty_eur_per_item and eur_per_usd and (
             dd.eu.low_value_duty_from is None or req.ready.date() >= dd.eu.low_value_duty_from):
         flat = dd.eu.low_value_duty_eur_per_item / eur_per_usd * cargo.pieces

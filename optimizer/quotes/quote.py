@@ -55,6 +55,7 @@ from optimizer.network.model import (
 from optimizer.network.schedule import make_departure
 from optimizer.network.timeutil import from_minutes, parse_ready, to_minutes, zone
 from optimizer.quotes.customs import check_request
+from optimizer.quotes.notes import Note
 from optimizer.quotes.limits import (
     HORIZON_DAYS,
     PIECES,
@@ -626,7 +627,8 @@ def _build_option(net: Network, costing: Costing, final: _Label, taxes: tuple[Ch
         assert arc is not None
         if s.door and not prev.cleared:
             clearance_node = s.origin
-            extra_notes.append(f"export declared by the parcel operator at hand-over ({s.origin}, 9610 list declaration)")
+            extra_notes.append(Note("export.parcel_operator", f"export declared by the parcel operator at hand-over ({s.origin}, 9610 list declaration)",
+                                    node=s.origin))
         price = arc.price
         idx = len(legs)
         boxed, t_min, t_cost = costing.transfer(prev.boxed, arc.unit)
@@ -654,7 +656,8 @@ def _build_option(net: Network, costing: Costing, final: _Label, taxes: tuple[Ch
             left_kg = round(min(kgs), 1) if kgs else None
             left_m3 = round(min(m3s), 2) if m3s else None
         if arc.parts > 1:
-            extra_notes.append(f"split over {arc.parts} departures of {s.id} (one departure holds less than the cargo)")
+            extra_notes.append(Note("split.departures", f"split over {arc.parts} departures of {s.id} (one departure holds less than the cargo)",
+                                    parts=arc.parts, service=s.id))
         legs.append(
             Leg(
                 service_id=s.id,

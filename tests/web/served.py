@@ -58,6 +58,16 @@ class Served:
         with urllib.request.urlopen(req, timeout=30) as r:
             return json.loads(r.read() or b"null")
 
+    def create_org(self, name: str, kind: str) -> str:
+        """A new organisation in the served database (`cbec orgs create`, as an operator does): its admin key."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CBEC_")}
+        env.update(CBEC_VAR_DIR=str(self.var_dir))
+        out = subprocess.run([sys.executable, "-m", "api.cli", "orgs", "create", name, "--kind", kind, "--json"], env=env,
+                             cwd=self.var_dir, capture_output=True, text=True, timeout=120, check=True).stdout
+        keys = re.findall(KEY_PATTERN, out)
+        assert len(keys) == 1, out
+        return keys[0]
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()

@@ -11,6 +11,10 @@ const PAGES = [
   { id: "quote", path: "#/quote", module: "./views/quote.js", need: null, kinds: ["forwarder", "office", "partner"] },
   { id: "shipments", path: "#/shipments", module: "./views/shipments.js", need: "member", kinds: ["forwarder", "office", "partner"] },
   { id: "warehouses", path: "#/warehouses", module: "./views/warehouses.js", need: "member" },
+  // shared warehouses: exporters book space, operators offer it, both settle (issue 19)
+  { id: "offers", path: "#/offers", module: "./views/sharing.js", need: "member", kinds: ["forwarder", "partner"] },
+  { id: "operator", path: "#/operator", module: "./views/sharing.js", need: "member", kinds: ["warehouse_operator"] },
+  { id: "settlements", path: "#/settlements", module: "./views/sharing.js", need: "member", kinds: ["forwarder", "partner", "warehouse_operator", "office"] },
   { id: "planning", path: "#/planning", module: "./views/planning.js", need: "member", kinds: ["forwarder", "office"] },
   { id: "simulations", path: "#/simulations", module: "./views/simulations.js", need: "member", kinds: ["forwarder", "office"] },
   { id: "stats", path: "#/stats", module: "./views/stats.js", need: "member" },
@@ -84,7 +88,7 @@ async function route() {
     getMap().invalidateSize();
   }
   try {
-    cleanup = (await view.mount(panel, { args, query, session, navigate, refreshSession: afterSignIn })) || null;
+    cleanup = (await view.mount(panel, { args, query, session, navigate, refreshSession: afterSignIn, page: page.id })) || null;
   } catch (err) {
     showProblem(panel, err);
   }

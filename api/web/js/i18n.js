@@ -110,3 +110,16 @@ export function nodeName(node) {
   const zh = lang === "zh-CN" ? dict[`node.${node.id}`] : null;
   return zh || node.name || node.id;
 }
+
+/**
+ * A note or warning the server wrote ({code, params, text}: notes_detail / warnings_detail of a quote) in the
+ * current language: the dictionary's template ``note.<code>`` with its params filled in, else the server's
+ * English text (an unknown code, a note without one, or English).
+ */
+export function noteText(note) {
+  if (!note || typeof note === "string") return note || "";
+  const tpl = lang !== "en" && note.code ? dict[`note.${note.code}`] : null;
+  if (!tpl) return note.text;
+  const params = note.params || {};
+  return tpl.replace(/\{(\w+)\}/g, (_, k) => (params[k] !== undefined && params[k] !== null ? String(params[k]) : `{${k}}`));
+}

@@ -87,3 +87,18 @@ export function debounce(f, ms) {
   let timer;
   return (...a) => { clearTimeout(timer); timer = setTimeout(() => f(...a), ms); };
 }
+
+/** A table that folds into one card per row on a phone (table.stack in app.css): every cell is given its
+ * column's heading as data-label, shown before the value when the heading row is hidden. */
+export function stacked(table) {
+  const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent);
+  table.classList.add("stack");
+  for (const tr of table.querySelectorAll("tbody tr")) {
+    [...tr.children].forEach((td, i) => {
+      if (!heads[i] || td.hasAttribute("colspan")) return;
+      td.dataset.label = heads[i];
+      if (heads[i].length > 15) td.classList.add("long-label"); // two lines: the cell keeps their height
+    });
+  }
+  return table;
+}

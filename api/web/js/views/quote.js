@@ -4,7 +4,7 @@
 
 import { api } from "../api.js";
 import { drawOption, loadNetwork, fitTo } from "../map.js";
-import { t, tv, nodeName, fmtDateTime, fmtNumber, fmtMoney, currentLang, chineseNodeNames } from "../i18n.js";
+import { t, tv, nodeName, fmtDateTime, fmtNumber, fmtMoney, currentLang, chineseNodeNames, noteText } from "../i18n.js";
 import { h, field, select, showProblem, modeBadge } from "../ui.js";
 
 export const layout = "";
@@ -101,7 +101,8 @@ function optionCard(opt, index, nodes, { onSelect, onFollow, signedIn }) {
       h("div.kpi", {}, h("b", {}, fmtDateTime(opt.arrive_p50, { withOffset: false })), h("span", {}, t("quote.arrive_p50"))),
       h("div.kpi", {}, h("b", {}, `${fmtNumber(opt.co2e_kg)} kg`), h("span", {}, t("quote.co2e")))),
     space ? h("div.small", {}, h("span.pill.warn", {}, `${t("quote.space_left")}: ${space}`)) : null,
-    (opt.notes || []).length ? h("ul.small.muted", { style: { margin: "6px 0", paddingLeft: "18px" } }, opt.notes.map((n) => h("li", {}, n))) : null,
+    (opt.notes || []).length ? h("ul.small.muted.notes", { style: { margin: "6px 0", paddingLeft: "18px" } },
+      ((opt.notes_detail || []).length === opt.notes.length ? opt.notes_detail : opt.notes).map((n) => h("li", { "data-code": n.code || null }, noteText(n)))) : null,
     h("details", {}, h("summary", {}, t("quote.details")),
       h("ul.legs", {}, (opt.legs || []).map((l) => legRow(l, nodes))),
       h("h3", {}, t("quote.breakdown")), breakdownTable(cost),
@@ -188,7 +189,8 @@ export async function mount(panel, { session, navigate, args }) {
           quote.exchange_rate && quote.exchange_rate.from !== quote.exchange_rate.to
             ? h("span", {}, t("quote.fx", { from: quote.exchange_rate.from, to: quote.exchange_rate.to, rate: fmtNumber(quote.exchange_rate.rate, 4), date: quote.exchange_rate.date })) : null,
           quote.saved ? h("a", { href: `#/quote/${encodeURIComponent(quote.quote_id)}`, id: "quote-link" }, t("quote.saved_link")) : null),
-        (quote.warnings || []).map((w) => h("p.small", {}, h("span.pill.warn", {}, "!"), " ", w))),
+        ((quote.warnings_detail || []).length === (quote.warnings || []).length ? quote.warnings_detail : quote.warnings || [])
+          .map((w) => h("p.small.warning", { "data-code": w.code || null }, h("span.pill.warn", {}, "!"), " ", noteText(w)))),
       cards);
     const first = cards.querySelectorAll(".option")[Math.min(selected, quote.options.length - 1)];
     if (first) select(quote.options[Number(first.dataset.index)], Number(first.dataset.index), first);

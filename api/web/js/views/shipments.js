@@ -1,7 +1,9 @@
 // Shipments: the organisation's shipments (search, status, ETA, delay) and one shipment's page (track
-// on the map, milestones, ETA against plan, alerts, trackers), updated live by polling while open.
+// on the map, milestones, ETA against plan, alerts, trackers), updated live while open: server-sent events
+// (GET /v1/shipments/{id}/events, read with fetch() so that the credential goes in a header), polling when
+// the stream cannot be had.
 
-import { api } from "../api.js";
+import { api, streamEvents } from "../api.js";
 import { drawOption, overlay, fitTo, loadNetwork, MODE_COLOR } from "../map.js";
 import { t, tv, nodeName, fmtDateTime, fmtNumber } from "../i18n.js";
 import { h, field, showProblem, statusPill, debounce } from "../ui.js";
@@ -112,7 +114,7 @@ async function shipmentPage(panel, id, { navigate }) {
   const net = await loadNetwork();
   const nodes = net.nodes;
   const head = h("div");
-  const live = h("span.pill.ok", { id: "live" }, `● ${t("ship.live")}`);
+  const live = h("span.pill.ok", { id: "live", "data-mode": "poll", "data-events": "0" }, `● ${t("ship.live")}`);
   const errors = h("div", { "aria-live": "assertive" });
   const body = h("div", { id: "shipment-body" });
   panel.append(h("p", {}, h("a", { href: "#/shipments" }, `← ${t("ship.back")}`)), head, errors, body);
@@ -120,6 +122,7 @@ async function shipmentPage(panel, id, { navigate }) {
   let trackFitted = false;
   let trackLayer = null;
   let stopped = false;
+  let streamed = []; // positions that arrived by the stream since the last full refresh
 
   const render = (s, track) => {
     head.replaceChildren(h("section.card", {},
@@ -155,8 +158,9 @@ async function shipmentPage(panel, id, { navigate }) {
     if (trackLayer) trackLayer.remove();
     trackLayer = L.layerGroup().addTo(overlay());
     const line = (track && track.features || []).find((f) => f.properties && f.properties.kind === "track");
-    if (line && line.geometry && line.geometry.coordinates.length) {
-      const pts = line.geometry.coordinates.map(([lon, lat]) => [lat, lon]);
+    const known = line && line.geometry ? line.geometry.coordinates.map(([lon, lat]) => [lat, lon]) : [];
+    const pts = known.concat(streamed.map((p) => [p.lat, p.lon]));
+    if (pts.length) {
       L.polyline(pts, { color: "#0b2545", weight: 7, opacity: 0.9 }).addTo(trackLayer);
       L.polyline(pts, { color: "#f2a541", weight: 4, opacity: 1 }).addTo(trackLayer);
       if (!trackFitted && pts.length > 1) {
@@ -169,24 +173,67 @@ async function shipmentPage(panel, id, { navigate }) {
       L.marker([p.lat, p.lon], { icon: L.divIcon({ className: "truck-icon", iconSize: [18, 18] }), title: p.device, keyboard: false })
         .bindTooltip(`${p.device} · ${fmtDateTime(p.ts)}${p.speed_kmh !== null && p.speed_kmh !== undefined ? " · " + fmtNumber(p.speed_kmh) + " km/h" : ""}`).addTo(trackLayer);
     }
-    document.getElementById("map").dataset.trackPoints = String(line ? line.geometry.coordinates.length : 0);
+    document.getElementById("map").dataset.trackPoints = String(pts.length);
   };
+  let lastDoc = null;
+  let lastTrack = null;
 
   async function refresh() {
     try {
       const [s, track] = await Promise.all([api(`/v1/shipments/${encodeURIComponent(id)}`), api(`/v1/shipments/${encodeURIComponent(id)}/track`).catch(() => null)]);
       if (stopped) return;
       errors.replaceChildren();
+      streamed = [];
+      lastDoc = s; lastTrack = track;
       render(s, track);
-      live.textContent = `● ${t("ship.live")} · ${new Date().toLocaleTimeString()}`;
+      liveText();
     } catch (err) {
       if (!stopped) showProblem(errors, err);
       if (err.status === 404) stopped = true;
     }
   }
+  function liveText() {
+    const how = live.dataset.mode === "sse" ? t("ship.live_push") : t("ship.live_poll");
+    live.textContent = `● ${t("ship.live")} · ${how} · ${new Date().toLocaleTimeString()}`;
+    live.className = `pill ${live.dataset.mode === "sse" ? "ok" : "warn"}`;
+  }
   await refresh();
-  const timer = setInterval(() => { if (!stopped && document.visibilityState === "visible") refresh(); }, POLL_MS);
-  return () => { stopped = true; clearInterval(timer); };
+  // polling runs only while the stream is not live (before it opens, while it reconnects, after it failed)
+  let timer = null;
+  const poll = (on) => {
+    if (on && !timer) timer = setInterval(() => { if (!stopped && document.visibilityState === "visible") refresh(); }, POLL_MS);
+    if (!on && timer) { clearInterval(timer); timer = null; }
+  };
+  poll(true);
+  let pending = null;
+  const soon = (ms) => { clearTimeout(pending); pending = setTimeout(() => { if (!stopped) refresh(); }, ms); };
+  const aborter = new AbortController();
+  streamEvents(`/v1/shipments/${encodeURIComponent(id)}/events`, {
+    signal: aborter.signal,
+    onState: (state) => {
+      if (stopped) return;
+      live.dataset.mode = state === "live" ? "sse" : "poll";
+      poll(state !== "live");
+      liveText();
+    },
+    onEvent: ({ event, data }) => {
+      if (stopped) return;
+      live.dataset.events = String(Number(live.dataset.events) + (event === "ready" ? 0 : 1));
+      if (event === "ready") { soon(0); return; } // what was stored between the page's load and the stream
+      if (event === "position" && lastDoc) {
+        streamed.push(data); // drawn at once; the page's figures follow with the next refresh
+        const dev = (lastDoc.last || []).find((p) => p.device === data.device);
+        if (dev) Object.assign(dev, { lat: data.lat, lon: data.lon, ts: data.ts, speed_kmh: data.speed_kmh });
+        drawTrack(lastDoc, lastTrack);
+        liveText();
+        soon(1500);
+        return;
+      }
+      if (event === "gone") { aborter.abort(); refresh(); return; }
+      soon(200); // a milestone, the ETA or an alert: the shipment again
+    },
+  });
+  return () => { stopped = true; aborter.abort(); poll(false); clearTimeout(pending); };
 }
 
 /** The shipment's trackers and a form to bind one (its credential and MQTT topic shown once). */
