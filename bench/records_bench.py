@@ -10,7 +10,12 @@ For each database (a fresh SQLite file; a fresh PostgreSQL schema at ``CBEC_TEST
    (``http.client``, one thread each) posting the bodies (built before the clock starts; a fresh
    organisation per run, so every order is new and must come back ``created``): records/s = orders
    acknowledged / wall time, and the server processes' CPU microseconds per order (psutil, whole tree), which
-   the other helpers' load on the machine does not inflate as much as wall time.
+   the other helpers' load on the machine does not inflate as much as wall time. ``busy_workers`` says per run
+   how many API processes did the work: uvicorn's processes share one listening socket and a keep-alive
+   connection stays with the process that accepted it, so two clients can land on the same one of two.
+
+``bench/stats_bench.py`` (ingest section) runs :func:`in_process` and :func:`over_http` with 2 processes and 2
+clients, ``?results=changes``.
 
     python bench/records_bench.py [--orders 20000] [--batch 2000] [--repeats 3] [--workers 1,2] [--clients 1,2]
                                   [--db sqlite,pg] [--results all|changes]
@@ -71,7 +76,7 @@ def _serve(env: dict[str, str], workers: int, log: Path) -> tuple[subprocess.Pop
         proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--no-ingest", "--port", str(port),
                                  "--workers", str(workers)], env=env, cwd=str(ROOT), stdout=out,
                                 stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300  # a loaded 2-core machine has taken over 2 minutes to import and start
     while True:
         try:
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
@@ -88,27 +93,43 @@ def _serve(env: dict[str, str], workers: int, log: Path) -> tuple[subprocess.Pop
 
 def _cpu(proc: subprocess.Popen) -> float:
     """CPU seconds (user + system) of the server process and its children so far."""
-    total = 0.0
+    return sum(_cpu_by_process(proc).values())
+
+
+def _cpu_by_process(proc: subprocess.Popen) -> dict[int, float]:
+    """CPU seconds (user + system) so far of the server process and of each of its children, by pid."""
+    out: dict[int, float] = {}
     p = psutil.Process(proc.pid)
     for q in [p, *p.children(recursive=True)]:
         try:
             t = q.cpu_times()
-            total += t.user + t.system
+            out[q.pid] = t.user + t.system
         except psutil.NoSuchProcess:
             pass
-    return total
+    return out
 
 
 def _post_all(port: int, key: str, bodies: list[bytes], clients: int, results: str = "all") -> tuple[float, int]:
-    """Post ``bodies`` from ``clients`` threads (keep-alive each): wall seconds, orders created."""
+    """Post ``bodies`` from ``clients`` threads (keep-alive each): wall seconds, orders created.
+
+    Each client connects and makes one small request before the clock starts, one client after the other: a
+    client connects once and then keeps its connection, and connections opened in the same instant tend to be
+    accepted by the same API process (asyncio accepts every pending connection at once), which a burst of
+    simultaneous first requests would cause and a client's steady state does not."""
     created = [0] * clients
     failures: list[str] = []
     lock = threading.Lock()
     queue = list(range(len(bodies)))
+    headers = {"X-API-Key": key, "content-type": "application/json"}
+    conns = []
+    for _ in range(clients):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        conn.request("GET", "/v1/records/orders?limit=1", headers=headers)
+        conn.getresponse().read()
+        conns.append(conn)
 
     def client(n: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
-        headers = {"X-API-Key": key, "content-type": "application/json"}
+        conn = conns[n]
         while True:
             with lock:
                 if not queue:
@@ -135,13 +156,26 @@ def _post_all(port: int, key: str, bodies: list[bytes], clients: int, results: s
     return elapsed, sum(created)
 
 
-def _in_process(url: str, bodies: list[bytes], orders: int, repeats: int) -> dict:
-    """The use case without HTTP: the route's body validation (from the raw JSON) and ``store_batch``."""
+def make_bodies(orders: int, batch: int) -> tuple[list[bytes], float]:
+    """``orders`` generated orders (``trade.generator.generate``, seed 7) as request bodies of ``batch`` orders each,
+    and the mean goods lines per order."""
+    from trade.generator import generate
+
+    sample = generate(orders=orders, seed=7)
+    records = [o.model_dump(mode="json") for o in sample.orders]
+    bodies = [json.dumps({"records": records[i:i + batch]}).encode() for i in range(0, len(records), batch)]
+    return bodies, sum(len(o.lines) for o in sample.orders) / orders
+
+
+def in_process(url: str, bodies: list[bytes], orders: int, repeats: int) -> dict:
+    """The use case without HTTP: the route's body validation (from the raw JSON) and ``store_batch``, one batch
+    after the other in this process: records/s and CPU microseconds per order."""
     from accounts.store import create_org
     from pydantic import TypeAdapter
 
     from api.schemas.trade import BATCH_BODY_TYPES, RawJson
     from storage.db import open_db
+    from trade.bulk import gc_paused
     from trade.store import store_batch
 
     body_type = TypeAdapter(BATCH_BODY_TYPES["orders"])  # as the route validates its body
@@ -153,8 +187,10 @@ def _in_process(url: str, bodies: list[bytes], orders: int, repeats: int) -> dic
             t0, c0 = time.perf_counter(), time.process_time()
             created = 0
             for body in bodies:
-                records = body_type.validate_python(RawJson(body)).records
-                created += store_batch(db, org.org_id, "orders", records).counts["created"]
+                with gc_paused():  # as the batch route pauses it for the whole request (the batch freed inside)
+                    records = body_type.validate_python(RawJson(body)).records
+                    created += store_batch(db, org.org_id, "orders", records).counts["created"]
+                    del records
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0
             if created != orders:
                 raise SystemExit(f"in process: {created} of {orders} orders created")
@@ -166,8 +202,12 @@ def _in_process(url: str, bodies: list[bytes], orders: int, repeats: int) -> dic
             "runs_orders_per_s": [round(r) for r in rates]}
 
 
-def _http(url: str, bodies: list[bytes], orders: int, repeats: int, workers: int, clients: int,
-          var: Path, results: str) -> dict:
+def over_http(url: str, bodies: list[bytes], orders: int, repeats: int, workers: int, clients: int,
+              var: Path, results: str) -> dict:
+    """``cbec serve --no-ingest --workers <workers>`` on ``url`` and ``clients`` keep-alive clients posting ``bodies``
+    (a fresh organisation per run): records/s, the server's CPU microseconds per order, and per run how many API
+    processes did the work (``busy_workers``: uvicorn's processes share one listening socket and a keep-alive
+    connection stays with the process that accepted it, so two clients may both land on one of two processes)."""
     from accounts.store import create_key, create_org
     from storage.db import open_db
 
@@ -176,7 +216,7 @@ def _http(url: str, bodies: list[bytes], orders: int, repeats: int, workers: int
            "CBEC_MAX_BODY_BYTES": str(max(len(b) for b in bodies) + 1024), "CBEC_LOG_LEVEL": "warning"}
     log = var / f"serve-{workers}w{clients}c.log"
     proc, port = _serve(env, workers, log)
-    rates, cpus = [], []
+    rates, cpus, busy = [], [], []
     try:
         for run in range(repeats):
             org, *_ = create_org(db, f"bench http {workers}w{clients}c {run} {uuid.uuid4().hex[:6]}", "forwarder")
@@ -185,13 +225,16 @@ def _http(url: str, bodies: list[bytes], orders: int, repeats: int, workers: int
                 c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
                 c.request("GET", "/v1/records/orders?limit=1", headers={"X-API-Key": key})
                 c.getresponse().read()
-            c0 = _cpu(proc)
+            c0, per0 = _cpu(proc), _cpu_by_process(proc)
             try:
                 elapsed, created = _post_all(port, key, bodies, clients, results)
             except SystemExit:
                 print(log.read_text()[-4000:], file=sys.stderr)
                 raise
             cpu = _cpu(proc) - c0
+            per = _cpu_by_process(proc)
+            spent = {pid: per[pid] - per0.get(pid, 0.0) for pid in per}
+            busy.append(sum(1 for pid, s in spent.items() if pid != proc.pid and s > 0.1 * cpu))
             if created != orders:
                 raise SystemExit(f"{workers} workers, run {run}: {created} of {orders} orders created")
             rates.append(orders / elapsed)
@@ -201,7 +244,8 @@ def _http(url: str, bodies: list[bytes], orders: int, repeats: int, workers: int
         proc.wait(30)
         db.dispose()
     return {"workers": workers, "clients": clients, "results": results, "orders_per_s": round(st.median(rates)),
-            "server_cpu_us_per_order": round(st.median(cpus), 1), "runs_orders_per_s": [round(r) for r in rates]}
+            "server_cpu_us_per_order": round(st.median(cpus), 1), "runs_orders_per_s": [round(r) for r in rates],
+            "busy_workers": busy}
 
 
 def main() -> None:
@@ -215,14 +259,9 @@ def main() -> None:
     ap.add_argument("--results", choices=("all", "changes"), default="all",
                     help="the batch answer: one entry per record, or only the rejected and updated ones")
     args = ap.parse_args()
-    from trade.generator import generate
-
-    sample = generate(orders=args.orders, seed=7)
-    records = [o.model_dump(mode="json") for o in sample.orders]
-    bodies = [json.dumps({"records": records[i:i + args.batch]}).encode() for i in range(0, len(records),
-                                                                                       args.batch)]
+    bodies, lines_per_order = make_bodies(args.orders, args.batch)
     out: dict = {"bench": "records", "orders_per_run": args.orders, "batch": args.batch,
-                 "lines_per_order": round(sum(len(o.lines) for o in sample.orders) / args.orders, 2),
+                 "lines_per_order": round(lines_per_order, 2),
                  "body_bytes_per_order": round(sum(map(len, bodies)) / args.orders), "load_avg_1m": os.getloadavg()[0],
                  "answer": args.results, "target_orders_per_s": 20_000, "results": {}}
     for name in args.db.split(","):
@@ -237,11 +276,11 @@ def main() -> None:
                 continue
             schema, url = made
         try:
-            res: dict = {"in_process": _in_process(url, bodies, args.orders, args.repeats), "http": []}
+            res: dict = {"in_process": in_process(url, bodies, args.orders, args.repeats), "http": []}
             print(json.dumps({name: res["in_process"]}), flush=True)
             for workers in map(int, args.workers.split(",")):
                 for clients in map(int, args.clients.split(",")):
-                    res["http"].append(_http(url, bodies, args.orders, args.repeats, workers, clients, var,
+                    res["http"].append(over_http(url, bodies, args.orders, args.repeats, workers, clients, var,
                                              args.results))
                     print(json.dumps({name: res["http"][-1]}), flush=True)
             out["results"][name] = res

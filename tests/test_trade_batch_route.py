@@ -122,3 +122,61 @@ def test_checks_of_orders_written_now_equal_checks_of_orders_read_back(db):
     b = {(c.order_no, c.status, json.dumps(c.mismatches), json.dumps(c.missing), c.ordered_ms)
          for c in list_checks(db, early, limit=10_000).items}
     assert a == b and {s for _, s, *_ in a} >= {"matched", "mismatch"}
+
+
+def test_the_answer_is_a_batch_out_as_documented(client):
+    """The route encodes its answer itself (no second validation of thousands of entries): it must still be
+    exactly what ``BatchOut`` (the OpenAPI response schema) describes, with every field, in both answer modes."""
+    from api.schemas.trade import BatchOut
+
+    bad = doc(order_no="BO-2", lines=[{**ORDER["lines"][0], "value": "1.234"}])
+    body = {"records": [doc(order_no="BO-0"), doc(order_no="BO-1", consignee_name="Zoë Müller"), bad]}
+    for results in ("all", "changes"):
+        r = client.post(f"/v1/records/orders:batch?results={results}", json=body)
+        assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+        out = r.json()
+        assert out == BatchOut.model_validate(out).model_dump(mode="json")
+    assert [e["outcome"] for e in out["results"]] == ["rejected"]
+    assert out["results"][0]["errors"][0]["field"] == "lines[0].value"
+    r = client.post("/v1/records/orders:batch", json=body)
+    assert [(e["index"], e["key"], e["outcome"], e["version"]) for e in r.json()["results"]] == [
+        (0, "BO-0", "unchanged", 1), (1, "BO-1", "unchanged", 1), (2, "BO-2", "rejected", None)]
+    schema = client.get("/openapi.json").json()["paths"]["/v1/records/orders:batch"]["post"]
+    assert schema["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/BatchOut"}
+
+
+def test_the_collector_stays_paused_from_the_body_to_the_store(client, monkeypatch):
+    """Re-enabled between validation and store, the collector would traverse the batch just built; the route
+    pauses it for the whole request."""
+    import api.routers.trade as route
+
+    seen = []
+
+    def store(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return store_batch(*args, **kwargs)
+
+    monkeypatch.setattr(route, "store_batch", store)
+    r = client.post("/v1/records/orders:batch", json={"records": [doc(order_no="GC-ROUTE-1")]})
+    assert r.status_code == 200 and r.json()["counts"]["created"] == 1
+    assert seen == [False] and gc.isenabled()
+
+
+def test_overlapping_batches_without_end_still_collect(monkeypatch):
+    """While batches overlap (the pause count never drops to 0), one that ends collects every MAX_PAUSE_S."""
+    starts = []
+
+    def callback(phase, info):
+        if phase == "start":
+            starts.append(info["generation"])
+
+    monkeypatch.setattr(bulk, "MAX_PAUSE_S", 0.0)
+    gc.callbacks.append(callback)
+    try:
+        with bulk.gc_paused():
+            with bulk.gc_paused():
+                pass
+            assert starts == [2] and not gc.isenabled()  # collected, still paused for the outer batch
+        assert gc.isenabled()
+    finally:
+        gc.callbacks.remove(callback)

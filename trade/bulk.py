@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
@@ -21,6 +22,10 @@ CHUNK = 500
 _gc_lock = threading.Lock()
 _gc_pauses = 0
 _gc_was_enabled = False
+_gc_collected = 0.0  # time.monotonic() of the pause's start or of its last collection
+MAX_PAUSE_S = 10.0
+"""Batches that overlap without end (two clients posting to one API process) keep the collector paused; then a
+batch that ends collects once every ``MAX_PAUSE_S`` (cyclic garbage of other requests is not kept for ever)."""
 
 
 @contextmanager
@@ -31,20 +36,31 @@ def gc_paused() -> Iterator[None]:
     the collector would traverse them again and again for nothing (a quarter of the ingest's CPU, measured
     with bench/records_bench.py). Reference counting still frees everything acyclic at once; the
     collector runs again when the last batch in flight ends (nested and concurrent pauses are counted).
-    Left alone when something else had disabled it."""
-    global _gc_pauses, _gc_was_enabled
+    Left alone when something else had disabled it.
+
+    The API's batch routes pause it for the whole request (body, validation, store, answer): re-enabled between
+    validation and store, the collector would at once traverse the batch just built (tens of thousands of young
+    objects over the threshold), for nothing."""
+    global _gc_pauses, _gc_was_enabled, _gc_collected
     with _gc_lock:
         if _gc_pauses == 0:
             _gc_was_enabled = gc.isenabled()
+            _gc_collected = time.monotonic()
             gc.disable()
         _gc_pauses += 1
     try:
         yield
     finally:
+        overdue = False
         with _gc_lock:
             _gc_pauses -= 1
             if _gc_pauses == 0 and _gc_was_enabled:
                 gc.enable()
+            elif _gc_pauses > 0 and _gc_was_enabled and time.monotonic() - _gc_collected >= MAX_PAUSE_S:
+                overdue = True
+                _gc_collected = time.monotonic()
+        if overdue:
+            gc.collect()
 
 
 def _marks(conn: Connection, n: int) -> str:

@@ -6,7 +6,8 @@ paths, the others are kept); its key (order number, payment number, ...) is look
 organisation's records: unknown -> ``created`` (version 1); the same content -> ``unchanged`` (nothing
 written); different content -> ``updated`` (version + 1, the previous version stays in
 ``trd_record_versions``). The whole batch is one transaction with bulk statements (``executemany``),
-a few round trips per batch whatever its size. Orders, payments and waybills then re-run the
+a few round trips per batch whatever its size; every row is worked out before it begins (SQLite has one
+writer at a time: the transaction only compares digests and writes). Orders, payments and waybills then re-run the
 three-document check of the orders they touch (:mod:`trade.checks`), in the same transaction, and changed
 outcomes go to the webhooks outbox (``check.result``).
 """
@@ -20,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import ValidationError
 from sqlalchemy import Connection, Table, and_, func, select
@@ -117,14 +118,15 @@ def _enterprise_row(r: Enterprise) -> tuple:
     return (r.credit_code, r.name_zh, r.name_en, r.role, r.city, r.country)
 
 
-def _order_row(r: Order) -> tuple:
-    lines = r.lines
-    weights = [line.net_weight_kg for line in lines]
+def _order_row(r: Order, lines: list[tuple] | None = None) -> tuple:
+    """``lines``: the order's :func:`_line_rows` when they are made anyway; their values and weights are summed
+    (each Decimal is turned into a float once: ``float(Decimal)`` goes through its text)."""
+    if lines is None:
+        lines = _line_rows("", r)
+    weights = [line[10] for line in lines]
     return (r.order_no, r.enterprise_code, r.platform_code, r.customs_mode, r.destination_country, r.currency,
             ms(r.ordered_at), r.buyer_name, r.consignee_name, float(r.freight),
-            math.fsum([float(line.value) for line in lines]),
-            None if None in weights else math.fsum(map(float, weights)),  # type: ignore[arg-type]
-            len(lines))
+            math.fsum([line[8] for line in lines]), None if None in weights else math.fsum(weights), len(lines))
 
 
 def _payment_row(r: Payment) -> tuple:
@@ -175,9 +177,9 @@ def _order_facts(row: tuple) -> document_checks.OrderFacts | None:
 def _line_rows(org_id: str, r: Order) -> list[tuple]:
     """The order's goods lines as ``trd_order_lines`` tuples (column order of the table)."""
     no, currency = r.order_no, r.currency
-    return [(org_id, no, i, hs, hs[:2], line.description, float(line.quantity), line.unit, float(line.value),
-             currency, None if weight is None else float(weight))
-            for i, line in enumerate(r.lines, start=1) for hs, weight in ((line.hs_code, line.net_weight_kg),)]
+    return [(org_id, no, i, line.hs_code, line.hs_code[:2], line.description, float(line.quantity), line.unit,
+             float(line.value), currency, None if line.net_weight_kg is None else float(line.net_weight_kg))
+            for i, line in enumerate(r.lines, start=1)]
 
 
 assert [c.name for c in order_lines.columns] == ["org_id", "order_no", "line_no", "hs_code", "hs_chapter", "description",
@@ -197,12 +199,31 @@ def store_batch(db: Database, org_id: str, kind: str, raws: Sequence[Any], *, no
         return _store(db, org_id, kind, raws, now_ms)
 
 
-def _store(db: Database, org_id: str, kind: str, raws: Sequence[Any], now_ms: int | None) -> BatchResult:
-    now = int(time.time() * 1000) if now_ms is None else now_ms
+class _Prepared(NamedTuple):
+    """A valid record of a batch, with everything its rows need worked out before the write transaction
+    (SQLite holds one writer at a time: the less the transaction computes, the more two API processes
+    overlap): its canonical JSON and digest, its current-version row (:data:`ROW_OF`), its goods lines
+    (orders) and the facts the three-document check reads (9610 orders)."""
+
+    index: int
+    record: Record
+    text: str
+    digest: str
+    row: tuple
+    lines: list[tuple] | None = None
+    facts: document_checks.OrderFacts | None = None
+
+
+def _prepare(org_id: str, kind: str, raws: Sequence[Any]) -> tuple[list[_Prepared], list[RecordResult | None]]:
+    """Validate ``raws`` (those that are not already models of ``kind``) and work out each valid record's rows;
+    the rejected ones are answered with their field paths, in ``results`` (by index)."""
     model = RECORD_MODELS[kind]
     to_json = model.__pydantic_serializer__.to_json
+    row_of = ROW_OF[kind]
+    is_order = kind == "orders"
+    sha256 = hashlib.sha256
     results: list[RecordResult | None] = [None] * len(raws)
-    valid: list[tuple[int, Record, str, str]] = []  # index, record, canonical JSON, digest
+    valid: list[_Prepared] = []
     for i, raw in enumerate(raws):
         rec = raw if type(raw) is model else validate_record(kind, raw)  # already validated (the API's body)
         if isinstance(rec, tuple):
@@ -210,7 +231,18 @@ def _store(db: Database, org_id: str, kind: str, raws: Sequence[Any], now_ms: in
             results[i] = RecordResult(i, key if isinstance(key, str) else None, "rejected", errors=rec)
             continue
         data = to_json(rec)  # what model_dump_json() returns, as UTF-8 bytes (hashed as they are)
-        valid.append((i, rec, data.decode(), hashlib.sha256(data).hexdigest()))
+        if is_order:
+            lines = _line_rows(org_id, rec)  # type: ignore[arg-type]
+            row = _order_row(rec, lines)  # type: ignore[arg-type]
+            valid.append(_Prepared(i, rec, data.decode(), sha256(data).hexdigest(), row, lines, _order_facts(row)))
+        else:
+            valid.append(_Prepared(i, rec, data.decode(), sha256(data).hexdigest(), row_of(rec)))
+    return valid, results
+
+
+def _store(db: Database, org_id: str, kind: str, raws: Sequence[Any], now_ms: int | None) -> BatchResult:
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    valid, results = _prepare(org_id, kind, raws)
     for attempt in range(1, WRITE_ATTEMPTS + 1):
         try:
             with db.engine.begin() as conn:
@@ -224,22 +256,23 @@ def _store(db: Database, org_id: str, kind: str, raws: Sequence[Any], now_ms: in
     return BatchResult(kind, [r for r in results if r is not None], len(changed_checks))
 
 
-def _write(conn: Connection, org_id: str, kind: str, valid: list[tuple[int, Record, str, str]],
+def _write(conn: Connection, org_id: str, kind: str, valid: list[_Prepared],
            now: int) -> tuple[dict[int, RecordResult], list[document_checks.CheckResult]]:
     """Compare ``valid`` with what is stored and write the new versions, in ``conn``'s transaction."""
     table: Table = RECORD_TABLES[kind]
     key_name = KEY_FIELDS[kind]
     results: dict[int, RecordResult] = {}
     changed_checks: list[document_checks.CheckResult] = []
-    keys = sorted({rec.key for _, rec, _, _ in valid})
+    keys = sorted({p.record.key for p in valid})
     known: dict[str, tuple[int, str, int]] = {  # key -> version, digest, created_ms
         r[0]: (r[1], r[2], r[3])
         for r in bulk.select_in(conn, table, (key_name, "version", "digest", "created_ms"), org_id, key_name, keys)}
     state = dict(known)
-    final: dict[str, tuple[Record, int, str, int]] = {}  # key -> record, version, digest, created_ms
+    final: dict[str, tuple[_Prepared, int, int]] = {}  # key -> the record's last version in the batch, version, created_ms
     versions = []
-    for i, rec, text, digest in valid:
-        key = rec.key
+    for p in valid:
+        i, digest = p.index, p.digest
+        key = p.record.key
         prev = state.get(key)
         if prev is not None and prev[1] == digest:
             results[i] = RecordResult(i, key, "unchanged", prev[0])
@@ -247,28 +280,26 @@ def _write(conn: Connection, org_id: str, kind: str, valid: list[tuple[int, Reco
         version = 1 if prev is None else prev[0] + 1
         created = now if prev is None else prev[2]
         state[key] = (version, digest, created)
-        final[key] = (rec, version, digest, created)
-        versions.append((org_id, kind, key, version, digest, text, now))
+        final[key] = (p, version, created)
+        versions.append((org_id, kind, key, version, digest, p.text, now))
         results[i] = RecordResult(i, key, "created" if prev is None else "updated", version)
     if final:
         replaced = [k for k in final if k in known]
         bulk.delete_in(conn, table, org_id, key_name, replaced)
         if kind == "orders":
             bulk.delete_in(conn, order_lines, org_id, "order_no", replaced)
-        row_of = ROW_OF[kind]
-        rows = {key: row_of(rec) for key, (rec, *_) in final.items()}
-        bulk.insert_tuples(conn, table, [(org_id, *rows[key], v, d, c, now) for key, (_, v, d, c) in final.items()])
+        bulk.insert_tuples(conn, table, [(org_id, *p.row, v, p.digest, c, now) for p, v, c in final.values()])
         if kind == "orders":
-            bulk.insert_tuples(conn, order_lines, [line for rec, *_ in final.values()
-                                                   for line in _line_rows(org_id, rec)])  # type: ignore[arg-type]
+            bulk.insert_tuples(conn, order_lines, [line for p, _, _ in final.values()
+                                                   for line in p.lines])  # type: ignore[union-attr]
         bulk.insert_tuples(conn, record_versions, versions)
         if kind in ("orders", "payments", "waybills"):
             written = None
             if kind == "orders":  # the check takes the orders just written from here, not from the table again
-                written = {key: _order_facts(row) for key, row in rows.items()}
+                written = {key: p.facts for key, (p, _, _) in final.items()}
                 touched = list(final)
             else:
-                touched = [rec.order_no for rec, *_ in final.values()]  # type: ignore[attr-defined]
+                touched = [p.record.order_no for p, _, _ in final.values()]  # type: ignore[attr-defined]
             changed_checks = document_checks.recompute(conn, org_id, touched, now, written_orders=written)
             if changed_checks and "check.result" in subscribed(conn, [org_id]).get(org_id, ()):
                 enqueue(conn, [Event(org_id, "check.result", c.to_dict()) for c in changed_checks], now)
