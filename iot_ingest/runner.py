@@ -16,7 +16,7 @@ from iot_ingest.retention import KEEP_DAYS, prune
 from optimizer.quotes.limits import Range
 from optimizer.settings import get_settings
 from optimizer.network import Network, load_network
-from webhooks.delivery import DeliveryWorker, RetryPolicy
+from webhooks.delivery import DeliveryWorker
 
 log = logging.getLogger("iot_ingest")
 BATCH_SIZE = Range(1, 100_000, integer=True, unit="messages")  # one transaction; the broker's in-flight window is 4x
@@ -59,9 +59,8 @@ class IngestService:
                 client_id = f"{default_client_id()[:48]}-{secrets.token_hex(6)}"
         self.consumer = Consumer(self.pipeline, parse_mqtt_url(url, client_id=client_id), batch_size=self.batch_size,
                                  retention=lambda: prune(self.db, self.keep_days)).start()
-        settings = get_settings()  # partners' webhooks: the outbox the batches write, delivered in the background
-        self.webhooks = DeliveryWorker(self.db, policy=RetryPolicy(timeout_s=settings.webhooks_timeout_s,
-                                                                   max_attempts=settings.webhooks_max_attempts)).start()
+        # partners' webhooks: the outbox the batches write, delivered in the background
+        self.webhooks = DeliveryWorker.from_settings(self.db).start()
         return self
 
     def describe(self) -> str:

@@ -86,8 +86,10 @@ class Settings(BaseSettings):
     webhooks_timeout_s: float = Field(default=5.0, gt=0, le=60, description="longest a partner's endpoint may take to answer")
     webhooks_max_attempts: int = Field(default=8, ge=1, le=30,
                                        description="attempts of a delivery (exponential back-off from 10 s) before it fails")
-    webhooks_allow_private: bool = Field(default=False, description="allow webhook URLs on loopback/private addresses "
-                                                                    "(tests, closed networks)")
+    webhooks_allow_private: bool = Field(default=False, description="allow webhook targets on private, loopback, "
+                                                                    "link-local and other non-public addresses, at "
+                                                                    "registration and at delivery, where host names "
+                                                                    "are resolved and checked (tests, closed networks)")
 
     @model_validator(mode="after")
     def _resolve_paths(self) -> "Settings":

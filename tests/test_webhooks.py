@@ -1,14 +1,17 @@
 """Webhooks to partners (issue 18, part 3) against real local HTTP receivers (http.server in a thread):
 the signature, retries with back-off and the delivery log, a failing or slow partner that never holds up
 another one nor the producer, tenant scoping of subscriptions, and the producers (document checks, the
-ingest's alerts) writing the outbox in their own transaction; on SQLite and PostgreSQL."""
+ingest's alerts) writing the outbox in their own transaction; the private-address guard at delivery time
+(a host name resolving to loopback, link-local or private addresses is refused, the checked address is
+the one connected, https still verifies the URL's host name); per-endpoint back-off; two workers on one
+database delivering each event once; stopping. On SQLite and PostgreSQL. The processes of `cbec serve`:
+tests/test_webhooks_serve.py."""
 
 from __future__ import annotations
 
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,6 +23,7 @@ from optimizer.settings import Settings
 from storage.db import open_db
 from tests.support.accounts import make_tenant
 from tests.support.ingest_testing import PgSchema, pg_available
+from tests.support.webhook_receiver import Receiver
 from trade.records import Order, Payment, Waybill
 from trade.store import store_batch
 from webhooks import signing
@@ -31,40 +35,6 @@ from webhooks.tables import events
 ORDER = Order.model_config["json_schema_extra"]["examples"][0]
 PAYMENT = Payment.model_config["json_schema_extra"]["examples"][0]
 WAYBILL = Waybill.model_config["json_schema_extra"]["examples"][0]
-
-
-class Receiver:
-    """A partner's endpoint: records each request; ``script`` gives the status of each call (then 200), ``delay_s``
-    makes it slow."""
-
-    def __init__(self, script: list[int] | None = None, delay_s: float = 0.0) -> None:
-        self.requests: list[tuple[dict[str, str], bytes, float]] = []
-        self.script = list(script or [])
-        self.delay_s = delay_s
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body, time.monotonic()))
-                if receiver.delay_s:
-                    time.sleep(receiver.delay_s)
-                status = receiver.script.pop(0) if receiver.script else 200
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -108,6 +78,12 @@ def emit(db, org, n=1, event_type="check.result"):
         return enqueue(conn, [Event(org, event_type, {"n": i}) for i in range(n)], now_ms())
 
 
+def local_worker(db, **kwargs) -> DeliveryWorker:
+    """A worker that may reach the receivers on 127.0.0.1: private targets allowed explicitly, as a deployment on a
+    closed network does with CBEC_WEBHOOKS_ALLOW_PRIVATE=1."""
+    return DeliveryWorker(db, allow_private=True, **kwargs)
+
+
 def run_until(worker: DeliveryWorker, done, timeout=10.0) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -123,7 +99,7 @@ def test_deliveries_are_signed_and_verifiable(db, receivers):
     rx = receivers()
     sub, secret = subscribe(db, "org-a", rx.url)
     assert emit(db, "org-a") == 1
-    worker = DeliveryWorker(db, policy=RetryPolicy(timeout_s=2))
+    worker = local_worker(db, policy=RetryPolicy(timeout_s=2))
     try:
         run_until(worker, lambda: len(rx.requests) == 1)
         headers, body, _ = rx.requests[0]
@@ -144,7 +120,7 @@ def test_failures_are_retried_with_back_off_and_logged(db, receivers):
     rx = receivers(script=[500, 503])
     sub, _ = subscribe(db, "org-a", rx.url)
     emit(db, "org-a")
-    worker = DeliveryWorker(db, policy=RetryPolicy(timeout_s=2, backoff_s=0.2, max_attempts=5))
+    worker = local_worker(db, policy=RetryPolicy(timeout_s=2, backoff_s=0.2, max_attempts=5))
     try:
         run_until(worker, lambda: len(rx.requests) == 3)
         gaps = [b[2] - a[2] for a, b in zip(rx.requests, rx.requests[1:])]
@@ -162,7 +138,7 @@ def test_a_delivery_fails_after_its_last_attempt(db, receivers):
     rx = receivers(script=[500] * 10)
     sub, _ = subscribe(db, "org-a", rx.url)
     emit(db, "org-a")
-    worker = DeliveryWorker(db, policy=RetryPolicy(timeout_s=2, backoff_s=0.05, max_attempts=3))
+    worker = local_worker(db, policy=RetryPolicy(timeout_s=2, backoff_s=0.05, max_attempts=3))
     try:
         run_until(worker, lambda: list_deliveries(db, "org-a", sub.sub_id)[0].status == "failed")
         assert len(rx.requests) == 3 and list_deliveries(db, "org-a", sub.sub_id, status="failed")[0].attempts == 3
@@ -182,7 +158,7 @@ def test_a_failing_or_slow_partner_never_holds_up_another(db, receivers):
     for org in ("org-slow", "org-down", "org-good"):
         emit(db, org, n=3)
     assert time.monotonic() - t0 < 2.0  # producing never waits for a partner
-    worker = DeliveryWorker(db, policy=RetryPolicy(timeout_s=1.0, backoff_s=30))
+    worker = local_worker(db, policy=RetryPolicy(timeout_s=1.0, backoff_s=30))
     try:
         run_until(worker, lambda: len(good.requests) == 3, timeout=6.0)
         assert time.monotonic() - t0 < 4.0  # the three went while the slow partner was still on its first
@@ -207,7 +183,7 @@ def test_check_results_are_enqueued_in_the_stores_transaction(db, receivers):
     store_batch(db, "org-a", "waybills", [WAYBILL])  # unchanged: no new event
     with db.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(events)).scalar_one() == 3
-    worker = DeliveryWorker(db)
+    worker = local_worker(db)
     try:
         run_until(worker, lambda: len(rx.requests) == 3)
     finally:
@@ -219,7 +195,8 @@ def test_check_results_are_enqueued_in_the_stores_transaction(db, receivers):
 
 def test_urls_must_be_public_http(db):
     for url in ("ftp://partner.example/x", "http://user:pw@partner.example/", "https://127.0.0.1/x",
-                "http://10.1.2.3/x", "http://localhost:8000/"):
+                "http://10.1.2.3/x", "http://localhost:8000/", "http://[::ffff:127.0.0.1]/x", "http://169.254.169.254/",
+                "http://224.0.0.1/x", "http://0.0.0.0/x", "http://api.localhost/x"):
         with pytest.raises(InvalidInput):
             check_url(url)
     assert check_url("https://partner.example/hook") == "https://partner.example/hook"
@@ -283,10 +260,10 @@ def test_the_delivery_log_is_pruned_after_its_keeping_time_but_pending_work_is_k
     from webhooks.delivery import prune
     from webhooks.tables import attempts, deliveries
 
-    rx = receivers(script=[500])
+    rx = receivers(script=[200, 500])  # one delivered, one failed and waiting an hour for its retry
     sub, _ = subscribe(db, "org-a", rx.url)
     emit(db, "org-a", n=2)
-    worker = DeliveryWorker(db, policy=RetryPolicy(timeout_s=2, backoff_s=3600))
+    worker = local_worker(db, policy=RetryPolicy(timeout_s=2, backoff_s=3600))
     try:
         run_until(worker, lambda: len(rx.requests) == 2)
         run_until(worker, lambda: {d.status for d in list_deliveries(db, "org-a", sub.sub_id)} == {"delivered",
@@ -301,3 +278,223 @@ def test_the_delivery_log_is_pruned_after_its_keeping_time_but_pending_work_is_k
         assert conn.execute(select(func.count()).select_from(events)).scalar_one() == 1  # the pending one's event
         assert conn.execute(select(func.count()).select_from(attempts)).scalar_one() == 1
         assert conn.execute(select(func.count()).select_from(deliveries)).scalar_one() == 1
+
+
+# --- where a delivery may connect (webhooks.targets): the private-address guard at delivery time -------------------
+
+class FakeDns:
+    """A resolver hook: the names it knows, each with its addresses; counts the lookups."""
+
+    def __init__(self, names: dict[str, list[str]]) -> None:
+        self.names = names
+        self.lookups: list[str] = []
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        self.lookups.append(host)
+        if host not in self.names:
+            raise OSError(f"unknown name {host}")
+        return self.names[host]
+
+
+def test_addresses_partners_cannot_have():
+    from webhooks.targets import refusal
+
+    cases = {"127.0.0.1": "loopback", "::1": "loopback", "::ffff:127.0.0.1": "loopback", "10.1.2.3": "private",
+             "192.168.0.10": "private", "172.16.5.4": "private", "fd00::1": "private", "169.254.169.254": "link-local",
+             "fe80::1": "link-local", "224.0.0.251": "multicast", "ff02::1": "multicast", "0.0.0.0": "unspecified",
+             "::": "unspecified", "240.0.0.1": "reserved", "100.64.0.1": "not globally routable",
+             "93.184.216.34": None, "8.8.8.8": None, "2001:4860:4860::8888": None}
+    assert {a: refusal(a) for a in cases} == cases
+
+
+@pytest.mark.parametrize("host, addresses, reason", [
+    ("partner.test", ["127.0.0.1"], "127.0.0.1 (loopback)"),  # a name registered as public, rebound to loopback
+    ("metadata.test", ["169.254.169.254"], "169.254.169.254 (link-local)"),  # the cloud metadata service
+    ("mixed.test", ["93.184.216.34", "10.0.0.5"], "10.0.0.5 (private)"),  # any private address refuses the host
+    ("localhost", None, "(loopback)"),  # the system's resolver
+])
+def test_a_host_resolving_to_a_private_address_is_refused_at_delivery(db, receivers, host, addresses, reason):
+    rx = receivers()
+    url = rx.url.replace("127.0.0.1", host)
+    # the registration check sees a name, not an address: only `localhost` itself is refused there
+    sub, _ = create_subscription(db, "org-a", url, ["check.result"], now_ms=now_ms(), allow_private=host == "localhost")
+    emit(db, "org-a", n=2)
+    dns = None if addresses is None else FakeDns({host: addresses})
+    worker = DeliveryWorker(db, policy=RetryPolicy(timeout_s=2, backoff_s=0.01), allow_private=False, resolve=dns)
+    try:
+        run_until(worker, lambda: {d.status for d in list_deliveries(db, "org-a", sub.sub_id)} == {"failed"})
+        for _ in range(5):  # more rounds: a refusal is final, nothing is retried
+            worker.run_once()
+            worker.wait_idle()
+    finally:
+        worker.stop()
+    assert rx.requests == []
+    for d in list_deliveries(db, "org-a", sub.sub_id):
+        assert d.attempts == 1 and len(d.log) == 1 and d.log[0].status_code is None
+        assert d.log[0].error.startswith(f"refused: {host} resolves to") and reason in d.log[0].error, d.log[0].error
+
+
+def test_with_private_targets_allowed_the_connection_goes_to_the_checked_address(db, receivers):
+    rx = receivers()
+    port = rx.server.server_port
+    sub, _ = subscribe(db, "org-a", f"http://partner.test:{port}/hook")  # .test: no real DNS knows it
+    dns = FakeDns({"partner.test": ["127.0.0.1"]})
+    emit(db, "org-a")
+    worker = DeliveryWorker(db, policy=RetryPolicy(timeout_s=2), allow_private=True, resolve=dns)
+    try:
+        run_until(worker, lambda: list_deliveries(db, "org-a", sub.sub_id)[0].status == "delivered")
+    finally:
+        worker.stop()
+    assert dns.lookups == ["partner.test"]  # resolved once, for the connection that was made
+    assert rx.requests[0][0]["host"] == f"partner.test:{port}"  # the URL's host, not the address, in the request
+
+
+def _tls_material(tmp_path):
+    """A CA and a server certificate for partner.test signed by it (the openssl command line)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl command to make a test certificate")
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+        "-subj", "/CN=cbec test CA")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=partner.test")
+    (tmp_path / "san.ext").write_text("subjectAltName=DNS:partner.test\n")
+    run("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "srv.pem",
+        "-days", "2", "-extfile", "san.ext")
+    return tmp_path / "ca.pem", tmp_path / "srv.pem", tmp_path / "srv.key"
+
+
+def test_https_keeps_verifying_the_urls_host_name_on_the_pinned_address(db, receivers, tmp_path):
+    import ssl
+
+    ca, cert, key = _tls_material(tmp_path)
+    rx = receivers()
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(cert, key)
+    rx.server.socket = server_ctx.wrap_socket(rx.server.socket, server_side=True)
+    port = rx.server.server_port
+    right, _ = subscribe(db, "org-a", f"https://partner.test:{port}/hook")
+    wrong, _ = subscribe(db, "org-a", f"https://impostor.test:{port}/hook")  # same address, another name
+    emit(db, "org-a")
+    client_ctx = ssl.create_default_context(cafile=str(ca))
+    worker = DeliveryWorker(db, policy=RetryPolicy(timeout_s=2, max_attempts=1), allow_private=True,
+                            resolve=FakeDns({"partner.test": ["127.0.0.1"], "impostor.test": ["127.0.0.1"]}),
+                            verify=client_ctx)
+    try:
+        run_until(worker, lambda: {list_deliveries(db, "org-a", s.sub_id)[0].status for s in (right, wrong)}
+                  <= {"delivered", "failed"})
+    finally:
+        worker.stop()
+    assert list_deliveries(db, "org-a", right.sub_id)[0].status == "delivered"
+    failed = list_deliveries(db, "org-a", wrong.sub_id)[0]
+    assert failed.status == "failed" and "CERTIFICATE_VERIFY_FAILED" in failed.last_error, failed.last_error
+    assert len(rx.requests) == 1
+
+
+# --- per-endpoint back-off, several workers, stopping ----------------------------------------------------------
+
+def test_an_endpoint_backs_off_as_a_whole_and_its_failed_delivery_goes_first(db, receivers):
+    rx = receivers(script=[500, 500])
+    sub, _ = subscribe(db, "org-a", rx.url)
+    emit(db, "org-a", n=3)
+    worker = local_worker(db, policy=RetryPolicy(timeout_s=2, backoff_s=600))
+    try:
+        run_until(worker, lambda: len(rx.requests) == 1 and list_deliveries(db, "org-a", sub.sub_id)[0].attempts
+                  + sum(d.attempts for d in list_deliveries(db, "org-a", sub.sub_id)[1:]) == 1)
+        for _ in range(5):  # the endpoint is backing off: its other deliveries wait instead of failing one by one
+            worker.run_once()
+            worker.wait_idle()
+        assert len(rx.requests) == 1
+        assert sorted(d.attempts for d in list_deliveries(db, "org-a", sub.sub_id)) == [0, 0, 1]
+        later = now_ms() + 601_000  # the 10 minutes have passed: the failed delivery is retried before the others
+        worker.run_once(now=later)
+        worker.wait_idle()
+        assert len(rx.requests) == 2 and rx.requests[1][0]["x-cbec-event-id"] == rx.requests[0][0]["x-cbec-event-id"]
+        worker.run_once(now=later)  # failed again: 20 minutes now; nothing else is sent meanwhile
+        worker.wait_idle()
+        assert len(rx.requests) == 2
+        worker.run_once(now=later + 1_201_000)
+        worker.wait_idle()
+        assert len(rx.requests) == 3 and rx.requests[2][0]["x-cbec-event-id"] == rx.requests[0][0]["x-cbec-event-id"]
+        run_until(worker, lambda: {d.status for d in list_deliveries(db, "org-a", sub.sub_id)} == {"delivered"})
+    finally:
+        worker.stop()
+    assert len({h["x-cbec-event-id"] for h, _, _ in rx.requests}) == 3
+
+
+def test_two_workers_on_one_database_deliver_each_event_once(db, receivers):
+    rxs = [receivers() for _ in range(3)]
+    subs = [subscribe(db, f"org-{i}", rx.url)[0] for i, rx in enumerate(rxs)]
+    workers = [local_worker(db, poll_s=0.01).start() for _ in range(2)]
+    try:
+        for _ in range(4):
+            for i in range(3):
+                emit(db, f"org-{i}", n=5)
+        end = time.monotonic() + 30
+        while time.monotonic() < end and any(d.status != "delivered" for i, s in enumerate(subs)
+                                             for d in list_deliveries(db, f"org-{i}", s.sub_id, limit=500)):
+            time.sleep(0.05)
+    finally:
+        for w in workers:
+            w.stop()
+    for i, (rx, s) in enumerate(zip(rxs, subs)):
+        ids = [h["x-cbec-event-id"] for h, _, _ in rx.requests]
+        assert len(ids) == len(set(ids)) == 20
+        assert {d.status for d in list_deliveries(db, f"org-{i}", s.sub_id, limit=500)} == {"delivered"}
+
+
+def test_stopping_the_worker_ends_its_thread_and_finishes_the_post_in_flight(db, receivers):
+    rx = receivers(delay_s=0.5)
+    sub, _ = subscribe(db, "org-a", rx.url)
+    worker = local_worker(db, poll_s=0.01).start()
+    assert worker.running
+    emit(db, "org-a")
+    end = time.monotonic() + 10
+    while not rx.requests and time.monotonic() < end:
+        time.sleep(0.01)
+    worker.stop()  # the POST in flight is answered and recorded
+    assert not worker.running
+    assert list_deliveries(db, "org-a", sub.sub_id)[0].status == "delivered"
+    emit(db, "org-a")
+    with db.engine.connect() as conn:  # nobody fans out any more
+        assert conn.execute(select(func.count()).select_from(events).where(events.c.dispatched.is_(False))).scalar_one() == 1
+
+
+def test_a_partner_trickling_its_answer_is_cut_off_at_the_timeout(db):
+    """Each read gets a byte well within the timeout; the whole answer would take 20 s and then say 200."""
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\n")
+            for _ in range(100):
+                if stop.wait(0.2):
+                    return
+                try:
+                    conn.sendall(b"X")
+                except OSError:
+                    return
+            conn.sendall(b": y\r\nContent-Length: 0\r\n\r\n")
+
+    threading.Thread(target=serve, daemon=True).start()
+    sub, _ = subscribe(db, "org-a", f"http://127.0.0.1:{listener.getsockname()[1]}/hook")
+    emit(db, "org-a")
+    worker = local_worker(db, policy=RetryPolicy(timeout_s=1, backoff_s=3600))
+    try:
+        run_until(worker, lambda: list_deliveries(db, "org-a", sub.sub_id)[0].attempts == 1)
+    finally:
+        stop.set()
+        worker.stop()
+        listener.close()
+    d = list_deliveries(db, "org-a", sub.sub_id)[0]
+    assert d.status == "pending" and d.log[0].error == "no answer within 1 s", d.log

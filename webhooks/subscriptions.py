@@ -18,6 +18,7 @@ from storage.db import Database
 from webhooks.events import EVENT_TYPES
 from webhooks.signing import new_secret
 from webhooks.tables import attempts, deliveries, events, subscriptions
+from webhooks.targets import refusal
 
 MAX_PER_ORG = 20
 PAGE_MAX = 500
@@ -74,8 +75,9 @@ class Delivery:
 
 def check_url(url: str, *, allow_private: bool = False) -> str:
     """``url`` if it is an absolute http(s) URL of at most 2,048 characters without credentials; a literal
-    loopback, private or link-local address only with ``allow_private`` (a partner's endpoint is public:
-    the service must not be turned into a probe of its own network)."""
+    address that is not public (loopback, private, link-local, multicast, reserved, unspecified) or the name
+    ``localhost`` only with ``allow_private`` (a partner's endpoint is public: the service must not be turned
+    into a probe of its own network). Host names are checked again, resolved, at every delivery."""
     if not isinstance(url, str) or len(url) > 2048 or not url.isprintable():
         raise InvalidInput("url must be a printable URL of at most 2,048 characters", field="url")
     parts = urlsplit(url)
@@ -88,8 +90,10 @@ def check_url(url: str, *, allow_private: bool = False) -> str:
         address = ipaddress.ip_address(host)
     except ValueError:
         address = None
-    local = host == "localhost" or (address is not None and (address.is_private or address.is_loopback
-                                                             or address.is_link_local or address.is_unspecified))
+    # what can be seen here: a literal address or the name localhost. A name resolving to a private address
+    # passes, and is refused when a delivery connects (webhooks.targets: the check that counts)
+    local = host == "localhost" or host.endswith(".localhost") or (address is not None
+                                                                  and refusal(str(address)) is not None)
     if local and not allow_private:
         raise InvalidInput(f"url points at a local or private address ({host}); partners' endpoints must be "
                            "public (CBEC_WEBHOOKS_ALLOW_PRIVATE=1 allows them, for tests and closed networks)",

@@ -9,7 +9,7 @@ a second signal ends it at once.
 
 ``--workers N`` (N > 1) runs N API processes (uvicorn workers of ``api.app:create_app``) on one port,
 stateless: every job record, shipment and reading is in the database, so a job submitted through
-one process is polled and cancelled through any other. This process supervises them and owns the
+one process is polled and cancelled through any other. This process supervises them and owns the webhook delivery worker, the
 ingest consumer and — when no ``CBEC_DASK_SCHEDULER`` is set — job execution: its
 ``CBEC_JOB_WORKERS`` in-process workers run the queue, and the API processes only write records
 (they start with ``CBEC_JOB_WORKERS=0``). So N API processes never mean N times the solver load on
@@ -96,6 +96,11 @@ def serve_cmd(
             from iot_ingest.runner import IngestService
 
             svc = IngestService(db=db).start()
+        # partners' webhooks: delivered wherever the service runs (events come from API requests too); the
+        # ingest service runs a delivery worker, without it this process does (one per server; claims in the db)
+        from webhooks.delivery import DeliveryWorker
+
+        hooks = [] if svc is not None else [DeliveryWorker.from_settings(db, settings).start()]
     if demo is not None:
         console.print(f"demo organisation '{demo[0].name}' created; its admin API key, shown this once (send it as "
                       f"X-API-Key; more keys: cbec keys create --org {demo[0].name}):", soft_wrap=True)
@@ -106,7 +111,7 @@ def serve_cmd(
     if svc is not None:
         state.update(ingest_pipeline=svc.pipeline, ingest_consumer=svc.consumer, ingest_broker=svc.broker)
     if workers > 1:
-        _serve_processes(settings, db, svc, signals, host, port, workers)
+        _serve_processes(settings, db, svc, signals, host, port, workers, hooks)
         return
     application = create_app(network=svc.net if svc else None, **state)
     server = uvicorn.Server(uvicorn.Config(application, host=host, port=port, log_config=None,
@@ -117,7 +122,7 @@ def serve_cmd(
         if not server.started and signals.received is None:
             code = 1  # e.g. the port is taken (uvicorn logged why)
     finally:
-        _stop(signals, [application.state.jobs], svc, db, code)
+        _stop(signals, [application.state.jobs, *hooks], svc, db, code)
 
 
 def _stop(signals: _Signals, runners: list, svc, db, code: int) -> None:
@@ -170,7 +175,7 @@ def _child_log_config(fmt: str, level: str) -> dict:
                         "uvicorn.access": {"handlers": [], "propagate": False, "level": "CRITICAL"}}}
 
 
-def _serve_processes(settings, db, svc, signals: _Signals, host: str, port: int, workers: int) -> None:
+def _serve_processes(settings, db, svc, signals: _Signals, host: str, port: int, workers: int, hooks: list) -> None:
     """N API processes (uvicorn's supervisor); this process keeps the ingest and, without a scheduler, the jobs."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
@@ -178,7 +183,7 @@ def _serve_processes(settings, db, svc, signals: _Signals, host: str, port: int,
     from api.cli.common import console
     from jobs.runner import JobRunner
 
-    runners = []
+    runners = list(hooks)  # the webhook delivery worker (without the ingest): here, not in each API process
     if not settings.dask_scheduler:
         runner = JobRunner(settings=settings, network=svc.net if svc else None, db=db)
         runner.start()

@@ -21,12 +21,13 @@ from api.schemas.space_bookings import SpaceBookingIn, SpaceBookingListOut, Spac
 from quotations import space
 
 router = APIRouter(route_class=JsonRoute, prefix="/v1", tags=["space bookings"])
+BODY = {"400": "the body is not parseable JSON"}
 BookingId = Annotated[str, Path(min_length=1, max_length=64, description="the booking_id a booking answered")]
 
 
 @router.post("/quotes/{quote_id}/bookings", status_code=201, response_model=SpaceBookingOut,
              summary="Book the departures of one option of a saved quote (its space is held)",
-             responses=problems(**AUTH_ERRORS, **{"404": "no such quote, or another organisation's",
+             responses=problems(**AUTH_ERRORS, **BODY, **{"404": "no such quote, or another organisation's",
                                                   "409": "a departure no longer has the space (named), or the "
                                                          "request_key was used for another option",
                                                   "410": "the quote has expired: ask for a new one",
@@ -58,7 +59,7 @@ def get_space_booking(booking_id: BookingId, principal: MemberDep, db: IngestDbD
 
 @router.post("/space-bookings/{booking_id}/cancel", response_model=SpaceBookingOut,
              summary="Cancel a space booking with a reason (its space is released)",
-             responses=problems(**AUTH_ERRORS, **{"404": "no such booking, or another organisation's",
-                                                  "422": "no reason given"}))
+             responses=problems(**AUTH_ERRORS, **BODY, **{"404": "no such booking, or another organisation's",
+                                                           "422": "no reason given"}))
 def cancel_space_booking(booking_id: BookingId, body: SpaceCancelIn, principal: MemberDep, db: IngestDbDep) -> Any:
     return space.cancel_space_booking(db, principal.org_id, booking_id, body.reason)

@@ -4,6 +4,8 @@ Events (``shipment.milestone``, ``shipment.eta_changed``, ``shipment.alert``, ``
 to the subscribed URL as JSON, signed with ``X-Cbec-Signature: t=...,v1=...`` (HMAC-SHA256 of
 ``<t>.<body>`` with the subscription's secret), retried with exponential back-off; see
 :mod:`webhooks.delivery`. Another organisation's subscription answers 404 like an unknown id.
+A literal private address or ``localhost`` is refused here (422); a host name is resolved and checked at
+every delivery (:mod:`webhooks.targets`), and a refused one shows in the delivery log with the reason.
 """
 
 from __future__ import annotations
