@@ -156,6 +156,18 @@ def _post_all(port: int, key: str, bodies: list[bytes], clients: int, results: s
     return elapsed, sum(created)
 
 
+def machine_loop_cpu_s() -> float:
+    """CPU seconds of a fixed pure-Python loop (10 M additions, best of 3): how fast this machine runs Python
+    today, to compare figures across sessions (the shared VMs' speed varies several-fold)."""
+    best = float("inf")
+    for _ in range(3):
+        c0, total = time.process_time(), 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.process_time() - c0)
+    return round(best, 3)
+
+
 def make_bodies(orders: int, batch: int) -> tuple[list[bytes], float]:
     """``orders`` generated orders (``trade.generator.generate``, seed 7) as request bodies of ``batch`` orders each,
     and the mean goods lines per order."""
@@ -263,6 +275,7 @@ def main() -> None:
     out: dict = {"bench": "records", "orders_per_run": args.orders, "batch": args.batch,
                  "lines_per_order": round(lines_per_order, 2),
                  "body_bytes_per_order": round(sum(map(len, bodies)) / args.orders), "load_avg_1m": os.getloadavg()[0],
+                 "machine_loop_cpu_s": machine_loop_cpu_s(),
                  "answer": args.results, "target_orders_per_s": 20_000, "results": {}}
     for name in args.db.split(","):
         schema = None

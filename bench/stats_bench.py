@@ -1,21 +1,23 @@
 """Statistics of the pilot zone (issue 18): order ingest through the batch endpoint, and the month x customs
 mode x country x HS chapter cube over ten million order lines, DuckDB against pandas in the same run.
 
-1. Ingest: a real `cbec serve --no-ingest` process (uvicorn, SQLite in a fresh CBEC_VAR_DIR) and one
-   keep-alive HTTP client posting ``POST /v1/records/orders:batch`` bodies of ``--batch`` generated orders
-   (``trade.generator.generate``; each with its goods lines; every order new: a fresh organisation per
-   run). Records/s = orders acknowledged / wall time of the posts (JSON bodies built before the clock
-   starts). Once with one API process and one client, once with two processes (``--workers 2``) and two
-   concurrent clients. The clients share the 2 cores with the server.
-2. Cube: ``--lines`` order lines (``trade.generator.generate_lines``) loaded into the statistics' columnar
-   copy (DuckDB, in memory) and its monthly rollup built (``trade.columnar.rebuild_rollup``, as a refresh
-   does; its time reported apart), then the full cube ``compute_cube(period=month, customs_mode, country,
-   hs_chapter)`` with every measure — orders, parcels, goods value CNY and USD, gross weight, tracked
-   shipments, lead time p50/p90, on-time rate, CO2e, distinct enterprises — timed as the service runs it
-   (from the rollup) and straight from the ten million lines (``rollup=False``); and pandas on the same
-   lines (categorical columns, the month precomputed: pandas gets the easier job) computing the measures
-   it can: orders, parcels, values, weight, distinct enterprises (``groupby(..., observed=True).agg``).
-   The three results are compared cell by cell before any time is reported.
+1. Ingest (``bench/records_bench.py``'s machinery, SQLite in a fresh CBEC_VAR_DIR): a real ``cbec serve
+   --no-ingest --workers 2`` and two concurrent keep-alive clients posting ``POST /v1/records/orders:batch
+   ?results=changes`` bodies of ``--batch`` generated orders (``trade.generator.generate``; each with its goods
+   lines; every order new: a fresh organisation per run). Records/s = orders acknowledged / wall time of the
+   posts (bodies built before the clock starts); the clients share the 2 cores with the server. Against the
+   same use case in process (the route's body validation and ``store_batch``, no HTTP) in the same run.
+2. Cube: ``--lines`` order lines (``trade.generator.generate_lines``), a realistic share of their orders on tracked
+   shipments (``trade.generator.tracked_shipments``: lead time, on time, CO2e), loaded into the statistics' columnar
+   copy (DuckDB, in memory) and its monthly rollup built (``trade.columnar.rebuild_rollup``, as a refresh does; its
+   time reported apart). The headline (``cube``, ``met.speedup``): the full cube ``compute_cube(period=month,
+   customs_mode, country, hs_chapter, rollup=False)`` straight from the lines with every measure — orders,
+   parcels, goods value CNY and USD, gross weight, distinct enterprises, tracked shipments, lead time p50/p90,
+   on-time rate, CO2e — against pandas computing the same measures the same way on the same lines (categorical
+   columns, the month precomputed, ``observed=True``, vectorised: distinct shipments over the principal lines,
+   quantiles by linear interpolation as DuckDB's ``quantile_cont``). Also both on the six line measures only
+   (``cube.six_measures``), and what the service answers from its maintained rollup (``cube.service_from_rollup``).
+   Every result is compared cell by cell before any time is reported; runs are interleaved.
 
     python bench/stats_bench.py [--lines 10000000] [--repeats 3] [--orders 20000] [--batch 2000]
 
@@ -29,7 +31,6 @@ import gc
 import json
 import os
 import statistics as st
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,195 +40,206 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import httpx  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from http_bench import _free_port  # noqa: E402
 
 CUBE_DIMS = ("period", "customs_mode", "country", "hs_chapter")
 
 
 # --- 1. ingest through the batch endpoint --------------------------------------------------------------
-def _serve(env: dict[str, str], workers: int = 1) -> tuple[subprocess.Popen, int]:
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--no-ingest", "--port", str(port),
-                             "--workers", str(workers)], env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc, port
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or proc.poll() is not None:
-            proc.kill()
-            raise SystemExit("cbec serve did not start")
-        time.sleep(0.3)
+def ingest(orders: int, batch: int, repeats: int, workers: int = 2, clients: int = 4) -> dict:
+    """Orders through ``POST /v1/records/orders:batch?results=changes`` on SQLite (the default ``cbec serve``), with
+    ``bench/records_bench.py``'s machinery (the same bodies, server, clients and CPU accounting): ``workers`` API
+    processes and ``clients`` concurrent keep-alive clients, against the same use case in process (the route's
+    body validation from the raw bytes and ``trade.store.store_batch``, no HTTP) in the same run."""
+    import records_bench
 
-
-def _post_all(port: int, key: str, bodies: list[bytes], clients: int) -> tuple[int, float]:
-    """Post every body with ``clients`` concurrent keep-alive clients; orders created and seconds."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    def one(part: list[bytes]) -> int:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300,
-                          headers={"X-API-Key": key, "content-type": "application/json"}) as client:
-            client.get("/v1/stats/catalog")  # connected, and the key verified and cached (untimed below)
-            barrier.wait()
-            created = 0
-            for body in part:
-                r = client.post("/v1/records/orders:batch", content=body)
-                r.raise_for_status()
-                created += r.json()["counts"]["created"]
-            return created
-
-    import threading
-
-    barrier = threading.Barrier(clients + 1)
-    with ThreadPoolExecutor(clients) as pool:
-        futures = [pool.submit(one, bodies[i::clients]) for i in range(clients)]
-        barrier.wait()
-        t0 = time.perf_counter()
-        created = sum(f.result() for f in futures)
-        return created, time.perf_counter() - t0
-
-
-def ingest(orders: int, batch: int, repeats: int, workers: int = 1, clients: int = 1) -> dict:
-    from accounts.store import create_key, create_org
-    from storage.db import open_db
-    from trade.generator import generate
-
+    bodies, lines_per_order = records_bench.make_bodies(orders, batch)
     var = Path(tempfile.mkdtemp(prefix="cbec-stats-bench-"))
     url = f"sqlite:///{var}/cbec.sqlite3"
-    db = open_db(url, migrate=True)
-    sample = generate(orders=orders, seed=7)
-    records = [o.model_dump(mode="json") for o in sample.orders]
-    bodies = [json.dumps({"records": records[i:i + batch]}).encode() for i in range(0, len(records), batch)]
-    lines = sum(len(o.lines) for o in sample.orders)
-    env = {**os.environ, "CBEC_VAR_DIR": str(var), "CBEC_DATABASE_URL": url, "CBEC_JOB_WORKERS": "0",
-           "CBEC_MAX_BODY_BYTES": str(max(len(b) for b in bodies) + 1024), "CBEC_LOG_LEVEL": "warning"}
-    proc, port = _serve(env, workers)
-    rates = []
-    try:
-        for run in range(repeats):
-            org, *_ = create_org(db, f"bench exporter {workers}x{clients} {run}", "forwarder")
-            _, key = create_key(db, org.org_id, "bench", "member")
-            created, elapsed = _post_all(port, key, bodies, clients)
-            if created != orders:
-                raise SystemExit(f"run {run}: {created} of {orders} orders created")
-            rates.append(orders / elapsed)
-    finally:
-        proc.terminate()
-        proc.wait(30)
-        db.dispose()
-    return {"orders_per_s": round(st.median(rates)), "runs_orders_per_s": [round(r) for r in rates],
-            "orders_per_run": orders, "lines_per_run": lines, "batch": batch,
-            "how": f"cbec serve --no-ingest --workers {workers} (uvicorn subprocesses, SQLite), {clients} keep-alive "
-                   "httpx clients"}
+    base = records_bench.in_process(url, bodies, orders, repeats)
+    print(json.dumps({"ingest_in_process": base}), flush=True)
+    http = records_bench.over_http(url, bodies, orders, repeats, workers, clients, var, "changes")
+    return {"orders_per_s": http["orders_per_s"], "runs_orders_per_s": http["runs_orders_per_s"],
+            "server_cpu_us_per_order": http["server_cpu_us_per_order"], "busy_workers": http["busy_workers"],
+            "in_process": base, "ratio_to_in_process": round(http["orders_per_s"] / base["orders_per_s"], 2),
+            "orders_per_run": orders, "lines_per_order": round(lines_per_order, 2), "batch": batch,
+            "load_avg_1m": round(os.getloadavg()[0], 2),
+            "how": f"cbec serve --no-ingest --workers {workers} (uvicorn processes, SQLite), {clients} concurrent "
+                   "keep-alive clients (http.client), ?results=changes; in_process: the same bodies validated as "
+                   "the route does and stored by store_batch, one after the other, no HTTP"}
 
 
 # --- 2. the cube, DuckDB and pandas ------------------------------------------------------------------
 LOAD = """
-SELECT 'bench' AS org_id, 'MY' || CAST(order_id AS VARCHAR) AS order_no, line_no, enterprise_code AS enterprise, city,
+WITH l AS (
+    SELECT *, row_number() OVER (PARTITION BY order_id ORDER BY value_usd DESC, line_no) = 1 AS principal,
+           CASE WHEN customs_mode IN ('9710', '9810') THEN 'freight' ELSE 'postal' END AS channel,
+           CASE WHEN customs_mode IN ('9710', '9810') THEN 'rail' ELSE 'air' END AS mode FROM gen),
+t AS (SELECT o.order_id, s.* FROM tracked_orders o JOIN tracked_ships s USING (shipment)),
+w AS (SELECT t.shipment, sum(l.net_weight_kg * 1.15) AS kg FROM l JOIN t USING (order_id) WHERE l.principal GROUP BY 1)
+SELECT 'bench' AS org_id, 'MY' || CAST(l.order_id AS VARCHAR) AS order_no, line_no, enterprise_code AS enterprise, city,
        CAST(epoch_ms(ordered_ms + 8 * 3600 * 1000) AS DATE) AS day, customs_mode,
        CASE WHEN customs_mode = '9810' THEN 'stock_up_9810' ELSE 'direct' END AS flow,
        destination_country AS country, coalesce(g.region, 'Other') AS region, hs_chapter, channel,
-       CASE WHEN channel = 'freight' THEN 'freight' ELSE 'parcel' END AS consignment, mode AS waybill_mode,
-       NULL AS shipment_id, principal, CASE WHEN principal THEN 1 ELSE 0 END AS orders,
+       CASE WHEN channel = 'freight' THEN 'freight' ELSE 'parcel' END AS consignment, l.mode AS waybill_mode,
+       t.shipment_id, principal, CASE WHEN principal THEN 1 ELSE 0 END AS orders,
        CASE WHEN principal THEN 1 ELSE 0 END AS parcels,
        CASE WHEN principal THEN net_weight_kg * 1.15 ELSE 0 END AS gross_kg,
        value, currency, value_usd * 7.1 AS value_cny, value_usd,
-       NULL AS tracked_shipment, 'untracked' AS corridor, mode AS transport_mode, NULL AS lead_days, NULL AS on_time,
-       NULL AS co2e_kg
-FROM (SELECT *, row_number() OVER (PARTITION BY order_id ORDER BY value_usd DESC, line_no) = 1 AS principal,
-             CASE WHEN customs_mode IN ('9710', '9810') THEN 'freight' ELSE 'postal' END AS channel,
-             CASE WHEN customs_mode IN ('9710', '9810') THEN 'rail' ELSE 'air' END AS mode FROM gen) l
-LEFT JOIN regions g ON g.country = l.destination_country
+       t.shipment_id AS tracked_shipment, CASE WHEN t.shipment_id IS NULL THEN 'untracked' ELSE t.corridor END AS corridor,
+       coalesce(t.mode, l.mode) AS transport_mode,
+       CASE WHEN principal THEN t.lead_days END AS lead_days, CASE WHEN principal THEN t.on_time END AS on_time,
+       CASE WHEN principal AND w.kg > 0 THEN t.co2e_kg * net_weight_kg * 1.15 / w.kg END AS co2e_kg
+FROM l LEFT JOIN regions g ON g.country = l.destination_country
+LEFT JOIN t ON t.order_id = l.order_id LEFT JOIN w ON w.shipment = t.shipment
 """
-"""The generated lines as the copy's facts (the waybill side drawn simply: B2B freight by rail, parcels by air;
-values in CNY at one rate: the bench times the cube, not the conversion)."""
+"""The generated lines as the copy's facts, as a refresh writes them (the waybill side drawn simply: B2B freight by
+rail, parcels by air; values in CNY at one rate: the bench times the cube, not the conversion); the orders of
+``trade.generator.tracked_shipments`` carry their shipment: every line its id, corridor and mode, the principal
+line its lead time, on-time flag and CO2e allocated by gross weight (``trade.columnar``'s ``_SHIPMENT_FIGURES``)."""
+CUBE_KEYS = ["month", "customs_mode", "country", "hs_chapter"]
+LINE_MEASURES = ("orders", "parcels", "goods_value_cny", "goods_value_usd", "gross_weight_kg", "enterprises")
 
 
 def build(lines: int):
     from trade.columnar import ColumnarCopy, insert_facts, rebuild_rollup
-    from trade.generator import generate_lines
+    from trade.generator import generate_lines, tracked_shipments
     from trade.regions import REGION_OF
 
     t0 = time.perf_counter()
     gen = generate_lines(lines, seed=2026)
+    tracked = tracked_shipments(gen, seed=2026)
     t_gen = time.perf_counter() - t0
     copy = ColumnarCopy(None)
     regions = pd.DataFrame({"country": list(REGION_OF), "region": list(REGION_OF.values())})
     t0 = time.perf_counter()
-    copy.con.register("gen", gen)
-    copy.con.register("regions", regions)
+    for name, table in (("gen", gen), ("regions", regions), ("tracked_orders", tracked.orders),
+                        ("tracked_ships", tracked.shipments)):
+        copy.con.register(name, table)
     insert_facts(copy.con, LOAD)
-    copy.con.unregister("gen")
+    for name in ("gen", "tracked_orders", "tracked_ships"):
+        copy.con.unregister(name)
     t_load = time.perf_counter() - t0
     t0 = time.perf_counter()
     rebuild_rollup(copy.con)
     t_rollup = time.perf_counter() - t0
-    rollup_rows = copy.con.execute("SELECT count(*) FROM rollup").fetchall()[0][0]
-    del gen
+    rollup_rows, shipments, tracked_lines = copy.con.execute(
+        "SELECT (SELECT count(*) FROM rollup), count(DISTINCT tracked_shipment), count(tracked_shipment) FROM facts"
+    ).fetchall()[0]
+    del gen, tracked
     gc.collect()
-    # pandas gets the same lines, categorical, with the month precomputed
-    frame = copy.con.execute("SELECT strftime(day, '%Y-%m') AS month, customs_mode, country, hs_chapter, enterprise, "
-                             "CAST(principal AS INTEGER) AS orders, parcels, value_cny, value_usd, gross_kg FROM facts"
-                             ).df()
+    # pandas gets the same lines at its best: categoricals, the month precomputed, the shipment as an integer
+    frame = copy.con.execute(
+        "SELECT strftime(day, '%Y-%m') AS month, customs_mode, country, hs_chapter, enterprise, "
+        "CAST(principal AS INTEGER) AS orders, parcels, value_cny, value_usd, gross_kg, principal, "
+        "coalesce(CAST(substr(tracked_shipment, 7) AS INTEGER), -1) AS shipment, lead_days, "
+        "CAST(on_time AS DOUBLE) AS on_time, co2e_kg FROM facts").df()
     for c in ("month", "customs_mode", "country", "hs_chapter", "enterprise"):
         frame[c] = frame[c].astype("category")
     return copy, frame, {"generate_s": round(t_gen, 2), "load_s": round(t_load, 2), "rollup_build_s": round(t_rollup, 2),
-                         "rollup_rows": rollup_rows}
+                         "rollup_rows": rollup_rows, "tracked_shipments": shipments, "tracked_lines": tracked_lines}
 
 
-def pandas_cube(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.groupby(["month", "customs_mode", "country", "hs_chapter"], observed=True, sort=True).agg(
+def pandas_cube(frame: pd.DataFrame, shipments: bool = True) -> pd.DataFrame:
+    """The cube in pandas, vectorised: the line measures by one ``groupby(...).agg``; with ``shipments`` the
+    shipment measures as DuckDB computes them — over the tracked principal lines: distinct shipments, lead time
+    p50/p90 by linear interpolation (= ``quantile_cont``), on-time rate (the mean of 1/0, in transit left out),
+    CO2e — rounded as :data:`trade.cube.MEASURES` rounds."""
+    out = frame.groupby(CUBE_KEYS, observed=True, sort=True).agg(
         orders=("orders", "sum"), parcels=("parcels", "sum"), goods_value_cny=("value_cny", "sum"),
         goods_value_usd=("value_usd", "sum"), gross_weight_kg=("gross_kg", "sum"),
-        enterprises=("enterprise", "nunique")).reset_index()
+        enterprises=("enterprise", "nunique"))
+    out = out.round({"goods_value_cny": 2, "goods_value_usd": 2, "gross_weight_kg": 3})
+    if not shipments:
+        return out.reset_index()
+    tracked = frame[frame["principal"].to_numpy() & (frame["shipment"].to_numpy() >= 0)]
+    g = tracked.groupby(CUBE_KEYS, observed=True, sort=True)
+    lead = g["lead_days"].quantile([0.5, 0.9]).unstack()
+    ship = pd.DataFrame({"shipments": g["shipment"].nunique(), "lead_time_p50_days": lead[0.5].round(2),
+                         "lead_time_p90_days": lead[0.9].round(2), "on_time_rate": g["on_time"].mean().round(4),
+                         "co2e_kg": g["co2e_kg"].sum(min_count=1).round(2)})
+    out = out.join(ship, how="left")
+    out["shipments"] = out["shipments"].fillna(0).astype(np.int64)
+    return out.reset_index()
+
+
+def _same_cube(ours: pd.DataFrame, theirs: pd.DataFrame, measures: tuple[str, ...], what: str) -> None:
+    """Every cell and every measure of ``ours`` (DuckDB) equal to ``theirs`` (pandas), or no time is reported."""
+    ours = ours.rename(columns={"period": "month"})
+    theirs = theirs.copy()
+    for c in CUBE_KEYS:
+        theirs[c] = theirs[c].astype(str)
+    merged = theirs.merge(ours, on=CUBE_KEYS, how="outer", indicator=True, suffixes=("_pd", "_duck"))
+    if not (merged["_merge"] == "both").all():
+        raise SystemExit(f"{what}: DuckDB and pandas cubes have different cells")
+    for c in measures:
+        a, b = merged[f"{c}_pd"].astype(float).to_numpy(), merged[f"{c}_duck"].astype(float).to_numpy()
+        exact = c in ("orders", "parcels", "enterprises", "shipments")
+        if not np.allclose(a, b, rtol=0 if exact else 1e-9, atol=0 if exact else 0.011, equal_nan=True):
+            raise SystemExit(f"{what}: DuckDB and pandas differ on {c}")
+
+
+def _timed(fn, repeats: int) -> tuple[list[float], object]:
+    runs, result = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = fn()
+        runs.append(time.perf_counter() - t0)
+    return runs, result
 
 
 def cube(lines: int, repeats: int) -> dict:
     from trade.cube import MEASURES, CubeSpec, compute_cube
 
     copy, frame, prep = build(lines)
-    spec = CubeSpec(CUBE_DIMS, "month", tuple(MEASURES))
-    duck, lines_only, pand = [], [], []
-    ours = theirs = None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        ours = compute_cube(copy, spec)
-        duck.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        from_lines = compute_cube(copy, spec, rollup=False)
-        lines_only.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        theirs = pandas_cube(frame)
-        pand.append(time.perf_counter() - t0)
+    full = CubeSpec(CUBE_DIMS, "month", tuple(MEASURES))
+    six = CubeSpec(CUBE_DIMS, "month", LINE_MEASURES)
+    runs: dict[str, list[float]] = {}
+    out: dict[str, pd.DataFrame] = {}
+    for _ in range(repeats):  # interleaved, so that a busy moment of the machine is shared out
+        for name, fn in (("duckdb_from_lines", lambda: compute_cube(copy, full, rollup=False)),
+                         ("pandas", lambda: pandas_cube(frame)),
+                         ("duckdb_rollup", lambda: compute_cube(copy, full)),
+                         ("duckdb_from_lines_6", lambda: compute_cube(copy, six, rollup=False)),
+                         ("pandas_6", lambda: pandas_cube(frame, shipments=False))):
+            t, out[name] = _timed(fn, 1)
+            runs.setdefault(name, []).extend(t)
     # the same cells and figures, or no time is worth reporting
-    pd.testing.assert_frame_equal(ours, from_lines, check_exact=False, rtol=1e-9, atol=0.05)
-    ours = ours.rename(columns={"period": "month"})
-    for c in ("month", "customs_mode", "country", "hs_chapter"):
-        theirs[c] = theirs[c].astype(str)
-    merged = theirs.merge(ours, on=["month", "customs_mode", "country", "hs_chapter"], how="outer", indicator=True,
-                          suffixes=("_pd", "_duck"))
-    if not (merged["_merge"] == "both").all():
-        raise SystemExit("DuckDB and pandas cubes have different cells")
-    for c in ("orders", "parcels", "enterprises"):
-        if not (merged[f"{c}_pd"] == merged[f"{c}_duck"]).all():
-            raise SystemExit(f"DuckDB and pandas differ on {c}")
-    for c in ("goods_value_cny", "goods_value_usd", "gross_weight_kg"):
-        if not np.allclose(merged[f"{c}_pd"], merged[f"{c}_duck"], rtol=1e-9, atol=0.01):
-            raise SystemExit(f"DuckDB and pandas differ on {c}")
+    pd.testing.assert_frame_equal(out["duckdb_rollup"], out["duckdb_from_lines"], check_exact=False, rtol=1e-9,
+                                  atol=0.05)
+    _same_cube(out["duckdb_from_lines"], out["pandas"], tuple(MEASURES), "every measure")
+    _same_cube(out["duckdb_from_lines_6"], out["pandas_6"], LINE_MEASURES, "six line measures")
+    if int(out["duckdb_from_lines"]["shipments"].sum()) == 0:
+        raise SystemExit("no tracked shipment in the cube: the shipment measures were not exercised")
     copy.close()
-    d, p, dl = st.median(duck), st.median(pand), st.median(lines_only)
-    return {"lines": lines, "cells": len(ours), "duckdb_s": round(d, 3), "pandas_s": round(p, 3),
-            "speedup": round(p / d, 1), "duckdb_from_lines_s": round(dl, 3), "speedup_from_lines": round(p / dl, 1),
-            "runs_duckdb_s": [round(x, 3) for x in duck], "runs_duckdb_from_lines_s": [round(x, 3) for x in lines_only],
-            "runs_pandas_s": [round(x, 3) for x in pand], "measures_duckdb": len(MEASURES), "measures_pandas": 6,
-            **prep}
+    med = {k: st.median(v) for k, v in runs.items()}
+    return {"lines": lines, "cells": len(out["duckdb_from_lines"]), "measures": len(MEASURES),
+            "duckdb_from_lines_s": round(med["duckdb_from_lines"], 3), "pandas_s": round(med["pandas"], 3),
+            "speedup": round(med["pandas"] / med["duckdb_from_lines"], 1),
+            "how": f"trade.cube.compute_cube(month x customs_mode x country x hs_chapter, all {len(MEASURES)} measures, "
+                   "rollup=False: a GROUP BY over the lines, DuckDB in memory, PRAGMA threads as set) "
+                   "against pandas computing the same measures the same way on the same lines (categoricals, month "
+                   "precomputed, observed=True, vectorised), every cell compared; medians of interleaved runs",
+            "six_measures": {"duckdb_from_lines_s": round(med["duckdb_from_lines_6"], 3),
+                             "pandas_s": round(med["pandas_6"], 3),
+                             "speedup": round(med["pandas_6"] / med["duckdb_from_lines_6"], 1),
+                             "measures": list(LINE_MEASURES)},
+            "service_from_rollup": {"duckdb_s": round(med["duckdb_rollup"], 3),
+                                    "speedup": round(med["pandas"] / med["duckdb_rollup"], 1),
+                                    "rollup_build_s": prep["rollup_build_s"], "rollup_rows": prep["rollup_rows"],
+                                    "how": "what the service answers: line measures from the monthly rollup it "
+                                           "maintains at each refresh (built in rollup_build_s), shipment measures "
+                                           "from the lines"},
+            "runs_s": {k: [round(x, 3) for x in v] for k, v in runs.items()},
+            "threads": int(duckdb_threads()), **prep}
+
+
+def duckdb_threads() -> int:
+    import duckdb
+
+    return int(duckdb.connect().execute("SELECT current_setting('threads')").fetchall()[0][0])
 
 
 def main() -> None:
@@ -239,19 +251,23 @@ def main() -> None:
     ap.add_argument("--skip-ingest", action="store_true")
     ap.add_argument("--skip-cube", action="store_true")
     args = ap.parse_args()
-    out: dict = {"bench": "stats"}
+    import records_bench
+
+    out: dict = {"bench": "stats", "machine_loop_cpu_s": records_bench.machine_loop_cpu_s(),
+                 "load_avg_1m": os.getloadavg()[0]}
     if not args.skip_ingest:
         out["ingest"] = ingest(args.orders, args.batch, args.repeats)
         print(json.dumps({"ingest": out["ingest"]}), flush=True)
-        out["ingest_2x2"] = ingest(args.orders, args.batch, args.repeats, workers=2, clients=2)
-        print(json.dumps({"ingest_2x2": out["ingest_2x2"]}), flush=True)
     out["targets"] = {"ingest_orders_per_s": 20_000, "cube_s": 3.0, "speedup": 5.0}
-    out["met"] = {"ingest": max(out["ingest"]["orders_per_s"], out["ingest_2x2"]["orders_per_s"]) >= 20_000
-                  } if not args.skip_ingest else {}
+    out["met"] = {"ingest": out["ingest"]["orders_per_s"] >= 20_000} if not args.skip_ingest else {}
     if not args.skip_cube:
         out["cube"] = cube(args.lines, args.repeats)
-        out["met"].update({"cube_s_from_lines": out["cube"]["duckdb_from_lines_s"] <= 3.0,
-                           "cube_s": out["cube"]["duckdb_s"] <= 3.0, "speedup": out["cube"]["speedup"] >= 5.0})
+        c = out["cube"]
+        out["met"].update({"cube_s": c["duckdb_from_lines_s"] <= 3.0, "speedup": c["speedup"] >= 5.0,
+                           "speedup_six_measures": c["six_measures"]["speedup"] >= 5.0,
+                           "how": "cube_s and speedup: the cube straight from the lines with every measure, against "
+                                  "pandas computing the same measures (cube.how); the service's rollup answer is "
+                                  "cube.service_from_rollup"})
     print(json.dumps(out))
 
 

@@ -250,3 +250,63 @@ def test_9810_stock_movements_equal_pandas_and_the_zone_is_suppressed(world):
     assert zone.suppressed["primary"] > 0
     assert (t.loc[t["status"] != "shown", "value_cny"].isna()).all()
     assert t.iloc[-1][["period", "kind", "warehouse_country"]].tolist() == ["_total"] * 3
+
+
+_GENERATED_FACTS = """
+WITH l AS (SELECT *, row_number() OVER (PARTITION BY order_id ORDER BY value_usd DESC, line_no) = 1 AS principal
+           FROM gen),
+t AS (SELECT o.order_id, s.* FROM tracked_orders o JOIN tracked_ships s USING (shipment)),
+w AS (SELECT t.shipment, sum(l.net_weight_kg) AS kg FROM l JOIN t USING (order_id) WHERE l.principal GROUP BY 1)
+SELECT 'org' AS org_id, CAST(l.order_id AS VARCHAR) AS order_no, line_no, enterprise_code AS enterprise, city,
+       CAST(epoch_ms(ordered_ms + 8 * 3600 * 1000) AS DATE) AS day, customs_mode, 'direct' AS flow,
+       destination_country AS country, 'Other' AS region, hs_chapter, 'postal' AS channel, 'parcel' AS consignment,
+       'air' AS waybill_mode, t.shipment_id, principal, CAST(principal AS INTEGER) AS orders,
+       CAST(principal AS INTEGER) AS parcels, CASE WHEN principal THEN net_weight_kg ELSE 0 END AS gross_kg,
+       value, currency, value_usd * 7 AS value_cny, value_usd, t.shipment_id AS tracked_shipment,
+       coalesce(t.corridor, 'untracked') AS corridor, coalesce(t.mode, 'air') AS transport_mode,
+       CASE WHEN principal THEN t.lead_days END AS lead_days, CASE WHEN principal THEN t.on_time END AS on_time,
+       CASE WHEN principal THEN t.co2e_kg * net_weight_kg / w.kg END AS co2e_kg
+FROM l LEFT JOIN t ON t.order_id = l.order_id LEFT JOIN w ON w.shipment = t.shipment
+"""
+
+
+def test_the_shipment_measures_of_generated_lines_equal_pandas():
+    """Distinct shipments, lead time p50/p90 (linear interpolation), on-time rate and CO2e of every cell, on
+    generated lines with tracked shipments (``trade.generator.tracked_shipments``), against pandas computing them
+    from the generator's own frames (the principal line and the CO2e allocation redone here)."""
+    from trade.columnar import insert_facts
+    from trade.cube import SHIPMENT_MEASURES
+    from trade.generator import generate_lines, tracked_shipments
+
+    gen = generate_lines(30_000, seed=5)
+    tracked = tracked_shipments(gen, seed=5)
+    assert 0.2 < len(tracked.orders) / gen["order_id"].nunique() < 0.6
+    copy = ColumnarCopy(None)
+    try:
+        for name, table in (("gen", gen), ("tracked_orders", tracked.orders), ("tracked_ships", tracked.shipments)):
+            copy.con.register(name, table)
+        insert_facts(copy.con, _GENERATED_FACTS)
+        dims = ("period", "customs_mode", "country", "hs_chapter")
+        ours = compute_cube(copy, CubeSpec(dims, "month", ("orders", *SHIPMENT_MEASURES)), rollup=False)
+    finally:
+        copy.close()
+    lines = gen.assign(month=pd.to_datetime(gen["ordered_ms"] + 8 * 3_600_000, unit="ms").dt.strftime("%Y-%m"))
+    principal = (lines.sort_values(["order_id", "value_usd", "line_no"], ascending=[True, False, True])
+                 .drop_duplicates("order_id"))
+    p = (principal.merge(tracked.orders, on="order_id").merge(tracked.shipments, on="shipment")
+         .astype({"customs_mode": str, "destination_country": str, "hs_chapter": str}))
+    p["co2e"] = p["co2e_kg"] * p["net_weight_kg"] / p.groupby("shipment")["net_weight_kg"].transform("sum")
+    p["on_time"] = p["on_time"].astype("Float64").astype(float)
+    g = p.groupby(["month", "customs_mode", "destination_country", "hs_chapter"])
+    theirs = pd.DataFrame({"shipments": g["shipment"].nunique(), "p50": g["lead_days"].quantile(0.5),
+                           "p90": g["lead_days"].quantile(0.9), "on_time": g["on_time"].mean(),
+                           "co2e": g["co2e"].sum(min_count=1)}).reset_index()
+    merged = ours.merge(theirs, left_on=list(dims), right_on=["month", "customs_mode", "destination_country",
+                                                              "hs_chapter"], how="left")
+    tracked_cells = merged["shipments_y"].notna()
+    assert tracked_cells.sum() > 300 and (merged.loc[~tracked_cells, "shipments_x"] == 0).all()
+    m = merged[tracked_cells]
+    assert (m["shipments_x"] == m["shipments_y"]).all()
+    for ours_c, theirs_c, atol in (("lead_time_p50_days", "p50", 0.006), ("lead_time_p90_days", "p90", 0.006),
+                                   ("on_time_rate", "on_time", 6e-5), ("co2e_kg", "co2e", 0.006)):
+        assert np.allclose(m[ours_c].astype(float), m[theirs_c], atol=atol, equal_nan=True), ours_c

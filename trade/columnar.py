@@ -16,7 +16,8 @@ number) so that order-level figures add up exactly once. Shipments (``iot_shipme
 ``ship`` — corridor (origin-destination of the option's longest leg) and mode, lead time (first actual
 departure, or planned, to the last actual arrival), on time (arrived by the quoted p90), CO2e — and
 written onto the lines of their orders (CO2e allocated by gross weight). Every dimension column also
-has an integer code (table ``members``): cubes group by small integers. ``rollup`` sums the lines by
+has an integer code (table ``members``), the tracked shipment too (``ship_codes``), and each line its month's
+first day (``month``): cubes group and count distinct over small integers, not text, with no date arithmetic per line. ``rollup`` sums the lines by
 organisation, month and every coded dimension (about a tenth of the rows): month, quarter and year
 cubes read it. The 9810 stock movements are in ``stock``.
 
@@ -47,7 +48,7 @@ from trade.regions import REGION_OF
 OVERLAP_MS = 60_000
 CHINA_OFFSET_MS = 8 * 3_600_000
 LOCAL = "ordered_ms + " + str(CHINA_OFFSET_MS)
-_SCHEMA_VERSION = 6
+_SCHEMA_VERSION = 7
 
 FACT_COLUMNS: dict[str, str] = {
     "org_id": "VARCHAR", "order_no": "VARCHAR", "line_no": "INTEGER", "enterprise": "VARCHAR", "city": "VARCHAR",
@@ -66,6 +67,10 @@ CODED = ("enterprise", "city", "customs_mode", "flow", "country", "region", "hs_
 """Dimension columns that also have an integer code (``{dim}_c``, table ``members``): cubes group by the codes
 (hashing small integers, not text) and write the members after."""
 CODE_COLUMNS: dict[str, str] = {f"{d}_c": "INTEGER" for d in CODED}
+DERIVED_COLUMNS: dict[str, str] = {"month": "DATE", "tracked_shipment_c": "INTEGER"}
+"""Columns of ``facts`` derived once at insert rather than per row of every cube: the first day of the line's month
+(a month cube groups by it: ``date_trunc`` per row cost a third of the scan), and an integer code of the tracked
+shipment (table ``ship_codes``: distinct shipments are counted over integers, not text)."""
 SHIP_COLUMNS: dict[str, str] = {
     "shipment_id": "VARCHAR", "org_id": "VARCHAR", "corridor": "VARCHAR", "mode": "VARCHAR", "lead_days": "DOUBLE",
     "on_time": "BOOLEAN", "co2e_kg": "DOUBLE",
@@ -104,9 +109,10 @@ class RefreshReport:
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     """The tables and the view (idempotent)."""
-    cols = ", ".join(f"{c} {t}" for c, t in {**FACT_COLUMNS, **CODE_COLUMNS}.items())
+    cols = ", ".join(f"{c} {t}" for c, t in {**FACT_COLUMNS, **CODE_COLUMNS, **DERIVED_COLUMNS}.items())
     con.execute(f"CREATE TABLE IF NOT EXISTS facts ({cols})")
     con.execute("CREATE TABLE IF NOT EXISTS members (dim VARCHAR, member VARCHAR, code INTEGER)")
+    con.execute("CREATE TABLE IF NOT EXISTS ship_codes (shipment_id VARCHAR, code INTEGER)")
     con.execute("CREATE TABLE IF NOT EXISTS stock (org_id VARCHAR, movement_no VARCHAR, enterprise VARCHAR, day DATE, "
                 "kind VARCHAR, warehouse_id VARCHAR, warehouse_country VARCHAR, hs_chapter VARCHAR, value DOUBLE, "
                 "currency VARCHAR, value_cny DOUBLE, value_usd DOUBLE)")
@@ -135,7 +141,7 @@ class ColumnarCopy:
         self.lock = threading.Lock()  # one refresh or query at a time on this connection
         tables = {r[0] for r in self.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         if "meta" in tables and self._meta("schema") != str(_SCHEMA_VERSION):
-            for name in ("facts", "ship", "ship_weight", "fx", "meta", "members", "rollup", "stock"):
+            for name in ("facts", "ship", "ship_weight", "fx", "meta", "members", "rollup", "stock", "ship_codes"):
                 self.con.execute(f"DROP TABLE IF EXISTS {name} CASCADE")
             self.con.execute("DROP VIEW IF EXISTS stat_lines")
         create_schema(self.con)
@@ -207,6 +213,10 @@ class ColumnarCopy:
             con.execute(_SHIPMENT_FIGURES)
             affected = "(SELECT * FROM facts WHERE shipment_id IN (SELECT shipment_id FROM t_affected))"
             code_members(con, affected, ("corridor", "transport_mode"))
+            code_shipments(con, affected)
+            con.execute("UPDATE facts SET tracked_shipment_c = c.code FROM ship_codes c "
+                        "WHERE facts.shipment_id IN (SELECT shipment_id FROM t_affected) "
+                        "AND c.shipment_id = facts.tracked_shipment")
             con.execute(f"UPDATE facts SET corridor_c = m1.code, transport_mode_c = m2.code FROM members m1, members m2 "
                         f"WHERE facts.shipment_id IN (SELECT shipment_id FROM t_affected) "
                         f"AND m1.dim = 'corridor' AND m1.member = facts.corridor "
@@ -319,6 +329,17 @@ def code_members(con: duckdb.DuckDBPyConnection, source: str, dims: tuple[str, .
                   EXCEPT SELECT member FROM members WHERE dim = '{d}')""")
 
 
+def code_shipments(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    """Give every tracked shipment found in ``source`` (a table, or ``(SELECT ...)``) a code if it has none (codes
+    stay: a shipment's lines keep theirs through refreshes)."""
+    con.execute(f"""
+        INSERT INTO ship_codes
+        SELECT shipment_id, (SELECT coalesce(max(code), 0) FROM ship_codes)
+                            + CAST(row_number() OVER (ORDER BY shipment_id) AS INTEGER)
+        FROM (SELECT DISTINCT tracked_shipment AS shipment_id FROM {source} WHERE tracked_shipment IS NOT NULL
+              EXCEPT SELECT shipment_id FROM ship_codes)""")
+
+
 _ROLLUP_SUMS = ("sum(orders), sum(parcels), sum(value_cny), sum(value_usd), sum(gross_kg)")
 
 
@@ -333,8 +354,8 @@ def rebuild_rollup(con: duckdb.DuckDBPyConnection, months: str | None = None) ->
     else:
         con.execute(f"DELETE FROM rollup USING {months} t WHERE rollup.org_id = t.org_id AND rollup.month = t.month")
         only = (f"WHERE EXISTS (SELECT 1 FROM {months} t WHERE t.org_id = facts.org_id "
-                "AND t.month = date_trunc('month', facts.day))")
-    con.execute(f"INSERT INTO rollup SELECT org_id, date_trunc('month', day) AS month, {keys}, {_ROLLUP_SUMS} "
+                "AND t.month = facts.month)")
+    con.execute(f"INSERT INTO rollup SELECT org_id, month, {keys}, {_ROLLUP_SUMS} "
                 f"FROM facts {only} GROUP BY ALL")
 
 
@@ -343,10 +364,12 @@ def insert_facts(con: duckdb.DuckDBPyConnection, select_sql: str) -> int:
     their members' codes; how many."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE t_new AS SELECT {', '.join(FACT_COLUMNS)} FROM ({select_sql})")
     code_members(con, "t_new")
+    code_shipments(con, "t_new")
     joins = " ".join(f"LEFT JOIN members m{i} ON m{i}.dim = '{d}' AND m{i}.member = n.{d}" for i, d in enumerate(CODED))
     codes = ", ".join(f"m{i}.code" for i in range(len(CODED)))
-    names = ", ".join([*FACT_COLUMNS, *CODE_COLUMNS])
-    con.execute(f"INSERT INTO facts ({names}) SELECT n.*, {codes} FROM t_new n {joins}")
+    names = ", ".join([*FACT_COLUMNS, *CODE_COLUMNS, *DERIVED_COLUMNS])
+    con.execute(f"INSERT INTO facts ({names}) SELECT n.*, {codes}, CAST(date_trunc('month', n.day) AS DATE), sc.code "
+                f"FROM t_new n {joins} LEFT JOIN ship_codes sc ON sc.shipment_id = n.tracked_shipment")
     n = con.execute("SELECT count(*) FROM t_new").fetchall()[0][0]
     con.execute("DROP TABLE t_new")
     return int(n)
@@ -450,5 +473,5 @@ def _load_ships(con: duckdb.DuckDBPyConnection, ships: pa.Table) -> list[tuple[s
     return [(r[0],) for r in rows]
 
 
-__all__ = ["CODED", "CODE_COLUMNS", "ColumnarCopy", "FACT_COLUMNS", "code_members", "insert_facts", "rebuild_rollup", "OVERLAP_MS", "RefreshReport", "SHIP_COLUMNS", "create_schema",
+__all__ = ["CODED", "CODE_COLUMNS", "DERIVED_COLUMNS", "ColumnarCopy", "code_shipments", "FACT_COLUMNS", "code_members", "insert_facts", "rebuild_rollup", "OVERLAP_MS", "RefreshReport", "SHIP_COLUMNS", "create_schema",
            "shipment_summary"]
