@@ -32,6 +32,7 @@ from optimizer.quotes.pricing import _box_mix, _n20
 from optimizer.quotes.quote import build_request, quote
 from optimizer.settings import Settings
 from optimizer.warehouses.limits import MAX_DEMAND_ROWS
+from tests.support.speed import scaled
 from tests.support.accounts import MemberAuth, app_tenant
 
 ANSWER_S = 1.0  # every hostile request answers within this (generous; most take a few ms)
@@ -175,8 +176,8 @@ def test_hostile_request_is_a_short_4xx_naming_the_field(client, name, method, p
     assert r.headers["content-type"].startswith("application/problem+json")
     assert len(r.content) < MAX_BYTES
     assert _mentions(r, needle), r.text
-    assert took < ANSWER_S
-    assert health.status_code == 200 and health_s < HEALTH_S
+    assert took < scaled(ANSWER_S)
+    assert health.status_code == 200 and health_s < scaled(HEALTH_S)
     assert client.app.state.jobs.counts() == jobs_before  # a refused request starts nothing
 
 
@@ -195,7 +196,7 @@ def test_the_bounds_themselves_are_accepted(client):
     r = client.post("/v1/quotes", json=q(weight_kg=WEIGHT_KG.hi, volume_m3=VOLUME_M3.hi))
     took = time.perf_counter() - t0
     print(f"largest cargo: {r.status_code} in {took * 1000:.1f} ms")
-    assert r.status_code == 200 and r.json()["options"] and took < ANSWER_S
+    assert r.status_code == 200 and r.json()["options"] and took < scaled(ANSWER_S)
     for ready in ("2026-12-03T14:00+08:00", "2026-12-01 09:30", "2027-01-31T23:59:60Z"):
         assert client.post("/v1/quotes", json=q(ready=ready)).status_code == 200, ready
     # the schema's extremes are well-formed, but outside the data's validity (tests/test_quote_validity.py):
@@ -309,7 +310,7 @@ def test_box_mix_is_bounded_for_any_cargo(net, kg, m3):
     cost, n20, n40 = _box_mix(kg, m3, c20, c40, 2900.0, 4500.0, 650.0)
     took = time.perf_counter() - t0
     print(f"box mix {kg:g} kg {m3:g} m³: {took * 1000:.2f} ms")
-    assert took < 0.05
+    assert took < scaled(0.05)
     if math.isfinite(kg) and math.isfinite(m3) and math.isfinite(cost):
         assert n40 * c40.max_kg + n20 * c20.max_kg >= kg * (1 - 1e-12) and n40 * c40.max_m3 + n20 * c20.max_m3 >= m3 * (1 - 1e-12)
 
@@ -322,7 +323,7 @@ def test_engine_refuses_cargo_outside_the_bounds_before_pricing(net):
             build_request(net, "MY_CITY", "LODZ", kg, 6, "2026-12-01")
     t0 = time.perf_counter()
     options = quote(net, build_request(net, "MY_CITY", "LODZ", WEIGHT_KG.hi, VOLUME_M3.hi, "2026-12-01"))
-    assert options and time.perf_counter() - t0 < ANSWER_S
+    assert options and time.perf_counter() - t0 < scaled(ANSWER_S)
 
 
 # --- concurrency: worst-case quotes never starve /healthz ------------------------------------------------
@@ -363,9 +364,15 @@ def test_48_concurrent_worst_case_quotes_leave_healthz_answering(server):
     hostile = [q(weight_kg=1e308), q(volume_m3=1e308), q(weight_kg=1e11), q(ready=""), q(**{"from": BIG}), q(weight_kg=1e308)]
     bodies = worst + hostile  # 48 at once
 
-    def post(body):
+    # the clients are made before the clock starts: each builds an SSL context (~10-20 ms of CPU under the GIL this
+    # process shares with the server), which is the test's cost, not the service's
+    clients = [httpx.Client(timeout=60) for _ in bodies]
+    prober_client = httpx.Client(timeout=10)
+
+    def post(pair):
+        body, http = pair
         t0 = time.perf_counter()
-        with httpx.Client(timeout=60) as http:
+        with http:
             r = http.post(f"{server}/v1/quotes", json=body)
         return r.status_code, time.perf_counter() - t0
 
@@ -373,7 +380,7 @@ def test_48_concurrent_worst_case_quotes_leave_healthz_answering(server):
     done = threading.Event()
 
     def probe():
-        with httpx.Client(timeout=10) as http:
+        with prober_client as http:
             while not done.is_set():
                 t0 = time.perf_counter()
                 assert http.get(f"{server}/healthz").status_code == 200
@@ -384,7 +391,7 @@ def test_48_concurrent_worst_case_quotes_leave_healthz_answering(server):
     t0 = time.perf_counter()
     prober.start()
     with ThreadPoolExecutor(len(bodies)) as pool:
-        results = list(pool.map(post, bodies))
+        results = list(pool.map(post, zip(bodies, clients)))
     wall = time.perf_counter() - t0
     done.set()
     prober.join()
@@ -393,12 +400,12 @@ def test_48_concurrent_worst_case_quotes_leave_healthz_answering(server):
           f"/healthz max {max(health) * 1000:.0f} ms over {len(health)} probes")
     assert [s for s, _ in results[:len(worst)]] == [200] * len(worst)
     assert all(s in (413, 422) for s, _ in results[len(worst):])
-    assert health and max(health) < HEALTH_S
-    assert slowest < 30  # 42 worst-case quotes on 2 cores: a few seconds in all, not 42 x 42 s
+    assert health and max(health) < scaled(HEALTH_S)
+    assert slowest < scaled(30)  # 42 worst-case quotes on 2 cores: a few seconds in all, not 42 x 42 s
     with httpx.Client(timeout=5) as http:
         t0 = time.perf_counter()
         assert http.get(f"{server}/healthz").status_code == 200
-        assert time.perf_counter() - t0 < HEALTH_S
+        assert time.perf_counter() - t0 < scaled(HEALTH_S)
 
 
 def test_anonymous_quote_flood_is_limited_per_client(net, tmp_path):
@@ -546,4 +553,4 @@ def test_cli_hostile_options_exit_2_with_one_line(tmp_path):
         assert len(lines) == 1 and lines[0].startswith("error:"), res.output[:500]
         assert needle in lines[0], lines[0]
         assert len(res.output) < MAX_BYTES and "\x1b[2J" not in res.output and "\u202e" not in res.output
-        assert took < 5.0
+        assert took < scaled(5.0)

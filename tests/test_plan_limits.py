@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from api.cli.app import app as cli_app
+from tests.support.speed import scaled
 from optimizer.errors import DataError, InvalidInput
 from optimizer.planning import candidates_parallel
 from optimizer.planning.candidates import (
@@ -60,7 +61,8 @@ def test_100k_rows_with_a_5s_limit_end_in_time(net) -> None:
     case runs with the budget lifted, as a Python caller may. Measured on the shared 2-core machine
     (load 1-3): the plan 4.6-5.6 s, plan + JSON 5.1-6.3 s (the first run in a process includes the
     ~1 s import of OR-Tools); the whole test ~11 s with generating the rows. The bound asserted is
-    5 s + 10 s so that a loaded CI machine does not fail it.
+    5 s + 10 s (scaled by this machine's speed today, tests/support/speed.py) so that a loaded or slow CI
+    machine does not fail it.
     """
     shipments = generate_demand(net, 100_000, weeks=8, seed=7)
     settings = PlanSettings(time_limit_s=5.0, memory_budget_mb=None)
@@ -71,7 +73,7 @@ def test_100k_rows_with_a_5s_limit_end_in_time(net) -> None:
     elapsed = time.perf_counter() - t0
     print(f"\n100,000 rows, time_limit_s 5: plan {planned:.2f} s, plan + JSON {elapsed:.2f} s; "
           f"{doc['summary']['assigned']:,} assigned; timings {result.timings_s}")
-    assert elapsed <= 5.0 + 10.0
+    assert elapsed <= 5.0 + scaled(10.0)
     assert doc["summary"]["shipments"] == 100_000
     assert doc["summary"]["assigned"] > 0
     timed_out = [u for u in doc["unassigned"] if u["reason"] == TIME_LIMIT_REASON]
@@ -83,7 +85,7 @@ def test_candidates_stop_at_their_deadline_in_both_processes(net) -> None:
     shipments = generate_demand(net, 60, weeks=1, seed=3)
     t0 = time.perf_counter()
     got = generate_candidates(CandidateGenerator(net, PlanSettings()), shipments, workers=2, min_shipments=0, time_budget_s=0.0)
-    assert time.perf_counter() - t0 < 5.0
+    assert time.perf_counter() - t0 < scaled(5.0)
     assert [c.shipment.id for c in got] == [s.id for s in shipments]
     assert all(c.reason == TIME_LIMIT_REASON and c.code == "time_limit" and not c.candidates for c in got)
     # with time enough nothing is cut
@@ -100,7 +102,7 @@ def test_a_worker_that_does_not_answer_is_killed_after_the_deadline(net, tmp_pat
     shipments = generate_demand(net, 40, weeks=1, seed=5)
     t0 = time.perf_counter()
     got = generate_candidates(CandidateGenerator(net, PlanSettings()), shipments, workers=2, min_shipments=0, time_budget_s=1.0)
-    assert time.perf_counter() - t0 < 4.0
+    assert time.perf_counter() - t0 < scaled(4.0)
     assert any(c.code == "time_limit" for c in got)  # the worker's half
     assert all(c.code == "time_limit" or c.candidates or c.reason for c in got)
 
@@ -122,7 +124,7 @@ def test_memory_budget_is_checked_up_front(net) -> None:
     t0 = time.perf_counter()
     with pytest.raises(InvalidInput, match="shipments"):
         plan(net, big, PlanSettings(time_limit_s=5))
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < scaled(1.0)
 
 
 # --- the reader: bounded rows, every error names a real column --------------------------------------------------
@@ -153,7 +155,7 @@ def test_hostile_csv_rows_are_row_errors_naming_the_column(net, case) -> None:
     line, column = HOSTILE_ROWS[case]
     t0 = time.perf_counter()
     load = read_shipments_text(net, HEADER + GOOD + line, "s.csv")
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < scaled(1.0)
     assert [s.id for s in load.shipments] == ["A1"]
     [err] = load.errors
     assert (err.row, err.field) == (3, column), err.detail
@@ -174,7 +176,7 @@ def test_json_rows_are_checked_like_csv_cells(net) -> None:
             (4, {**ROW, "id": "D", "volume_m3": float("nan")}), (5, 0), (6, {**ROW, "id": 7, "customs_mode": 9810})]
     t0 = time.perf_counter()
     load = read_rows(net, rows)
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < scaled(1.0)
     assert [s.id for s in load.shipments] == ["A1", "7"]
     assert {e.row: e.field for e in load.errors} == {2: "weight_kg", 3: "pieces", 4: "volume_m3", 5: "id"}
 
@@ -229,7 +231,7 @@ def test_unknown_departure_keys_are_refused(net, key) -> None:
     t0 = time.perf_counter()
     with pytest.raises(InvalidInput) as exc:
         check_change(net, Change(cancel=frozenset({key})))
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < scaled(1.0)
     assert exc.value.field == "change.cancel" and exc.value.detail.isprintable() and len(exc.value.detail) < 300
     with pytest.raises(InvalidInput) as exc:
         check_change(net, Change(delay_hours={key: 3.0}), delay="--delay")
@@ -272,7 +274,7 @@ def _post(client, body=None, *, content=None):
         r = client.post("/v1/plans", json=body)
     took = time.perf_counter() - t0
     assert _jobs(client) == before, "a refused request must not start a job"
-    assert took < 1.0, f"took {took:.2f} s"
+    assert took < scaled(1.0), f"took {took:.2f} s"
     assert r.headers["content-type"].startswith("application/problem+json"), r.text[:300]
     assert len(r.content) < 8_000, "errors never echo large input"
     return r
@@ -376,7 +378,7 @@ def _one_line_exit_2(res, took: float, *words: str) -> None:
     assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
     assert out.strip().startswith("error:") and len(out.strip().splitlines()) <= 3, out
     assert all(w in out for w in words), (words, out)
-    assert took < 1.5, f"took {took:.2f} s"
+    assert took < scaled(1.5), f"took {took:.2f} s"
 
 
 @pytest.fixture()

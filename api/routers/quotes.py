@@ -12,9 +12,11 @@ unknown one. Anonymous quotes are answered but not saved (``saved: false``): the
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -40,6 +42,10 @@ RESPONSES = problems(**RATE_LIMITED, **{
            "or no exchange rate for the currency on the day"})
 RESPONSES[429]["headers"] = {"Retry-After": {"description": "seconds until this client may quote again",
                                              "schema": {"type": "integer"}}}
+QUOTE_SLOTS = anyio.CapacityLimiter(max(2, os.cpu_count() or 2))
+"""Quotes computed at once per API process (the others wait their turn on the event loop): a quote is pure
+CPU under the GIL, so more threads only add switching, and with the 40 of the default thread pool busy on
+worst-case quotes the event loop waited its turn behind all of them (/healthz took 1.4 s)."""
 NO_DB_RETRY_S = 30.0  # without a database, quotes are answered unsaved; look for one again after this
 
 
@@ -62,18 +68,21 @@ def quote_db(request: Request) -> Database | None:
     summary="Pareto-optimal route options (cost, transit time, CO2e), saved with an id and a validity",
     responses=RESPONSES,
 )
-def post_quote(body: QuoteIn, net: NetworkDep, caller: AnonQuoteLimitDep, request: Request) -> JSONResponse:
-    req = build_request(net, body.origin, body.destination, body.weight_kg, body.volume_m3, body.ready,
-                        pieces=body.pieces, cargo_class=body.cargo_class, customs_mode=body.customs_mode,
-                        include_planned=body.include_planned)
-    goods = DeclaredGoods(body.goods_value, body.hs_code, body.value_of_time_per_day,
-                          tuple(DutyRate(r.hs_code, r.country.upper(), r.rate_pct, r.note) for r in body.duty_rates or ()))
-    doc = issue_quote(net, req, QuoteTerms(body.currency, body.allow_extrapolation), db=quote_db(request),
-                      org_id=caller.org_id, goods=goods)
-    # Serialised directly: the document is built by the one serialiser (optimizer.network.serialize) whose
-    # shape QuoteOut documents; re-validating it per request cost ~4x the HTTP layer's own time
-    # (bench/http_bench.py), and tests/test_api_fuzz.py checks every response against the schema.
-    return JSONResponse(doc, headers={"Location": f"/v1/quotes/{doc['quote_id']}"} if doc["saved"] else None)
+async def post_quote(body: QuoteIn, net: NetworkDep, caller: AnonQuoteLimitDep, request: Request) -> JSONResponse:
+    def work() -> JSONResponse:
+        req = build_request(net, body.origin, body.destination, body.weight_kg, body.volume_m3, body.ready,
+                            pieces=body.pieces, cargo_class=body.cargo_class, customs_mode=body.customs_mode,
+                            include_planned=body.include_planned)
+        goods = DeclaredGoods(body.goods_value, body.hs_code, body.value_of_time_per_day,
+                              tuple(DutyRate(r.hs_code, r.country.upper(), r.rate_pct, r.note) for r in body.duty_rates or ()))
+        doc = issue_quote(net, req, QuoteTerms(body.currency, body.allow_extrapolation), db=quote_db(request),
+                          org_id=caller.org_id, goods=goods)
+        # Serialised directly: the document is built by the one serialiser (optimizer.network.serialize) whose
+        # shape QuoteOut documents; re-validating it per request cost ~4x the HTTP layer's own time
+        # (bench/http_bench.py), and tests/test_api_fuzz.py checks every response against the schema.
+        return JSONResponse(doc, headers={"Location": f"/v1/quotes/{doc['quote_id']}"} if doc["saved"] else None)
+
+    return await anyio.to_thread.run_sync(work, limiter=QUOTE_SLOTS)
 
 
 @router.get(
