@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import socket
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -349,13 +353,32 @@ def _uvicorn(app):
 
 
 @pytest.fixture(scope="module")
-def server(net, tmp_path_factory):
-    """The app on a real uvicorn, the anonymous quote limit raised (the flood below is about CPU, not the limit)."""
-    srv, thread, url = _uvicorn(create_app(network=net, settings=Settings(var_dir=tmp_path_factory.mktemp("srv"),
-                                                                          **GENEROUS)))
+def server(tmp_path_factory):
+    """`cbec serve --no-ingest` in a process of its own (as deployed: the flood and the probe measure the service,
+    not threads of this test process), the anonymous quote limit raised (the flood below is about CPU)."""
+    var = tmp_path_factory.mktemp("srv")
+    port = _free_port()
+    env = {**os.environ, "CBEC_VAR_DIR": str(var), "CBEC_DATABASE_URL": f"sqlite:///{var}/cbec.sqlite3",
+           "CBEC_ANON_QUOTES_BURST": str(GENEROUS["anon_quotes_burst"]), "CBEC_JOB_WORKERS": "0",
+           "CBEC_LOG_LEVEL": "warning"}
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--no-ingest", "--port", str(port)], env=env,
+                            cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert proc.poll() is None and time.monotonic() < deadline, "cbec serve did not start"
+        time.sleep(0.3)
     yield url
-    srv.should_exit = True
-    thread.join(15)
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def test_48_concurrent_worst_case_quotes_leave_healthz_answering(server):
