@@ -435,9 +435,12 @@ def test_two_workers_on_one_database_deliver_each_event_once(db, receivers):
         for _ in range(4):
             for i in range(3):
                 emit(db, f"org-{i}", n=5)
-        end = time.monotonic() + 30
-        while time.monotonic() < end and any(d.status != "delivered" for i, s in enumerate(subs)
-                                             for d in list_deliveries(db, f"org-{i}", s.sub_id, limit=500)):
+        def pending() -> bool:  # a delivery row exists once a worker has dispatched its event: count them too
+            logs = [list_deliveries(db, f"org-{i}", s.sub_id, limit=500) for i, s in enumerate(subs)]
+            return any(len(log) < 20 or any(d.status != "delivered" for d in log) for log in logs)
+
+        end = time.monotonic() + 60
+        while time.monotonic() < end and pending():
             time.sleep(0.05)
     finally:
         for w in workers:
