@@ -41,7 +41,7 @@ _cache: dict[tuple[str, int], tuple[float, dict[tuple[str, date], dict[str, floa
 _lock = threading.Lock()
 
 
-def _local_day(net: Network, service_id: str, utc_text: str) -> date | None:
+def local_day(net: Network, service_id: str, utc_text: str) -> date | None:
     """The departure's date at the service's origin from ``2026-12-01T10:00Z`` (or a local ISO time)."""
     svc = net.services.get(service_id)
     if svc is None:
@@ -80,7 +80,7 @@ def plan_holds(db: Database, net: Network, conn: Connection | None = None) -> li
             if unit not in UNITS or "@" not in dep:
                 continue
             service, _, at = dep.partition("@")
-            day = _local_day(net, service, at)
+            day = local_day(net, service, at)
             if day is not None:
                 out.append(HeldSpace(service, day, **{unit: float(u.get("used") or 0.0)}))
     return out

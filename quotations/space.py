@@ -19,7 +19,7 @@ import json
 import secrets
 import zlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -103,7 +103,7 @@ def option_holds(net: Network, doc: dict[str, Any], option_id: str) -> list[Depa
         deps = [leg["departure_id"], *(d["departure_id"] for d in leg.get("split_departures") or [])]
         parts = len(deps)
         for dep in deps:
-            day = holds._local_day(net, svc.id, dep.partition("@")[2])
+            day = holds.local_day(net, svc.id, dep.partition("@")[2])
             if day is None:
                 raise InvalidInput(f"departure '{dep}' of option {option_id} cannot be read", field="option")
             out.append(DepartureHold(svc.id, dep, day.isoformat(), round(weight / parts, 3), round(volume / parts, 4),
@@ -114,8 +114,6 @@ def option_holds(net: Network, doc: dict[str, Any], option_id: str) -> list[Depa
 def _shortfalls(net: Network, wanted: list[DepartureHold],
                 held: dict[tuple[Any, Any], dict[str, float]]) -> list[str]:
     """Each departure where ``wanted`` does not fit what is left after ``held`` (with what is left)."""
-    from datetime import date
-
     need: dict[tuple[str, str], dict[str, float]] = {}
     ids: dict[tuple[str, str], str] = {}
     for h in wanted:

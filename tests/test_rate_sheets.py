@@ -21,7 +21,7 @@ from optimizer.quotes.rate_sheet import RateBook, RateSheet, SheetLine, SheetSur
 from optimizer.settings import BUNDLED_DATA_DIR
 from storage.db import open_db
 from tests.support.accounts import make_tenant
-from tests.support.ingest_testing import PgSchema, pg_available
+from tests.support.ingest_testing import param_db_url
 
 SAMPLE = BUNDLED_DATA_DIR / "samples" / "rate_sheet_example.csv"
 CSV = {"content-type": "text/csv"}
@@ -33,14 +33,7 @@ HEADER = "service,from,to,mode,equipment,min_kg,rate,basis,min_charge,surcharges
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def world(request, net, tmp_path_factory):
-    if request.param == "postgresql":
-        if not pg_available():
-            pytest.skip("no PostgreSQL at 127.0.0.1:5432 (database test)")
-        schema = PgSchema()
-        url = schema.__enter__()
-        request.addfinalizer(lambda: schema.__exit__(None, None, None))
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('sheets')}/s.sqlite3"
+    url = param_db_url(request, tmp_path_factory.mktemp('sheets'))
     db = open_db(url, migrate=True)
     a, b = make_tenant(db, "alpha"), make_tenant(db, "bravo")
     with TestClient(create_app(network=net, ingest_db=db), raise_server_exceptions=False) as client:

@@ -26,21 +26,14 @@ from quotations.saved import load_quote
 from quotations.service import QuoteTerms, issue_quote
 from storage.db import open_db
 from tests.support.accounts import make_tenant
-from tests.support.ingest_testing import PgSchema, pg_available
+from tests.support.ingest_testing import param_db_url
 
 Q = {"from": "MY_CITY", "to": "LODZ", "weight_kg": 1200, "volume_m3": 6, "ready": "2026-12-01"}
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def world(request, net, tmp_path_factory):
-    if request.param == "postgresql":
-        if not pg_available():
-            pytest.skip("no PostgreSQL at 127.0.0.1:5432 (database test)")
-        schema = PgSchema()
-        url = schema.__enter__()
-        request.addfinalizer(lambda: schema.__exit__(None, None, None))
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('quotes')}/q.sqlite3"
+    url = param_db_url(request, tmp_path_factory.mktemp('quotes'))
     db = open_db(url, migrate=True)
     a, b = make_tenant(db, "alpha"), make_tenant(db, "bravo")
     with TestClient(create_app(network=net, ingest_db=db), raise_server_exceptions=False) as client:

@@ -17,7 +17,7 @@ from iot_ingest.pipeline import Pipeline
 from iot_ingest.registry import UnknownShipment
 from storage.db import open_db
 from tests.support.accounts import make_tenant
-from tests.support.ingest_testing import PgSchema, pg_available
+from tests.support.ingest_testing import param_db_url
 
 TOPIC = "cbec/v1/devices/{}/position"
 BASE_S = time.time() - 20_000  # fixes 10 min apart, 1 km or so: a truck's pace (the ingest drops implausible jumps)
@@ -25,14 +25,7 @@ BASE_S = time.time() - 20_000  # fixes 10 min apart, 1 km or so: a truck's pace 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def world(request, net, tmp_path_factory):
-    if request.param == "postgresql":
-        if not pg_available():
-            pytest.skip("no PostgreSQL at 127.0.0.1:5432 (database test)")
-        schema = PgSchema()
-        url = schema.__enter__()
-        request.addfinalizer(lambda: schema.__exit__(None, None, None))
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('feed')}/f.sqlite3"
+    url = param_db_url(request, tmp_path_factory.mktemp('feed'))
     db = open_db(url, migrate=True)
     a, b = make_tenant(db), make_tenant(db)
     with TestClient(create_app(network=net, ingest_db=db)) as client:

@@ -19,7 +19,7 @@ from quotations import holds
 from quotations.space import book_space, option_holds
 from storage.db import open_db
 from tests.support.accounts import make_tenant
-from tests.support.ingest_testing import PgSchema, pg_available
+from tests.support.ingest_testing import param_db_url
 
 BELLY = "AIR_TFU_FRA_P"  # a passenger belly: 15,000 kg a flight (data/services.yaml)
 AIR = {"from": "MY_CITY", "to": "FRA", "weight_kg": 4000, "volume_m3": 20, "ready": "2026-12-05"}
@@ -27,14 +27,7 @@ AIR = {"from": "MY_CITY", "to": "FRA", "weight_kg": 4000, "volume_m3": 20, "read
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def world(request, net, tmp_path):
-    if request.param == "postgresql":
-        if not pg_available():
-            pytest.skip("no PostgreSQL at 127.0.0.1:5432 (database test)")
-        schema = PgSchema()
-        url = schema.__enter__()
-        request.addfinalizer(lambda: schema.__exit__(None, None, None))
-    else:
-        url = f"sqlite:///{tmp_path}/space.sqlite3"
+    url = param_db_url(request, tmp_path)
     db = open_db(url, migrate=True)
     holds.clear_cache()
     a, b = make_tenant(db, "alpha"), make_tenant(db, "bravo")

@@ -22,7 +22,7 @@ from iot_ingest.history import warehouse_readings
 from iot_ingest.pipeline import Pipeline
 from storage.db import open_db
 from tests.support.accounts import make_tenant
-from tests.support.ingest_testing import PgSchema, pg_available
+from tests.support.ingest_testing import param_db_url
 
 NOW_S = int(time.time()) // 60 * 60
 N = 300  # readings of WA, one a minute over the last 5 hours
@@ -39,14 +39,7 @@ def _iso(s: int) -> str:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def world(request, net, tmp_path_factory):
-    if request.param == "postgresql":
-        if not pg_available():
-            pytest.skip("no PostgreSQL at 127.0.0.1:5432 (database test)")
-        schema = PgSchema()
-        url = schema.__enter__()
-        request.addfinalizer(lambda: schema.__exit__(None, None, None))
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('history')}/h.sqlite3"
+    url = param_db_url(request, tmp_path_factory.mktemp('history'))
     db = open_db(url, migrate=True)
     a, b = make_tenant(db, "alpha"), make_tenant(db, "bravo")
     a.bind(db, net, "WA", warehouse="WH_LODZ", temp_min=-20, temp_max=30)

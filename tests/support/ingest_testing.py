@@ -264,3 +264,19 @@ class PgSchema:
 
         with psycopg.connect(self.base, autocommit=True) as c:
             c.execute(f'DROP SCHEMA IF EXISTS "{self.name}" CASCADE')
+
+
+def param_db_url(request, tmp_dir) -> str:
+    """The database URL of a test parametrised ``["sqlite", "postgresql"]``: a throw-away PostgreSQL schema
+    (dropped when ``request`` finalises; the test skipped where PostgreSQL does not answer) or a SQLite file
+    in ``tmp_dir``."""
+    import pytest
+
+    if request.param == "postgresql":
+        if not pg_available():
+            pytest.skip("no PostgreSQL at 127.0.0.1:5432 (database test)")
+        schema = PgSchema()
+        url = schema.__enter__()
+        request.addfinalizer(lambda: schema.__exit__(None, None, None))
+        return url
+    return f"sqlite:///{tmp_dir}/test.sqlite3"
