@@ -353,14 +353,17 @@ def change_booking(db: Database, booking_id: str, org: str | None, actor: Actor,
     return _retrying(attempt)
 
 
-def expire_due(db: Database, *, now: int | None = None) -> dict[str, int]:
+def expire_due(db: Database, *, now: int | None = None, operator: str | None = None) -> dict[str, int]:
     """Expire every hold and wait past its deadline and promote the waitlists of the offers concerned
-    (``cbec bookings expire``; requests do it for their own offer)."""
+    (``cbec bookings expire``, ``POST /v1/bookings/expire``; requests do it for their own offer): on every offer,
+    or on ``operator``'s offers only."""
     now = now or now_ms()
     b = t.bookings
+    due = [b.c.status.in_(("held", "waitlisted")), b.c.expires_ms.is_not(None), b.c.expires_ms <= now]
+    if operator is not None:
+        due.append(b.c.operator_org_id == operator)
     with db.engine.connect() as conn:
-        offer_ids = sorted(set(conn.execute(select(b.c.offer_id).where(
-            b.c.status.in_(("held", "waitlisted")), b.c.expires_ms.is_not(None), b.c.expires_ms <= now)).scalars()))
+        offer_ids = sorted(set(conn.execute(select(b.c.offer_id).where(*due)).scalars()))
     expired = promoted = 0
     for oid in offer_ids:
         with db.engine.begin() as conn:

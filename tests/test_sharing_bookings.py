@@ -115,7 +115,9 @@ def test_holds_expire_and_free_their_space(world):
     assert held.status == "held" and held.expires_ms is not None
     waiting = request_booking(db, other.org_id, req(offer, q=10), actor(other))
     assert waiting.status == "waitlisted"
-    out = expire_due(db, now=held.expires_ms + 1)
+    assert expire_due(db, now=held.expires_ms + 1, operator=other.org_id) == {"expired": 0, "promoted": 0}
+    assert get_booking(db, held.booking_id, org=None).status == "held"  # not that operator's offer
+    out = expire_due(db, now=held.expires_ms + 1, operator=op.org_id)
     assert out == {"expired": 1, "promoted": 1}
     assert get_booking(db, held.booking_id, org=None).status == "expired"
     assert get_booking(db, waiting.booking_id, org=None).status == "confirmed"

@@ -136,6 +136,17 @@ def test_refresh_tells_counts_to_the_office_only(world):
     assert office.status_code == 200 and isinstance(office.json()["orders"], int)
 
 
+def test_a_full_refresh_is_for_the_offices_admins(world):
+    client, (a, b), analyst, office = world
+    r = client.post("/v1/stats/refresh", params={"full": "true"}, headers=a.admin_headers)
+    assert r.status_code == 403 and "pilot-zone office" in r.json()["detail"]
+    assert client.post("/v1/stats/refresh", params={"full": "true"}, headers=analyst).status_code == 403
+    done = client.post("/v1/stats/refresh", params={"full": "true"}, headers=office.admin_headers)
+    assert done.status_code == 200, done.text
+    assert done.json()["full"] is True and done.json()["orders"] == 800  # both tenants' orders copied again
+    assert client.post("/v1/stats/refresh", headers=office.admin_headers).json()["full"] is False
+
+
 def test_9810_stock_movements_own_and_zone(world):
     client, (a, b), analyst, _ = world
     own = client.get("/v1/stats/stock", params={"dims": ["kind"]}, headers=a.headers)

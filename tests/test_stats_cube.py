@@ -193,6 +193,13 @@ def test_the_monthly_rollup_answers_as_the_lines_do_after_incremental_refreshes(
             fast, slow = compute_cube(copy, spec), compute_cube(copy, spec, rollup=False)
             pd.testing.assert_frame_equal(fast, slow, check_exact=False, rtol=1e-9, atol=0.05)  # sums rounded to 0.01
     assert not compute_cube(copy, CubeSpec(("period",), "day")).empty  # days read the lines
+    # the tracked lines kept apart are exactly the principal tracked lines, figures included
+    cols = "org_id, order_no, line_no, month, customs_mode_c, corridor_c, tracked_shipment_c, lead_days, on_time, co2e_kg"
+    with copy.lock:
+        kept = copy.con.execute(f"SELECT {cols} FROM tracked_lines ORDER BY ALL").fetchall()
+        lines = copy.con.execute(f"SELECT {cols} FROM facts WHERE principal AND tracked_shipment_c IS NOT NULL "
+                                 "ORDER BY ALL").fetchall()
+    assert kept and kept == lines
 
 
 def test_shipment_summary_takes_the_longest_leg_and_the_quoted_p90():
@@ -274,7 +281,7 @@ def test_the_shipment_measures_of_generated_lines_equal_pandas():
     """Distinct shipments, lead time p50/p90 (linear interpolation), on-time rate and CO2e of every cell, on
     generated lines with tracked shipments (``trade.generator.tracked_shipments``), against pandas computing them
     from the generator's own frames (the principal line and the CO2e allocation redone here)."""
-    from trade.columnar import insert_facts
+    from trade.columnar import insert_facts, rebuild_tracked
     from trade.cube import SHIPMENT_MEASURES
     from trade.generator import generate_lines, tracked_shipments
 
@@ -286,6 +293,7 @@ def test_the_shipment_measures_of_generated_lines_equal_pandas():
         for name, table in (("gen", gen), ("tracked_orders", tracked.orders), ("tracked_ships", tracked.shipments)):
             copy.con.register(name, table)
         insert_facts(copy.con, _GENERATED_FACTS)
+        rebuild_tracked(copy.con)  # as a refresh does: the shipment measures read the tracked lines
         dims = ("period", "customs_mode", "country", "hs_chapter")
         ours = compute_cube(copy, CubeSpec(dims, "month", ("orders", *SHIPMENT_MEASURES)), rollup=False)
     finally:

@@ -59,7 +59,8 @@ MEASURES: dict[str, str] = {
     "co2e_kg": "round(sum(co2e_kg), 2)",
 }
 """Measure name -> its aggregate (see :func:`cube_sql`). The shipment measures are over the principal lines of
-tracked shipments (only they carry lead time, on time and CO2e; ``shipments`` counts the shipment codes there);
+tracked shipments (only they carry lead time, on time and CO2e; ``shipments`` counts the shipment codes there),
+which the copy keeps apart (``tracked_lines``);
 p50 and p90 come from one ``quantile_cont(lead_days, [0.5, 0.9])`` (one sort of a cell's lead times, not two)."""
 _LEAD_Q = {"lead_time_p50_days": 1, "lead_time_p90_days": 2}
 SHIPMENT_MEASURES = ("shipments", "lead_time_p50_days", "lead_time_p90_days", "on_time_rate", "co2e_kg")
@@ -175,8 +176,8 @@ def cube_sql(spec: CubeSpec, enterprise_codes: int = 0, *, rollup: bool | None =
         ship_aggs = [f"{MEASURES[m]} AS {m}" for m in ship_measures if m not in _LEAD_Q]
         if any(m in _LEAD_Q for m in ship_measures):
             ship_aggs.append("quantile_cont(lead_days, [0.5, 0.9]) AS lead_q")
-        sql += (f", ship AS (SELECT {', '.join([*keyed_lines, *flags, *ship_aggs])} FROM stat_lines "
-                f"WHERE {lines_cond} AND principal AND tracked_shipment_c IS NOT NULL {grouping})")
+        sql += (f", ship AS (SELECT {', '.join([*keyed_lines, *flags, *ship_aggs])} FROM tracked_lines "
+                f"WHERE {lines_cond} {grouping})")
         params = params + lines_params
     cols = []
     for i, d in enumerate(dims):

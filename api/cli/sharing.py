@@ -5,8 +5,8 @@ name): ``cbec offers create --org "Lodz Warehousing"`` publishes as that operato
 "My Forwarder"`` books as that exporter. The same use cases serve the HTTP API (/v1/offers, /v1/bookings,
 /v1/settlements).
 
-Remote mode (CBEC_API_URL and CBEC_API_KEY set, :mod:`api.cli.remote`): every command but ``bookings expire``
-(an operator's chore over every organisation, with no route) calls the deployed service's /v1/offers,
+Remote mode (CBEC_API_URL and CBEC_API_KEY set, :mod:`api.cli.remote`): every command calls the deployed
+service's /v1/offers,
 /v1/bookings, /v1/settlements (``offers design``: a design job on the offers, /v1/warehouse-designs; ``bookings
 plan``: /v1/plans) as the key's organisation and prints the same output; ``--org`` and ``--db`` do not apply
 there, and other organisations are named by their ids (``--allow``, ``offers partner``).
@@ -629,16 +629,17 @@ def bookings_audit_cmd(booking: Annotated[str, typer.Argument()], org: OrgView =
 @bookings_app.command("expire")
 def bookings_expire_cmd(db: DbOpt = None) -> None:
     """Expire holds and waits past their deadline, and promote the waitlists (run it from cron, or rely on
-    each request doing it for its own offer)."""
+    each request doing it for its own offer). Remote: the key's organisation's offers (an admin key; the
+    pilot-zone office's: every offer)."""
     from sharing.bookings import expire_due
 
     with _guarded(OPTIONS):
         service = _service(**{"--db": db})
-        if service is not None:  # an operator's chore over every organisation: the service has no route for it
-            service.close()
-            fail("`cbec bookings expire` runs on the database only (CBEC_API_URL is set): the service expires the "
-                 "holds and waits of an offer on each request about it", field="api_url")
-        out = expire_due(_db(db))
+        if service is not None:  # POST /v1/bookings/expire
+            with service:
+                out = service.json("POST", "/v1/bookings/expire")
+        else:
+            out = expire_due(_db(db))
     console.print(f"{out['expired']} expired, {out['promoted']} promoted from the waitlist", highlight=False)
 
 

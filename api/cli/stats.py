@@ -7,7 +7,7 @@ columnar copy of the records (DuckDB, under ``CBEC_VAR_DIR/stats/``), brought up
 Remote mode (CBEC_API_URL and CBEC_API_KEY set, :mod:`api.cli.remote`): every command calls the deployed
 service's ``/v1/stats`` as the key's organisation and prints (or writes) the same thing: its own figures
 for a tenant's key, the zone's (suppressed) for a key of the pilot-zone office; ``--org`` and ``--db`` do not
-apply there, nor ``stats refresh --full`` (the service refreshes what changed).
+apply there; ``stats refresh --full`` takes an admin key of the office (the service refuses anybody else).
 """
 
 from __future__ import annotations
@@ -325,13 +325,9 @@ def refresh_cmd(db: DbOpt = None, full: Annotated[bool, typer.Option("--full", h
 
     with errors_as_exit():
         service = _service(None, db)
-        if service is not None:  # POST /v1/stats/refresh (what changed: the service has no full copy on request)
-            if full:
-                service.close()
-                fail("--full does not apply in remote mode (CBEC_API_URL is set): the service copies what changed",
-                     field="full")
+        if service is not None:  # POST /v1/stats/refresh[?full=true] (full: the office's admins only)
             with service:
-                doc = service.json("POST", "/v1/stats/refresh")
+                doc = service.json("POST", "/v1/stats/refresh", params={"full": "true"} if full else None)
         else:
             database = _db(db)
             copy = columnar_copy(database, get_settings().var_dir, refresh=False)

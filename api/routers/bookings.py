@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 
 from accounts.principal import Principal
-from api.auth import AUTH_ERRORS, MemberDep, require
+from api.auth import AUTH_ERRORS, AdminDep, MemberDep, require
 from api.deps import IngestDbDep, NetworkDep
 from api.jobs import JobsDep
 from api.problems import problems
@@ -29,6 +29,7 @@ from api.schemas.sharing import (
     BookingListOut,
     BookingOut,
     Day,
+    ExpiryOut,
     MovementIn,
     MovementListOut,
     MovementOut,
@@ -43,6 +44,7 @@ from sharing.bookings import (
     cancel_booking,
     change_booking,
     confirm_booking,
+    expire_due,
     get_booking,
     list_bookings,
     refuse_booking,
@@ -88,6 +90,16 @@ def get_bookings(principal: MemberDep, db: IngestDbDep,
     items, total = list_bookings(db, org=principal.org_id, role=role, offer_id=offer, status=status, limit=limit,
                                  offset=offset)
     return {"items": [b.to_dict() for b in items], "total": total, "limit": limit, "offset": offset}
+
+
+@router.post("/expire", response_model=ExpiryOut,
+             summary="Expire the holds and waits past their deadline on this organisation's offers (every offer for "
+                     "the pilot-zone office) and promote the waitlists",
+             responses=problems(**AUTH_ERRORS))
+def post_expire(principal: AdminDep, db: IngestDbDep) -> dict[str, int]:
+    """An operator's chore, for a scheduler: every request about an offer already does it for that offer, so this
+    only matters for offers nobody asks about. An admin of the offers' operator; the office's admins, every offer."""
+    return expire_due(db, operator=None if principal.is_office_admin else principal.org_id)
 
 
 @router.post("/movements", status_code=201, response_model=MovementOut, summary="Record a stock movement",

@@ -175,12 +175,23 @@ def get_catalog(principal: MemberDep) -> dict[str, Any]:
             "change_measures": [*CHANGE_NAMES], "min_enterprises": MIN_ENTERPRISES}
 
 
+Full = Annotated[bool, Query(description="copy every record again (after a writer's transaction that took longer "
+                                          "than the refresh's overlap to commit, or a restored database): an admin "
+                                          "of the pilot-zone office only; this process's copy")]
+
+
 @router.post("/refresh", response_model=StatsRefreshOut,
-             summary="Copy the records changed since the last refresh into the statistics' columnar copy now",
-             responses=problems(**AUTH_ERRORS))
-def post_refresh(principal: MemberDep, db: IngestDbDep, settings: SettingsDep) -> dict[str, Any]:
+             summary="Copy the records changed since the last refresh (or, full, all of them) into the statistics' "
+                     "columnar copy now",
+             responses=problems(**{**AUTH_ERRORS, "403": "full asked by anybody but an admin of the pilot-zone "
+                                                          "office"}))
+def post_refresh(principal: MemberDep, db: IngestDbDep, settings: SettingsDep, full: Full = False) -> dict[str, Any]:
+    if full and not principal.is_office_admin:  # it copies every tenant's records again: zone-wide work
+        raise HTTPException(403, "full: a full refresh is for an admin of the pilot-zone office (this credential: "
+                                 f"role {principal.role}, organisation kind {principal.org_kind}); without full, "
+                                 "what changed is copied")
     copy = columnar_copy(db, settings.var_dir, refresh=False)
-    report = refresh_copy(copy, db)
+    report = refresh_copy(copy, db, full=full)
     counts = principal.zone_wide  # how many records changed zone-wide is the office's to know, not a tenant's
     return {"orders": report.orders if counts else None, "lines": report.lines if counts else None,
             "shipments": report.shipments if counts else None, "full": report.full, "seconds": report.seconds,

@@ -281,6 +281,13 @@ class OccupancyOut(BaseModel):
     source: str
 
 
+class ExpiryOut(BaseModel):
+    """What an expiry run did."""
+
+    expired: int = Field(description="holds and waits past their deadline, now expired")
+    promoted: int = Field(description="waitlisted bookings confirmed or held in the room freed")
+
+
 class ReconciliationOut(BaseModel):
     warehouse: str
     start: str
