@@ -180,3 +180,32 @@ def test_overlapping_batches_without_end_still_collect(monkeypatch):
         assert gc.isenabled()
     finally:
         gc.callbacks.remove(callback)
+
+
+def test_a_batch_answered_while_another_is_in_flight_closes_its_connection(db, net):
+    """So that the client's next batch may land on an idle API process (``cbec serve --workers N``); a batch
+    alone in its process keeps the connection."""
+    import asyncio
+
+    import httpx
+
+    tenant = make_tenant(db, "batch-close")
+    app = create_app(network=net, ingest_db=db)
+
+    def body(prefix: str) -> bytes:
+        return json.dumps({"records": [doc(order_no=f"{prefix}-{i}") for i in range(200)]}).encode()
+
+    async def post(client: httpx.AsyncClient, prefix: str) -> httpx.Response:
+        return await client.post("/v1/records/orders:batch?results=changes", content=body(prefix),
+                                 headers={**tenant.headers, "content-type": "application/json"})
+
+    async def main() -> tuple[httpx.Response, list[httpx.Response]]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            alone = await post(client, "CLOSE-A")
+            together = await asyncio.gather(*(post(client, f"CLOSE-B{n}") for n in range(3)))
+            return alone, list(together)
+
+    alone, together = asyncio.run(main())
+    assert alone.status_code == 200 and alone.headers.get("connection") != "close"
+    assert all(r.status_code == 200 and r.json()["counts"]["created"] == 200 for r in together)
+    assert any(r.headers.get("connection") == "close" for r in together)

@@ -126,14 +126,30 @@ class RawJsonRequest(Request):
 class BatchRoute(JsonRoute):
     """The batch routes: the body reaches its validator as raw JSON (a batch of 10,000 records is not
     turned into Python dicts first and validated from them after); the garbage collector is paused for the
-    whole request (:func:`trade.bulk.gc_paused`: the batch's objects live until the answer is built)."""
+    whole request (:func:`trade.bulk.gc_paused`: the batch's objects live until the answer is built).
+
+    A process answering a batch while another batch is in flight in it answers ``Connection: close``: the
+    client's next batch comes on a new connection, which an idle API process of ``cbec serve --workers N`` can
+    accept. Keep-alive connections otherwise stay with the process that accepted them, and uvicorn's processes
+    accept from one shared socket, often the same process for every client (``busy_workers`` of
+    ``bench/records_bench.py``: two of four runs had one process of two do all the work). A reconnection costs
+    well under a millisecond against tens of milliseconds per batch."""
+
+    in_flight = 0  # batches being answered in this process (the event loop's thread only)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = APIRoute.get_route_handler(self)
 
         async def route_handler(request: Request) -> Response:
-            with gc_paused():
-                return await handler(RawJsonRequest(request.scope, request.receive))
+            BatchRoute.in_flight += 1
+            try:
+                with gc_paused():
+                    response = await handler(RawJsonRequest(request.scope, request.receive))
+                if BatchRoute.in_flight > 1:
+                    response.headers["connection"] = "close"
+                return response
+            finally:
+                BatchRoute.in_flight -= 1
 
         return route_handler
 
