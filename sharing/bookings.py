@@ -7,6 +7,9 @@ Never overbooked: a request takes the offer's row lock (``SELECT ... FOR UPDATE`
 bookings take on each day, so concurrent requests on one offer are decided one after the other and the
 sum of active bookings never exceeds the capacity on any day. A deadlock or serialization failure is
 retried; every request gets an answer (refused requests are stored too, with their reason).
+
+Every booking returned to a party names both organisations (``org_name``, ``operator_name``), read from the
+accounts' organisations in the same query that loads the booking (one query for a page of bookings).
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ import time
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from accounts import tables as acc
 from accounts.errors import Conflict, Forbidden
 from optimizer.errors import InvalidInput
 from sharing import tables as t
@@ -32,6 +36,7 @@ from storage.db import Database
 RETRIES = 8
 PAGE_MAX = 200
 _RETRY_CODES = ("40001", "40P01")  # serialization failure, deadlock detected
+_BOOKER_ORG, _OPERATOR_ORG = acc.orgs.alias("booker_org"), acc.orgs.alias("operator_org")
 
 
 def today_utc() -> date:
@@ -53,6 +58,41 @@ def _retrying(fn):
                 raise
             time.sleep(0.01 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+def _named(*where) -> Select:
+    """Bookings matching ``where`` with both parties' display names (``org_name``, ``operator_name``): the
+    organisations are outer-joined, so a booking whose organisation row is gone still comes back (name None)."""
+    b = t.bookings
+    return (select(b, _BOOKER_ORG.c.name.label("org_name"), _OPERATOR_ORG.c.name.label("operator_name"))
+            .select_from(b.outerjoin(_BOOKER_ORG, _BOOKER_ORG.c.org_id == b.c.org_id)
+                         .outerjoin(_OPERATOR_ORG, _OPERATOR_ORG.c.org_id == b.c.operator_org_id))
+            .where(*where))
+
+
+def _to_named(r) -> Booking:
+    """A row of :func:`_named` as a booking with its parties' names."""
+    return replace(to_booking(r), org_name=r["org_name"], operator_name=r["operator_name"])
+
+
+def _named_in(conn, booking_id: str) -> Booking | None:
+    """The booking (any party) with both parties' names, or None."""
+    r = conn.execute(_named(t.bookings.c.booking_id == booking_id)).mappings().first()
+    return None if r is None else _to_named(r)
+
+
+def _asked(b: Booking) -> dict:
+    """The booking as its request's audit detail: what was asked and answered, not the parties' names (read
+    from the organisations whenever the booking is shown, so a renamed organisation shows its new name)."""
+    d = b.to_dict()
+    del d["org_name"], d["operator_name"]
+    return d
+
+
+def _names(conn, *org_ids: str) -> dict[str, str]:
+    """Display names of the organisations ``org_ids`` that exist (one query)."""
+    o = acc.orgs
+    return {r.org_id: r.name for r in conn.execute(select(o.c.org_id, o.c.name).where(o.c.org_id.in_(set(org_ids))))}
 
 
 def _shortfall(conn, offer: Offer, kind: str, quantity: float, start: date, end: date,
@@ -114,9 +154,8 @@ def promote_waitlist(conn, offer: Offer, kind: str, actor: Actor = SYSTEM) -> li
 
 def _by_key(db: Database, org_id: str, key: str) -> Booking | None:
     with db.engine.connect() as conn:
-        r = conn.execute(select(t.bookings).where(t.bookings.c.org_id == org_id, t.bookings.c.request_key == key)
-                         ).mappings().first()
-    return None if r is None else to_booking(r)
+        r = conn.execute(_named(t.bookings.c.org_id == org_id, t.bookings.c.request_key == key)).mappings().first()
+    return None if r is None else _to_named(r)
 
 
 def request_booking(db: Database, org_id: str, req: BookingRequest, actor: Actor, *, today: date | None = None) -> Booking:
@@ -160,12 +199,13 @@ def request_booking(db: Database, org_id: str, req: BookingRequest, actor: Actor
                 end_day=req.end_day, cargo_class=req.cargo_class, customs_mode=req.customs_mode, status=status,
                 reason=reason, expires_ms=expires, fee=0.0, request_key=req.request_key, created_by=actor.name[:64],
                 created_ms=now, updated_ms=now))
-            record(conn, actor, "booking", booking.booking_id, "request", booking.to_dict(), owner_org=org_id,
+            record(conn, actor, "booking", booking.booking_id, "request", _asked(booking), owner_org=org_id,
                    operator_org=offer.org_id, at_ms=now)
             if stale:  # holds past their deadline, found while counting: expired, their space to the waitlist
                 _expire(conn, stale, now)
                 promote_waitlist(conn, offer, req.kind)
-            return booking
+            names = _names(conn, org_id, offer.org_id)
+            return replace(booking, org_name=names.get(org_id), operator_name=names.get(offer.org_id))
 
     try:
         return _retrying(attempt)
@@ -180,7 +220,7 @@ def request_booking(db: Database, org_id: str, req: BookingRequest, actor: Actor
 def get_booking(db: Database, booking_id: str, *, org: str | None) -> Booking:
     """The booking when ``org`` booked it or operates its offer (None: any); else 404 as for an unknown id."""
     with db.engine.connect() as conn:
-        b = booking_in(conn, booking_id)
+        b = _named_in(conn, booking_id)
     if b is None or (org is not None and org not in (b.org_id, b.operator_org_id)):
         raise unknown_booking(booking_id)
     return b
@@ -190,18 +230,18 @@ def list_bookings(db: Database, *, org: str | None, role: str = "any", offer_id:
                   status: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[Booking], int]:
     """``org``'s bookings (``role`` booker), those on its offers (operator), or both (any); newest first."""
     b = t.bookings
-    q = select(b)
+    where = []
     if org is not None:
-        q = q.where({"booker": b.c.org_id == org, "operator": b.c.operator_org_id == org}.get(
+        where.append({"booker": b.c.org_id == org, "operator": b.c.operator_org_id == org}.get(
             role, or_(b.c.org_id == org, b.c.operator_org_id == org)))
     if offer_id is not None:
-        q = q.where(b.c.offer_id == offer_id)
+        where.append(b.c.offer_id == offer_id)
     if status is not None:
-        q = q.where(b.c.status == status)
-    with db.engine.connect() as conn:
-        total = int(conn.execute(select(func.count()).select_from(q.subquery())).scalar_one())
-        rows = [to_booking(r) for r in conn.execute(q.order_by(b.c.created_ms.desc(), b.c.booking_id)
-                                                     .limit(limit).offset(offset)).mappings()]
+        where.append(b.c.status == status)
+    with db.engine.connect() as conn:  # two queries whatever the page's size: the count, the page with names
+        total = int(conn.execute(select(func.count()).select_from(select(b).where(*where).subquery())).scalar_one())
+        rows = [_to_named(r) for r in conn.execute(_named(*where).order_by(b.c.created_ms.desc(), b.c.booking_id)
+                                                   .limit(limit).offset(offset)).mappings()]
     return rows, total
 
 
@@ -213,7 +253,7 @@ def _locked(conn, booking_id: str, org: str | None) -> tuple[Booking, Offer]:
         raise unknown_booking(booking_id)
     offer = offer_in(conn, b.offer_id, lock=True)
     assert offer is not None
-    b = booking_in(conn, booking_id)  # re-read under the lock
+    b = _named_in(conn, booking_id)  # re-read under the lock, with the parties' names for the answer
     assert b is not None
     return b, offer
 
@@ -300,7 +340,7 @@ def confirm_booking(db: Database, booking_id: str, org: str | None, actor: Actor
             b, offer = _locked(conn, booking_id, org)
             now = now_ms()
             _expire_offer(conn, offer, now)
-            b = booking_in(conn, booking_id)
+            b = _named_in(conn, booking_id)
             assert b is not None
             if b.status == "confirmed":
                 return b

@@ -126,6 +126,11 @@ class BookingRequest:
 
 @dataclass(frozen=True, slots=True)
 class Booking:
+    """A booking of ``quantity`` of one kind on an offer, by ``org_id`` (the booker) from ``operator_org_id``.
+
+    ``org_name``/``operator_name``: the two organisations' display names, read with the booking where it is
+    returned to a party (None when not read, or when the organisation's row is gone)."""
+
     booking_id: str
     org_id: str
     offer_id: str
@@ -144,6 +149,8 @@ class Booking:
     request_key: str | None
     created_ms: int
     updated_ms: int
+    org_name: str | None = None
+    operator_name: str | None = None
 
     @property
     def days(self) -> int:
@@ -158,7 +165,8 @@ class Booking:
                 "start_day": self.start_day.isoformat(), "end_day": self.end_day.isoformat(),
                 "cargo_class": self.cargo_class, "customs_mode": self.customs_mode, "status": self.status,
                 "reason": self.reason, "expires_ms": self.expires_ms, "fee": round(self.fee, 2),
-                "request_key": self.request_key, "created_ms": self.created_ms, "updated_ms": self.updated_ms}
+                "request_key": self.request_key, "created_ms": self.created_ms, "updated_ms": self.updated_ms,
+                "org_name": self.org_name, "operator_name": self.operator_name}
 
 
 def days(start: date, end: date) -> list[date]:

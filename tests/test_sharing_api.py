@@ -174,3 +174,28 @@ def test_the_operator_refuses_a_booking_on_its_offer_and_the_booker_sees_why(wor
     audit = client.get(f"/v1/bookings/{bid}/audit", headers=b.headers).json()["items"]
     assert [e["action"] for e in audit] == ["request", "operator_cancel"] and audit[1]["actor_org"] == op.org_id
     assert client.post(url, json={"reason": "again"}, headers=op.headers).status_code == 409
+
+
+def test_bookings_name_both_parties_to_both_parties(world):
+    db, client, op, a, b, office, oid, bka, bkb = world
+    names = {"org_name": a.name, "operator_name": op.name}
+    r = client.post("/v1/bookings", json={"offer": oid, "kind": "storage", "quantity": 2, "start_day": str(day(100)),
+                                          "end_day": str(day(101)), "hold": True}, headers=a.headers)
+    assert r.status_code == 201, r.text
+    bid = r.json()["id"]
+    assert {k: r.json()[k] for k in names} == names
+    for who in (a, op):  # the booker and the operator alike
+        seen = client.get(f"/v1/bookings/{bid}", headers=who.headers).json()
+        assert {k: seen[k] for k in names} == names and (seen["org"], seen["operator"]) == (a.org_id, op.org_id)
+    listed = client.get("/v1/bookings?role=operator&limit=200", headers=op.headers).json()["items"]
+    assert {x["id"]: (x["org_name"], x["operator_name"]) for x in listed if x["id"] in (bkb, bid)} == {
+        bkb: (b.name, op.name), bid: (a.name, op.name)}
+    mine = client.get("/v1/bookings?role=booker", headers=a.headers).json()["items"]
+    assert all((x["org_name"], x["operator_name"]) == (a.name, op.name) for x in mine) and mine
+    confirmed = client.post(f"/v1/bookings/{bid}/confirm", headers=a.headers).json()
+    assert {k: confirmed[k] for k in names} == names
+    cancelled = client.post(f"/v1/bookings/{bid}/refuse", json={"reason": "full that week"}, headers=op.headers).json()
+    assert cancelled["status"] == "cancelled" and {k: cancelled[k] for k in names} == names
+    assert client.get(f"/v1/bookings/{bid}", headers=b.headers).status_code == 404  # nobody else sees it at all
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["BookingOut"]["properties"]
+    assert schema["org_name"]["description"] and schema["operator_name"]["description"]

@@ -8,8 +8,9 @@ import threading
 from collections import defaultdict
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from accounts import tables as acc
 from accounts.errors import Conflict, Forbidden, NotFound
 from optimizer.errors import InvalidInput
 from sharing import tables as t
@@ -188,6 +189,72 @@ def test_an_idempotency_key_gets_the_first_answer(world):
     assert a.booking_id == b.booking_id
     with db.engine.connect() as c:
         assert len(c.execute(select(t.bookings)).all()) == 1
+
+
+def test_both_parties_see_both_names_on_every_answer(world):
+    db, net, op, ex, other = world
+    offer = publish(db, net, op)
+    names = {"org_name": ex.name, "operator_name": op.name}
+
+    def named(b) -> dict:
+        d = b.to_dict()
+        return {k: d[k] for k in names}
+
+    booked = request_booking(db, ex.org_id, req(offer, q=10), actor(ex))
+    held = request_booking(db, ex.org_id, req(offer, q=5, a=40, b=45, hold=True, request_key="h1"), actor(ex))
+    assert named(booked) == named(held) == names
+    assert named(request_booking(db, ex.org_id, req(offer, q=5, a=40, b=45, hold=True, request_key="h1"),
+                                 actor(ex))) == names  # the idempotent answer too
+    for who in (ex.org_id, op.org_id, None):  # the booker's view, the operator's, the CLI's (any)
+        assert named(get_booking(db, booked.booking_id, org=who)) == names
+    for who, role in ((ex.org_id, "booker"), (op.org_id, "operator"), (op.org_id, "any")):
+        items, total = list_bookings(db, org=who, role=role)
+        assert total == 2 and [named(b) for b in items] == [names, names]
+    with pytest.raises(NotFound):  # nobody else sees it, names or not
+        get_booking(db, booked.booking_id, org=other.org_id)
+    assert list_bookings(db, org=other.org_id)[1] == 0
+    # every change answers with the names as well
+    assert named(change_booking(db, booked.booking_id, ex.org_id, actor(ex), quantity=8)) == names
+    assert named(confirm_booking(db, held.booking_id, ex.org_id, actor(ex))) == names
+    assert named(refuse_booking(db, held.booking_id, op.org_id, actor(op), "dock closed")) == names
+    assert named(cancel_booking(db, booked.booking_id, ex.org_id, actor(ex))) == names
+    # the request's audit detail stays what was asked (names are read when shown, not stored)
+    assert "org_name" not in trail(db, "booking", booked.booking_id)[0].detail
+
+
+def test_a_gone_organisation_leaves_its_name_null(world):
+    db, net, op, ex, other = world
+    offer = publish(db, net, op)
+    with db.engine.begin() as c:  # a bare organisation row (no users, no keys) that can be removed again
+        c.execute(acc.orgs.insert().values(org_id="org_gone", name="Gone Ltd", kind="forwarder", created_ms=1))
+    b = request_booking(db, "org_gone", req(offer, q=10), actor(ex))
+    assert (b.org_name, b.operator_name) == ("Gone Ltd", op.name)
+    with db.engine.begin() as c:
+        c.execute(acc.orgs.delete().where(acc.orgs.c.org_id == "org_gone"))
+    seen = get_booking(db, b.booking_id, org=op.org_id)
+    assert seen.to_dict()["org_name"] is None and seen.operator_name == op.name and seen.org_id == "org_gone"
+    assert [x.org_name for x in list_bookings(db, org=op.org_id, role="operator")[0]] == [None]
+
+
+def test_a_page_of_bookings_is_two_queries_whatever_its_size(world):
+    db, net, op, ex, other = world
+    offer = publish(db, net, op)
+    for i in range(60):
+        request_booking(db, (ex, other)[i % 2].org_id, req(offer, q=1), actor((ex, other)[i % 2]))
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):  # not SQLite's BEGIN IMMEDIATE
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        items, total = list_bookings(db, org=op.org_id, role="operator", limit=200)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert total == len(items) == 60
+    assert {b.org_name for b in items} == {ex.name, other.name} and {b.operator_name for b in items} == {op.name}
+    assert len(statements) <= 2, statements
 
 
 def _recount(db, offer_id: str) -> dict:

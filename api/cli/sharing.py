@@ -513,10 +513,12 @@ def bookings_list_cmd(org: OrgView = None, role: Annotated[str, typer.Option("--
     if as_json:
         print_json({"items": rows, "total": total})
         return
-    table = Table("booking", "status", "kind", "qty", "days", "offer", "warehouse", "reason", title=f"{total} booking(s)")
-    for b in rows:
-        table.add_row(b["id"], b["status"], b["kind"], f"{b['quantity']:g}", f"{b['start_day']}..{b['end_day']}",
-                      b["offer"], b["warehouse"], b["reason"] or "")
+    table = Table("booking", "status", "booker", "operator", "kind", "qty", "days", "offer", "warehouse", "reason",
+                  title=f"{total} booking(s)")
+    for b in rows:  # the parties by name (the ids are in --json); an organisation gone: its id
+        table.add_row(b["id"], b["status"], b.get("org_name") or b["org"], b.get("operator_name") or b["operator"],
+                      b["kind"], f"{b['quantity']:g}", f"{b['start_day']}..{b['end_day']}", b["offer"], b["warehouse"],
+                      b["reason"] or "")
     console.print(table)
 
 

@@ -184,9 +184,9 @@ class RefusalIn(BaseModel):
 
 class BookingOut(BaseModel):
     id: str
-    org: str
+    org: str = Field(description="the booker's organisation id")
     offer: str
-    operator: str
+    operator: str = Field(description="the organisation id of the offer's operator")
     warehouse: str
     kind: str
     quantity: float
@@ -201,6 +201,8 @@ class BookingOut(BaseModel):
     request_key: str | None
     created_ms: int
     updated_ms: int
+    org_name: str | None = Field(description="the booker's organisation name (null if the organisation is gone)")
+    operator_name: str | None = Field(description="the operator's organisation name (null if the organisation is gone)")
 
 
 class BookingListOut(BaseModel):

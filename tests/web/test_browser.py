@@ -465,6 +465,9 @@ def test_shared_warehouse_booking_flow_in_both_roles(browser, served):
     # the operator sees both bookings, cancels the later one with a reason, and the occupancy chart
     _open(op, served.base + "/#/operator")
     op.wait_for_selector(f"#incoming-table tr[data-id='{first}'][data-status=confirmed]")
+    booker = served.api("GET", "/v1/orgs/me")["org"]  # the demo forwarder booked: named, its id under the name
+    named = op.inner_text(f"#incoming-table tr[data-id='{first}'] td[data-booker='{booker['id']}']").splitlines()
+    assert [x.strip() for x in named if x.strip()] == [booker["name"], booker["id"]]
     op.click(f"#incoming-table tr[data-id='{second}'] button[data-act=refuse]")
     op.fill(f"#reason-{second}", "dock closed for repairs that week")
     op.click(f"form[data-refuse='{second}'] button[type=submit]")

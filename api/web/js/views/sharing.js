@@ -361,7 +361,10 @@ async function operatorPage(panel, env) {
       const mine = page.items.filter((b) => b.operator === env.me.org.id);
       incoming.replaceChildren(bookingTable("incoming-table", mine, net, {
         extraHead: ["share.booker"],
-        extraCells: (b) => [h("td", {}, h("code", {}, b.org))],
+        // the booker by name, its id small and muted under it (as the settlements show a party's city)
+        extraCells: (b) => [h("td", { "data-booker": b.org }, b.org_name
+          ? [h("strong", {}, b.org_name), h("div.small.muted", {}, h("code", {}, b.org))]
+          : h("code", {}, b.org))],
         actions: (b, under) => {
           const can = env.writer && (["held", "waitlisted"].includes(b.status) || (b.status === "confirmed" && b.start_day > today()));
           if (!can) return [];
