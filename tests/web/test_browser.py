@@ -524,3 +524,114 @@ def test_shared_warehouse_booking_flow_in_both_roles(browser, served):
         watch.check()
         ctx.close()
 
+
+
+# --- shared warehouses: partners, reconciliation, what to book ---------------------------------------------------
+def _operator_with_offer(served, name: str, today, warehouse: str = "WH_LODZ", **extra) -> tuple[str, str, str]:
+    """A new warehouse operator ``name``: its admin key, its org id and an open offer at ``warehouse`` from today."""
+    key = served.create_org(name, "warehouse_operator")
+    org = served.api("GET", "/v1/orgs/me", key=key)["org"]["id"]
+    offer = served.api("POST", "/v1/offers", {"warehouse": warehouse, "start_day": str(today), "end_day": str(today + timedelta(days=60)),
+                                              "storage_capacity": 400, "inbound_m3_per_day": 50, "price_storage": 0.5,
+                                              "price_inbound": 3.0, **extra}, key=key)
+    return key, org, offer["id"]
+
+
+def test_operator_partners_panel_adds_and_removes_by_organisation_id(browser, served):
+    today = datetime.now(UTC).date()
+    op_key, _, _ = _operator_with_offer(served, "Lodz Partners Warehouse", today, who_may_book="partners")
+    forwarder = served.api("GET", "/v1/orgs/me")["org"]
+    ctx, op, watch = _page(browser, served, signed_in=True, viewport=DESK, key=op_key)
+    op.goto(served.base + "/#/operator")
+    op.wait_for_selector("#partners-card #no-partners")
+    # an unknown organisation: the API's 404 shown as a problem, the list unchanged
+    watch.allow(404, "/v1/offers/partners")
+    op.fill("#partner-org", "org_nosuchorg")
+    op.click("#partner-add")
+    op.wait_for_selector("#partners-problem .problem")
+    assert "org_nosuchorg" in op.inner_text("#partners-problem")
+    op.fill("#partner-org", forwarder["id"])
+    op.click("#partner-add")
+    op.wait_for_selector(f"#partners-list li[data-partner='{forwarder['id']}']")
+    assert served.api("GET", "/v1/offers/partners", key=op_key)["partners"] == [forwarder["id"]]  # the PUT happened
+    op.reload()
+    op.wait_for_selector(f"#partners-list li[data-partner='{forwarder['id']}']")
+    assert forwarder["id"] in op.inner_text("#partners-list")
+    shot(op, "operator-partners", top="#partners-card")
+    # a member (not an admin) sees the list read-only
+    member = served.api("POST", "/v1/keys", {"name": "member", "role": "member"}, key=op_key)["key"]
+    mctx, mp, mwatch = _page(browser, served, signed_in=True, viewport=DESK, key=member)
+    mp.goto(served.base + "/#/operator")
+    mp.wait_for_selector(f"#partners-list li[data-partner='{forwarder['id']}']")
+    assert mp.query_selector("#partner-form") is None and mp.query_selector("[data-act=remove-partner]") is None
+    assert mp.is_visible("#partners-readonly")
+    mwatch.check()
+    mctx.close()
+    # the admin removes it again
+    op.click(f"#partners-list li[data-partner='{forwarder['id']}'] button[data-act=remove-partner]")
+    op.wait_for_selector("#partners-card #no-partners")
+    assert served.api("GET", "/v1/offers/partners", key=op_key)["partners"] == []
+    watch.check()
+    ctx.close()
+
+
+def test_operator_reconciliation_shows_overuse_by_day_and_client_in_chinese(browser, served):
+    today = datetime.now(UTC).date()
+    # at Budapest: the forwarder's stock there is this booking's alone (an inbound movement draws on its
+    # bookings at the warehouse, and the booking flow above booked at Łódź)
+    op_key, _, offer = _operator_with_offer(served, "Budapest Reconciled Warehouse", today, warehouse="WH_BUDAPEST")
+    forwarder = served.api("GET", "/v1/orgs/me")["org"]
+    # the forwarder books 10 m³ and brings 25 m³ in: 15 m³ over its booking
+    served.api("POST", "/v1/bookings", {"offer": offer, "kind": "storage", "quantity": 10, "start_day": str(today),
+                                        "end_day": str(today + timedelta(days=5))})
+    served.api("POST", "/v1/bookings/movements", {"warehouse": "WH_BUDAPEST", "day": str(today), "direction": "in", "m3": 25,
+                                                  "ref": f"rec-{offer}"})
+    ctx, op, watch = _page(browser, served, signed_in=True, viewport=DESK, key=op_key, lang="zh-CN")
+    op.goto(served.base + "/#/operator")
+    op.wait_for_selector(f"#incoming-table tr[data-org], #incoming-table td[data-booker='{forwarder['id']}']")
+    op.click(f"#own-offers tr[data-id='{offer}'] button[data-act=reconcile]")
+    assert op.inner_text(f"#own-offers tr[data-id='{offer}'] button[data-act=reconcile]") == "对账"
+    finding = f"#reconcile-findings li[data-finding=overuse][data-day='{today}'][data-org='{forwarder['id']}']"
+    op.wait_for_selector(finding)
+    text = op.inner_text(finding)
+    assert str(today) in text and forwarder["name"] in text and "超出预订 15 m³" in text and "预订 10 m³" in text
+    assert op.query_selector(f"#reconcile-table tr[data-day='{today}'][data-org='{forwarder['id']}']") is not None
+    shot(op, "operator-reconcile-zh", top="#reconcile-card")
+    # a period before any use: use matches the bookings, said plainly
+    op.fill("#rec-start", str(today - timedelta(days=40)))
+    op.fill("#rec-end", str(today - timedelta(days=35)))
+    op.click("#reconcile-submit")
+    op.wait_for_selector("#reconcile-ok")
+    assert "使用量与预订相符" in op.inner_text("#reconcile-ok")
+    watch.check()
+    ctx.close()
+
+
+def test_recommendation_at_phone_width_lists_offers_and_book_fills_the_form(browser, served):
+    today = datetime.now(UTC).date()
+    _, _, offer = _operator_with_offer(served, "Lodz Recommended Warehouse", today)
+    ctx, page, watch = _page(browser, served, signed_in=True, viewport=PHONE)
+    page.goto(served.base + "/#/offers")
+    page.wait_for_selector(f"#offers-table tr[data-id='{offer}']")
+    assert "bundled sample demand" in page.inner_text("#rc-demand-help")
+    page.click("#recommend-submit")
+    page.wait_for_selector("#recommend-table tbody tr[data-offer]")
+    rows = page.eval_on_selector_all("#recommend-table tbody tr[data-offer]", "els => els.map(e => [e.dataset.offer, e.querySelector('[data-qty]').dataset.qty])")
+    assert rows and all(o.startswith("off_") for o, _ in rows)
+    assert "per month" in page.inner_text("#recommend-summary") and "Saving" in page.inner_text("#recommend-saving")
+    _no_hscroll(page, "offers with a recommendation")
+    shot(page, "offers-recommend-phone", full_page=True)
+    first, qty = rows[0]
+    page.click(f"#recommend-table tr[data-offer='{first}'] button[data-act=book]")
+    page.wait_for_selector(f"#book-card[data-offer='{first}']")
+    assert float(page.input_value("#sh-quantity")) == float(qty) and page.input_value("#sh-kind") == "storage"
+    assert page.input_value("#sh-end") == str(today + timedelta(days=30))  # the recommendation's period (within the offer's)
+    assert page.query_selector("#book-result [data-status]") is None  # filled in, not booked
+    _no_hscroll(page, "offers with the booking form")
+    # demand the open offers cannot hold: the API's 422 shown as a problem
+    watch.allow(422, "/v1/offers/recommendations")
+    page.fill("#rc-demand", "LODZ,electronics,90000,100,180")
+    page.click("#recommend-submit")
+    page.wait_for_selector("#recommend-result .problem")
+    watch.check()
+    ctx.close()

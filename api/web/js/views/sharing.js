@@ -5,13 +5,18 @@
 //   them (refuse or cancel with a reason the booker reads), occupancy per day against capacity as a chart;
 // - #/settlements (both sides, and the office's totals between cities): the month's statement, CSV/XLSX and the
 //   signed statement to download.
-// Only the public API: /v1/offers, /v1/bookings, /v1/settlements.
+// Only the public API: /v1/offers, /v1/bookings, /v1/settlements. The panels for what to book (recommend.js),
+// the operator's partners (partners.js) and the reconciliation of use with bookings (reconcile.js) are modules
+// of their own.
 
 import { api, download } from "../api.js";
 import { chartBox } from "../charts.js";
 import { t, tv, nodeName, fmtDateTime, fmtNumber } from "../i18n.js";
 import { loadNetwork } from "../map.js";
 import { h, field, select, showProblem, stacked } from "../ui.js";
+import { partnersPanel } from "./partners.js";
+import { reconcileCard } from "./reconcile.js";
+import { recommendPanel } from "./recommend.js";
 
 export const layout = "no-map";
 const CLASSES = ["general", "lithium_batteries", "dangerous_goods", "temperature_controlled"];
@@ -120,6 +125,7 @@ async function offersPage(panel, env) {
   panel.append(
     h("section.card", {}, h("h1", {}, t("share.offers_title")), h("p.small.muted", {}, t("share.offers_intro")), errors,
       h("div.grid2", {}, field("share.warehouse", whFilter)), offersBox),
+    recommendPanel({ writer: env.writer, whName: (id) => whName(net, id), today: today(), onBook: (p) => bookRecommended(p) }),
     formBox,
     h("section.card", {}, h("h2", {}, t("share.my_bookings")), bookingsBox));
 
@@ -152,12 +158,23 @@ async function offersPage(panel, env) {
         .map((k, i) => h(i === 2 || i === 3 ? "th.num" : "th", {}, t(k))))), body))));
   };
 
-  const bookForm = (o, a) => {
-    const start = o.start_day > today() ? o.start_day : today();
-    const kind = select("kind", [["storage", `${tv("bkind", "storage")} (${unitLabel(o.storage_unit)})`], ["inbound", `${tv("bkind", "inbound")} (m³/${t("share.day")})`]], "storage", { id: "sh-kind" });
-    const qty = input("quantity", { type: "number", min: "0", step: "any", required: true, value: "10", inputmode: "decimal" });
+  // a recommended offer's "Book": the form filled in (offer, kind, quantity, the period within the offer's)
+  const bookRecommended = async ({ offer, kind, quantity, start, end }) => {
+    let o = offers.find((x) => x.id === offer);
+    try {
+      if (!o) o = await api(`/v1/offers/${encodeURIComponent(offer)}`);
+      const a = await availability(o.id).catch(() => null);
+      const clamp = (d) => (d < o.start_day ? o.start_day : d > o.end_day ? o.end_day : d);
+      bookForm(o, a, { kind, quantity, start: clamp(start < today() ? today() : start), end: clamp(end) });
+    } catch (err) { showProblem(errors, err); }
+  };
+
+  const bookForm = (o, a, pre = {}) => {
+    const start = pre.start || (o.start_day > today() ? o.start_day : today());
+    const kind = select("kind", [["storage", `${tv("bkind", "storage")} (${unitLabel(o.storage_unit)})`], ["inbound", `${tv("bkind", "inbound")} (m³/${t("share.day")})`]], pre.kind || "storage", { id: "sh-kind" });
+    const qty = input("quantity", { type: "number", min: "0", step: "any", required: true, value: String(pre.quantity ?? 10), inputmode: "decimal" });
     const first = input("start", { type: "date", required: true, value: start, min: o.start_day, max: o.end_day });
-    const last = input("end", { type: "date", required: true, value: addDays(start, 13) > o.end_day ? o.end_day : addDays(start, 13), min: o.start_day, max: o.end_day });
+    const last = input("end", { type: "date", required: true, value: pre.end || (addDays(start, 13) > o.end_day ? o.end_day : addDays(start, 13)), min: o.start_day, max: o.end_day });
     const cls = select("cargo_class", o.cargo_classes.map((c) => [c, tv("cargo", c)]), o.cargo_classes[0], { id: "sh-class" });
     const mode = select("customs_mode", o.customs_modes.map((m) => [m, m]), o.customs_modes[0], { id: "sh-mode" });
     const wait = h("input", { type: "checkbox", id: "sh-waitlist", name: "waitlist", checked: true });
@@ -192,7 +209,7 @@ async function offersPage(panel, env) {
     h("p.small.muted", {}, t("share.terms", { days: o.terms.notice_days, pct: fmtNumber(o.terms.cancel_fee_share * 100), settle: tv("settle", o.terms.settle_on) })),
     h("div.row", {}, h("button.btn", { type: "submit", id: "book-submit" }, t("share.request")),
       h("button.btn.secondary", { type: "button", on: { click: () => formBox.replaceChildren() } }, t("share.close"))));
-    formBox.replaceChildren(h("section.card", { id: "book-card" }, h("h2", {}, `${t("share.book_at")} ${whName(net, o.warehouse)}`),
+    formBox.replaceChildren(h("section.card", { id: "book-card", "data-offer": o.id }, h("h2", {}, `${t("share.book_at")} ${whName(net, o.warehouse)}`),
       h("p.small.muted", {}, `${o.id} · ${o.start_day} → ${o.end_day}${a ? ` · ${t("share.free")}: ${fmtNumber(minFree(a.days.storage))} ${unitLabel(o.storage_unit)}` : ""}`), form, out));
     formBox.scrollIntoView({ block: "nearest" });
     qty.focus();
@@ -238,12 +255,16 @@ async function operatorPage(panel, env) {
   const formBox = h("div", { id: "offer-form-box" });
   const offersBox = h("div", { id: "my-offers" });
   const occBox = h("div", { id: "occupancy" });
+  const recBox = h("div", { id: "reconcile" });
   const incoming = h("div", { id: "incoming" });
+  const names = {}; // booker organisation id -> name, from the bookings on the offers
+  const partners = partnersPanel(env, () => names);
   const errors = h("div", { "aria-live": "assertive" });
   panel.append(
     h("section.card", {}, h("h1", {}, t("share.operator_title")), h("p.small.muted", {}, t("share.operator_intro")), errors, offersBox),
-    formBox, occBox,
-    h("section.card", {}, h("h2", {}, t("share.incoming")), incoming));
+    formBox, occBox, recBox,
+    h("section.card", {}, h("h2", {}, t("share.incoming")), incoming),
+    partners.card);
   let offers = [];
   let charts = [];
 
@@ -341,6 +362,8 @@ async function operatorPage(panel, env) {
         h("td", {}, statusPill(o.status)),
         h("td.actions", {},
           h("button.btn.small", { type: "button", "data-act": "occupancy", on: { click: () => occupancy(o) } }, t("share.occupancy")),
+          h("button.btn.small.secondary", { type: "button", "data-act": "reconcile", on: { click: () => reconcileCard(recBox, o, {
+            whName: (id) => whName(net, id), names: () => names, today: today() }) } }, t("share.reconcile")),
           env.writer && o.status === "open" ? h("button.btn.small.secondary", { type: "button", "data-act": "edit", on: { click: () => offerForm(o) } }, t("share.edit")) : null,
           env.writer && o.status === "open" ? h("button.btn.small.secondary", { type: "button", "data-act": "withdraw", on: { click: async (e) => {
             const btn = e.currentTarget;
@@ -359,6 +382,8 @@ async function operatorPage(panel, env) {
     try {
       const page = await api("/v1/bookings?role=operator&limit=200");
       const mine = page.items.filter((b) => b.operator === env.me.org.id);
+      for (const b of mine) if (b.org_name) names[b.org] = b.org_name;
+      partners.redraw();
       incoming.replaceChildren(bookingTable("incoming-table", mine, net, {
         extraHead: ["share.booker"],
         // the booker by name, its id small and muted under it (as the settlements show a party's city)
