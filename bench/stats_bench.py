@@ -104,7 +104,6 @@ rail, parcels by air; values in CNY at one rate: the bench times the cube, not t
 ``trade.generator.tracked_shipments`` carry their shipment: every line its id, corridor and mode, the principal
 line its lead time, on-time flag and CO2e allocated by gross weight (``trade.columnar``'s ``_SHIPMENT_FIGURES``)."""
 CUBE_KEYS = ["month", "customs_mode", "country", "hs_chapter"]
-TOTAL = "_total"  # trade.suppression.TOTAL: a dimension rolled up
 LINE_MEASURES = ("orders", "parcels", "goods_value_cny", "goods_value_usd", "gross_weight_kg", "enterprises")
 
 
@@ -182,6 +181,8 @@ def pandas_data_cube(frame: pd.DataFrame) -> pd.DataFrame:
     what does not add up (distinct enterprises, distinct shipments, lead-time quantiles) grouped from the lines
     for each of the 16 group-bys."""
     import itertools
+
+    from trade.suppression import TOTAL
 
     tracked = frame[frame["principal"].to_numpy() & (frame["shipment"].to_numpy() >= 0)]
     tracked = tracked.assign(on_time_n=tracked["on_time"].notna().astype(np.int64), on_time_sum=tracked["on_time"].fillna(0),

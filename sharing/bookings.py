@@ -89,12 +89,6 @@ def _asked(b: Booking) -> dict:
     return d
 
 
-def _names(conn, *org_ids: str) -> dict[str, str]:
-    """Display names of the organisations ``org_ids`` that exist (one query)."""
-    o = acc.orgs
-    return {r.org_id: r.name for r in conn.execute(select(o.c.org_id, o.c.name).where(o.c.org_id.in_(set(org_ids))))}
-
-
 def _shortfall(conn, offer: Offer, kind: str, quantity: float, start: date, end: date,
                exclude: str | None = None, now: int | None = None, stale: list[Booking] | None = None) -> str | None:
     """None when ``quantity`` fits on every day, else which day is short and by how much (``now``/``stale``:
@@ -204,8 +198,9 @@ def request_booking(db: Database, org_id: str, req: BookingRequest, actor: Actor
             if stale:  # holds past their deadline, found while counting: expired, their space to the waitlist
                 _expire(conn, stale, now)
                 promote_waitlist(conn, offer, req.kind)
-            names = _names(conn, org_id, offer.org_id)
-            return replace(booking, org_name=names.get(org_id), operator_name=names.get(offer.org_id))
+            stored = _named_in(conn, booking.booking_id)  # as stored, with both parties' names
+            assert stored is not None
+            return stored
 
     try:
         return _retrying(attempt)

@@ -33,7 +33,7 @@ from api.cli import app as cli
 from optimizer.settings import Settings
 from storage.db import open_db
 from tests.support.accounts import make_tenant
-from tests.support.ingest_testing import PgSchema, pg_available
+from tests.support.ingest_testing import param_db_url
 
 PASSWORD = "correct horse battery"
 
@@ -41,14 +41,7 @@ PASSWORD = "correct horse battery"
 @pytest.fixture(params=["sqlite", "postgresql"])
 def env(request, net, tmp_path):
     """(db, app, client) on an empty database; the secret key kept under tmp_path."""
-    if request.param == "postgresql":
-        if not pg_available():
-            pytest.skip("no PostgreSQL at 127.0.0.1:5432 (database test)")
-        schema = PgSchema()
-        url = schema.__enter__()
-        request.addfinalizer(lambda: schema.__exit__(None, None, None))
-    else:
-        url = f"sqlite:///{tmp_path}/acc.sqlite3"
+    url = param_db_url(request, tmp_path)
     db = open_db(url, migrate=True)
     app = create_app(network=net, settings=Settings(var_dir=tmp_path, database_url=url), ingest_db=db)
     with TestClient(app, raise_server_exceptions=False) as client:

@@ -11,7 +11,7 @@ from api.app import create_app
 from storage.db import open_db
 from tests.sharing_world import day
 from tests.support.accounts import make_tenant
-from tests.support.ingest_testing import PgSchema, pg_available
+from tests.support.ingest_testing import param_db_url
 
 OFFER = {"warehouse": "WH_LODZ", "start_day": str(day(20)), "end_day": str(day(120)), "storage_capacity": 200,
          "storage_unit": "pallet", "inbound_m3_per_day": 30, "price_storage": 0.8, "price_inbound": 4.0,
@@ -21,14 +21,7 @@ OFFER = {"warehouse": "WH_LODZ", "start_day": str(day(20)), "end_day": str(day(1
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def world(request, net, tmp_path_factory):
-    if request.param == "postgresql":
-        if not pg_available():
-            pytest.skip("no PostgreSQL at 127.0.0.1:5432 (database test)")
-        schema = PgSchema()
-        url = schema.__enter__()
-        request.addfinalizer(lambda: schema.__exit__(None, None, None))
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('sharing')}/s.sqlite3"
+    url = param_db_url(request, tmp_path_factory.mktemp('sharing'))
     db = open_db(url, migrate=True)
     op, a, b = make_tenant(db, kind="warehouse_operator"), make_tenant(db), make_tenant(db)
     office = make_tenant(db, kind="office")

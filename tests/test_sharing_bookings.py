@@ -31,19 +31,12 @@ from sharing.profiles import add_partner
 from storage.db import open_db
 from tests.sharing_world import actor, day, publish
 from tests.support.accounts import make_tenant
-from tests.support.ingest_testing import PgSchema, pg_available
+from tests.support.ingest_testing import param_db_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request, tmp_path):
-    if request.param == "postgresql":
-        if not pg_available():
-            pytest.skip("no PostgreSQL at 127.0.0.1:5432 (database test)")
-        schema = PgSchema()
-        url = schema.__enter__()
-        request.addfinalizer(lambda: schema.__exit__(None, None, None))
-    else:
-        url = f"sqlite:///{tmp_path}/s.sqlite3"
+    url = param_db_url(request, tmp_path)
     d = open_db(url, migrate=True)
     yield d
     d.dispose()

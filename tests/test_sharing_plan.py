@@ -101,16 +101,9 @@ def api_world(request, net, tmp_path_factory):
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from tests.support.ingest_testing import PgSchema, pg_available
+    from tests.support.ingest_testing import param_db_url
 
-    if request.param == "postgresql":
-        if not pg_available():
-            pytest.skip("no PostgreSQL at 127.0.0.1:5432 (database test)")
-        schema = PgSchema()
-        url = schema.__enter__()
-        request.addfinalizer(lambda: schema.__exit__(None, None, None))
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('plan_api')}/p.sqlite3"
+    url = param_db_url(request, tmp_path_factory.mktemp('plan_api'))
     db = open_db(url, migrate=True)
     op, booker, other = make_tenant(db, kind="warehouse_operator"), make_tenant(db), make_tenant(db)
     offer = publish(db, net, op, start_day=day(20), end_day=day(110))

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from optimizer.network.currency import load_rates
 from storage.db import open_db
 from tests.support.accounts import make_tenant
-from tests.support.ingest_testing import PgSchema, pg_available
+from tests.support.ingest_testing import param_db_url
 from tests.test_stats_suppression import _recoverable
 from trade.columnar import ColumnarCopy, shipment_summary
 from trade.cube import CubeSpec, compute_cube
@@ -35,14 +35,7 @@ def _store(db, org_id: str, sample) -> None:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def world(request, tmp_path_factory):
-    if request.param == "postgresql":
-        if not pg_available():
-            pytest.skip("no PostgreSQL at 127.0.0.1:5432 (database test)")
-        schema = PgSchema()
-        url = schema.__enter__()
-        request.addfinalizer(lambda: schema.__exit__(None, None, None))
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('stats')}/s.sqlite3"
+    url = param_db_url(request, tmp_path_factory.mktemp('stats'))
     db = open_db(url, migrate=True)
     tenants, samples = [], []
     for seed in SEEDS:

@@ -25,7 +25,7 @@ from iot_ingest.pipeline import Pipeline
 from storage.db import open_db
 from tests.ingest_journey import position, ready_date
 from tests.support.accounts import Tenant, make_tenant
-from tests.support.ingest_testing import PgSchema, pg_available
+from tests.support.ingest_testing import param_db_url
 
 NOW_S = int(time.time())
 JSON = {"content-type": "application/json"}
@@ -58,14 +58,7 @@ def _seed(db, net) -> tuple[Tenant, Tenant]:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def world(request, net, tmp_path_factory):
-    if request.param == "postgresql":
-        if not pg_available():
-            pytest.skip("no PostgreSQL at 127.0.0.1:5432 (database test)")
-        schema = PgSchema()
-        url = schema.__enter__()
-        request.addfinalizer(lambda: schema.__exit__(None, None, None))
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('tenancy')}/t.sqlite3"
+    url = param_db_url(request, tmp_path_factory.mktemp('tenancy'))
     db = open_db(url, migrate=True)
     a, b = _seed(db, net)
     app = create_app(network=net, ingest_db=db)

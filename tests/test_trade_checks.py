@@ -8,7 +8,7 @@ import json
 import pytest
 
 from storage.db import open_db
-from tests.support.ingest_testing import PgSchema, pg_available
+from tests.support.ingest_testing import param_db_url
 from trade.checks import OrderFacts, PaymentFacts, WaybillFacts, evaluate, get_check, list_checks
 from trade.generator import generate
 from trade.records import Order, Payment, Waybill
@@ -21,14 +21,7 @@ WAYBILL = Waybill.model_config["json_schema_extra"]["examples"][0]
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request, tmp_path):
-    if request.param == "postgresql":
-        if not pg_available():
-            pytest.skip("no PostgreSQL at 127.0.0.1:5432 (database test)")
-        schema = PgSchema()
-        url = schema.__enter__()
-        request.addfinalizer(lambda: schema.__exit__(None, None, None))
-    else:
-        url = f"sqlite:///{tmp_path}/c.sqlite3"
+    url = param_db_url(request, tmp_path)
     database = open_db(url, migrate=True)
     yield database
     database.dispose()

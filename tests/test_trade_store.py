@@ -16,7 +16,7 @@ from api.app import create_app
 from api.cli import app as cli
 from storage.db import open_db
 from tests.support.accounts import make_tenant
-from tests.support.ingest_testing import PgSchema, pg_available
+from tests.support.ingest_testing import param_db_url
 from trade.generator import generate
 from trade.records import Enterprise, Order
 from trade.store import get_record, list_records, record_history, store_batch
@@ -27,14 +27,7 @@ ORDER = Order.model_config["json_schema_extra"]["examples"][0]
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def db(request, tmp_path_factory):
-    if request.param == "postgresql":
-        if not pg_available():
-            pytest.skip("no PostgreSQL at 127.0.0.1:5432 (database test)")
-        schema = PgSchema()
-        url = schema.__enter__()
-        request.addfinalizer(lambda: schema.__exit__(None, None, None))
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('trade')}/t.sqlite3"
+    url = param_db_url(request, tmp_path_factory.mktemp('trade'))
     database = open_db(url, migrate=True)
     yield database
     database.dispose()
