@@ -237,10 +237,16 @@ def test_an_owner_with_50_queued_jobs_delays_another_owners_first_by_at_most_one
         assert doc["status"] == "succeeded", doc
         rec = runner.get(first.id)
         delay = (rec.started_ms - rec.created_ms) / 1000
-        waiting = sum(1 for j in many if runner.get(j.id).status == "queued")
+        others = [runner.get(j.id) for j in many]
+        waiting = sum(1 for j in others if j.status == "queued")
+        # org-a's jobs claimed while org-b's waited: the claim already reading the queue when org-b's
+        # arrived may take one; every later claim must be org-b's (a wall-clock bound flaked on a busy CI)
+        overtaking = sorted(j.started_ms - rec.created_ms for j in others
+                            if j.started_ms is not None and rec.created_ms < j.started_ms < rec.started_ms)
         print(f"\nfairness: org-b's first job waited {delay:.2f} s behind {waiting} queued jobs of org-a "
-              f"(job length {length} s; first come first served: ~{waiting * length / 2:.0f} s)")
-        assert delay <= length + 0.4
+              f"(job length {length} s; first come first served: ~{waiting * length / 2:.0f} s); "
+              f"org-a's jobs started meanwhile: {len(overtaking)}")
+        assert len(overtaking) <= 1, f"org-a's jobs started {overtaking} ms after org-b's was queued ({delay:.2f} s)"
         assert waiting >= 40  # org-a's queue was long: without fairness org-b would have waited ~12 s
 
 

@@ -123,6 +123,12 @@ async function shipmentPage(panel, id, { navigate }) {
   let trackLayer = null;
   let stopped = false;
   let streamed = []; // positions that arrived by the stream since the last full refresh
+  let trackerBox = null;
+  const trackers = (s) => {
+    if (trackerBox) trackerBox.update(s);
+    else trackerBox = trackerCard(s, () => refresh());
+    return trackerBox;
+  };
 
   const render = (s, track) => {
     head.replaceChildren(h("section.card", {},
@@ -145,7 +151,7 @@ async function shipmentPage(panel, id, { navigate }) {
         ? h("ul.legs", { id: "events" }, [...s.events].reverse().slice(0, 30).map((e) => h("li", {}, h("span.pill", {}, tv("event", e.kind)),
           h("span", {}, `${nodeName(nodes[e.node]) || e.node} · ${fmtDateTime(e.ts)}`))))
         : h("p.muted", {}, t("ship.no_events"))),
-      trackerCard(s, refresh)].filter(Boolean));
+      trackers(s).el].filter(Boolean));
     if (!routeDrawn) {
       drawOption(s.option || { legs: plannedLegs(s, net) }, { fit: !(track && track.features && track.features.length) });
       routeDrawn = true;
@@ -236,21 +242,25 @@ async function shipmentPage(panel, id, { navigate }) {
   return () => { stopped = true; aborter.abort(); poll(false); clearTimeout(pending); };
 }
 
-/** The shipment's trackers and a form to bind one (its credential and MQTT topic shown once). */
+/**
+ * The shipment's trackers and a form to bind one (its credential and MQTT topic shown once).
+ * Built once per page: a refresh updates the list of trackers only, so what the user is typing
+ * and an open credential stay on screen while live events refresh the shipment.
+ */
 function trackerCard(s, refresh) {
-  const devices = s.devices || [];
-  const box = document.getElementById("tracker-card-keep");
-  if (box) return box; // keep an open credential on screen across refreshes
   const idInput = h("input", { name: "device", id: "tracker-id", placeholder: "TRK-1", required: true, maxlength: "64" });
   const errors = h("div");
   const out = h("div", { id: "tracker-credential" });
-  const card = h("section.card", { id: "trackers" }, h("h2", {}, t("ship.trackers")),
-    devices.length ? h("p", {}, devices.map((d) => h("span.pill", {}, d))) : h("p.muted", {}, t("ship.no_trackers")),
+  const list = h("div");
+  const update = (doc) => {
+    const devices = doc.devices || [];
+    list.replaceChildren(devices.length ? h("p", {}, devices.map((d) => h("span.pill", {}, d))) : h("p.muted", {}, t("ship.no_trackers")));
+  };
+  const el = h("section.card", { id: "trackers" }, h("h2", {}, t("ship.trackers")), list,
     h("form", { on: { submit: async (e) => {
       e.preventDefault(); errors.replaceChildren();
       try {
         const d = await api("/v1/devices", { method: "POST", body: { id: idInput.value.trim(), shipment: s.id } });
-        card.id = "tracker-card-keep";
         out.replaceChildren(h("div.card", { style: { background: "#f6f9fc" } },
           h("strong", {}, t("ship.credential_once")),
           d.credential ? h("dl.small", {}, h("dt", {}, t("ship.device")), h("dd", { "data-device": d.id }, d.id),
@@ -260,5 +270,6 @@ function trackerCard(s, refresh) {
       } catch (err) { showProblem(errors, err); }
     } } }, h("div.row", {}, field("ship.bind_tracker", idInput), h("button.btn.small", { type: "submit", id: "tracker-bind", style: { alignSelf: "end" } }, t("ship.bind")))),
     errors, out);
-  return card;
+  update(s);
+  return { el, update };
 }
