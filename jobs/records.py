@@ -19,7 +19,7 @@ import time
 import uuid
 import zlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import PurePath
 from typing import Any
 
@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection
 from jobs.tables import ACTIVE, FINISHED, jobs
 from optimizer.errors import CbecError
 from optimizer.processes import pid_alive
+from optimizer.timefmt import iso_ms
 from storage.db import Database
 
 HOST = socket.gethostname()[:80]
@@ -41,7 +42,7 @@ def now_ms() -> int:
 
 
 def iso(ms: int | None) -> str | None:
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC).isoformat()
+    return iso_ms(ms, timespec="auto")
 
 
 def worker_id(suffix: str = "") -> str:

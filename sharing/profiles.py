@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import delete, select
 
+from accounts import tables as acc
 from accounts.errors import NotFound
 from accounts.store import get_org
 from optimizer.errors import InvalidInput
@@ -55,6 +58,35 @@ def partners_of(conn, operator_org_id: str) -> set[str]:
 def list_partners(db: Database, operator_org_id: str) -> list[str]:
     with db.engine.connect() as conn:
         return sorted(partners_of(conn, operator_org_id))
+
+
+@dataclass(frozen=True)
+class Partner:
+    """An organisation on an operator's partner list, with its display name and since when."""
+
+    org_id: str
+    name: str
+    since_ms: int
+
+
+def partner_details(db: Database, operator_org_id: str) -> list[Partner]:
+    """The operator's partners with their names (one join), in id order."""
+    q = (select(t.partners.c.partner_org_id, acc.orgs.c.name, t.partners.c.created_ms)
+         .join(acc.orgs, acc.orgs.c.org_id == t.partners.c.partner_org_id)
+         .where(t.partners.c.operator_org_id == operator_org_id).order_by(t.partners.c.partner_org_id))
+    with db.engine.connect() as conn:
+        return [Partner(r.partner_org_id, r.name, r.created_ms) for r in conn.execute(q)]
+
+
+def set_partners(db: Database, operator_org_id: str, want: set[str], actor: Actor) -> list[Partner]:
+    """Make the operator's partner list exactly ``want`` (each addition and removal audited); the new list."""
+    with db.engine.connect() as conn:
+        have = partners_of(conn, operator_org_id)
+    for org in sorted(want - have):
+        add_partner(db, operator_org_id, org, actor)
+    for org in sorted(have - want):
+        remove_partner(db, operator_org_id, org, actor)
+    return partner_details(db, operator_org_id)
 
 
 def add_partner(db: Database, operator_org_id: str, partner_org_id: str, actor: Actor) -> list[str]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from optimizer.network import Network
 from optimizer.warehouses.booking_choice import DemandLine, OfferCapacity, recommend_offers
-from optimizer.warehouses.design import DesignSettings, NetworkDesign, SiteTerms, demand_rows, design_network
+from optimizer.warehouses.design import DemandRow, DesignSettings, NetworkDesign, SiteTerms, demand_rows, design_network
 from optimizer.warehouses.facility import DesignOptions
 from sharing.model import check_period
 from sharing.offers import day_use, list_offers
@@ -34,13 +34,18 @@ def free_capacities(db: Database, org: str | None, start: date, end: date) -> li
     return out
 
 
-def recommend(db: Database, net: Network, org: str, start: date, end: date, *, demand: list[dict] | None = None,
+def recommend(db: Database, net: Network, org: str, start: date, end: date, *,
+              demand: list[dict] | list[DemandRow] | None = None, demand_source: dict[str, Any] | None = None,
               fill_rate: float = 0.95, review_days: float = 7.0, max_days: float | None = None,
               time_limit: float = 30.0) -> dict[str, Any]:
     """The offers to book for ``org``'s demand over ``start..end`` (``demand``: rows as the stock-positioning
-    input, market, family, mean_m3_day, sd_m3_day, kg_per_m3[, max_days]; default the bundled sample)."""
+    input, market, family, mean_m3_day, sd_m3_day, kg_per_m3[, max_days]; default the bundled sample).
+    ``demand_source`` says where the rows came from (e.g. the organisation's orders); the answer carries it
+    with the rows used, under ``demand``."""
     check_period(start, end)
-    rows = demand_rows(net, demand)
+    rows = demand if demand and isinstance(demand[0], DemandRow) else demand_rows(net, demand)
+    if demand_source is None:
+        demand_source = {"kind": "given", "rows": len(rows)} if demand else {"kind": "sample"}
     offers = free_capacities(db, org, start, end)
     settings = DesignSettings(max_days=max_days)
     choice = recommend_offers(net, [DemandLine(org, r) for r in rows], offers, fill_rate=fill_rate,
@@ -54,6 +59,7 @@ def recommend(db: Database, net: Network, org: str, start: date, end: date, *, d
                                  else round(b["storage_m3"], 2))
     doc["period"] = {"start": start.isoformat(), "end": end.isoformat()}
     doc["offers_considered"] = len(offers)
+    doc["demand"] = {"source": demand_source, "rows": [asdict(r) for r in rows]}
     return doc
 
 

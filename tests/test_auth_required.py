@@ -233,7 +233,8 @@ def test_the_limit_is_a_setting_and_zero_turns_it_off(net, tmp_path):
     with TestClient(app) as client:
         assert [client.post("/v1/quotes", json=QUOTE).status_code for _ in range(3)] == [200, 200, 429]
         r = client.post("/v1/quotes", json=QUOTE)
-        assert r.status_code == 429 and r.headers["retry-after"] == "10" and "6 a minute" in r.json()["detail"]
+        # the next token comes 10 s after the bucket emptied, less the time the requests took (a busy CI: over 1 s)
+        assert r.status_code == 429 and 1 <= int(r.headers["retry-after"]) <= 10 and "6 a minute" in r.json()["detail"]
         # invalid requests count too: the limit is taken before the body is read
         assert client.post("/v1/quotes", json={"from": "NOPE"}).status_code == 429
         assert client.post("/v1/quotes", json=QUOTE, headers=tenant.headers).status_code == 200  # keys: no limit

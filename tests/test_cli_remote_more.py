@@ -220,11 +220,12 @@ def test_offers_partner_remote_takes_an_admin_key(world):
     _, _, _, ex, other, op, _ = world
     line = one_line_error(run(["offers", "partner", ex.org_id], remote(world, op)))  # a member key
     assert "admin" in line.lower()
-    assert ok(run(["offers", "partner", ex.org_id], remote(world, op, admin=True))) == f"partners: {ex.org_id}\n"
+    named = {t.org_id: f"{t.name} ({t.org_id})" for t in (ex, other)}  # both modes name each partner
+    assert ok(run(["offers", "partner", ex.org_id], remote(world, op, admin=True))) == f"partners: {named[ex.org_id]}\n"
     assert ok(run(["offers", "partner", other.org_id] + local(world, op))) == \
-        f"partners: {', '.join(sorted([ex.org_id, other.org_id]))}\n"
+        f"partners: {', '.join(named[o] for o in sorted([ex.org_id, other.org_id]))}\n"
     assert ok(run(["offers", "partner", ex.org_id, "--remove"], remote(world, op, admin=True))) == \
-        f"partners: {other.org_id}\n"
+        f"partners: {named[other.org_id]}\n"
     assert ok(run(["offers", "partner", other.org_id, "--remove"] + local(world, op))) == "partners: (none)\n"
 
 

@@ -12,6 +12,7 @@ from storage.db import open_db
 from tests.sharing_world import day
 from tests.support.accounts import make_tenant
 from tests.support.ingest_testing import param_db_url
+from trade.records import Order
 
 OFFER = {"warehouse": "WH_LODZ", "start_day": str(day(20)), "end_day": str(day(120)), "storage_capacity": 200,
          "storage_unit": "pallet", "inbound_m3_per_day": 30, "price_storage": 0.8, "price_inbound": 4.0,
@@ -77,8 +78,11 @@ def test_offers_only_partners_may_book_are_unknown_to_others(world):
     assert client.get(f"/v1/offers/{pid}", headers=a.headers).status_code == 404
     req = {"offer": pid, "kind": "storage", "quantity": 1, "start_day": str(day(25)), "end_day": str(day(26))}
     assert client.post("/v1/bookings", json=req, headers=a.headers).status_code == 404
-    assert client.put("/v1/offers/partners", json={"partners": [a.org_id]}, headers=op.admin_headers).json() == {
-        "partners": [a.org_id]}
+    listed = client.put("/v1/offers/partners", json={"partners": [a.org_id]}, headers=op.admin_headers).json()
+    assert listed["partners"] == [a.org_id]
+    name = client.get("/v1/orgs/me", headers=a.headers).json()["org"]["name"]
+    assert [(o["id"], o["name"]) for o in listed["organisations"]] == [(a.org_id, name)]  # named, for the operator
+    assert client.get("/v1/offers/partners", headers=op.headers).json() == listed
     assert client.post("/v1/bookings", json=req, headers=a.headers).json()["status"] == "confirmed"
     assert pid not in [o["id"] for o in client.get("/v1/offers", headers=b.headers).json()["items"]]
     # a forwarder cannot publish; bad input names the field
@@ -146,6 +150,37 @@ def test_recommendation_names_offers_and_the_saving(world):
     doc = r.json()
     assert doc["status"] == "optimal" and doc["book"] and doc["saving"] >= -1e-6
     assert {ln["market"] for ln in doc["lines"]} == {"LODZ", "BUDAPEST"} and all(ln["fill_rate"] >= 0.95 for ln in doc["lines"])
+
+
+def test_without_demand_rows_the_recommendation_reads_the_exporters_own_orders(world):
+    db, client, op, a, b, office, oid, bka, bkb = world
+    ask = {"start_day": str(day(30)), "end_day": str(day(60)), "lookback_days": 60}
+    sample = client.post("/v1/offers/recommendations", headers=b.headers, json=ask)  # b has no orders: the sample
+    assert sample.status_code in (200, 422), sample.text
+    if sample.status_code == 200:
+        assert sample.json()["demand"]["source"]["kind"] == "sample"
+    else:  # the sample is larger than the space on offer here: said as such
+        assert "free space cannot hold this demand" in sample.json()["detail"], sample.json()
+    example = Order.model_config["json_schema_extra"]["examples"][0]
+    orders = [example | {"order_no": f"REC-{i}", "destination_country": "PL", "customs_mode": "9610",
+                         "ordered_at": f"{day(-3 - i % 20)}T10:00:00+08:00",
+                         "lines": [example["lines"][0] | {"hs_code": "8517130000", "net_weight_kg": "40"}]}
+              for i in range(40)]
+    stored = client.post("/v1/records/orders:batch", json={"records": orders}, headers=a.headers)
+    assert stored.status_code == 200 and stored.json()["counts"]["created"] == 40, stored.text
+    r = client.post("/v1/offers/recommendations", headers=a.headers, json=ask)
+    assert r.status_code == 200, r.text
+    demand = r.json()["demand"]
+    assert demand["source"]["kind"] == "orders" and demand["source"]["orders"] == 40
+    assert demand["source"]["from"] == str(day(-30)) and demand["source"]["to"] == str(day(29))
+    assert [(x["market"], x["family"]) for x in demand["rows"]] == [("LODZ", "electronics")]
+    assert demand["rows"][0]["mean_m3_day"] == pytest.approx(40 * 40 / 180 / 60, rel=1e-4)
+    assert {ln["market"] for ln in r.json()["lines"]} == {"LODZ"}
+    given = client.post("/v1/offers/recommendations", headers=a.headers, json=ask | {"demand": [
+        {"market": "LODZ", "family": "electronics", "mean_m3_day": 1, "sd_m3_day": 0.5, "kg_per_m3": 180}]})
+    assert given.json()["demand"]["source"] == {"kind": "given", "rows": 1}
+    bad = client.post("/v1/offers/recommendations", headers=a.headers, json=ask | {"lookback_days": 3})
+    assert bad.status_code == 422 and [e["field"] for e in bad.json()["errors"]] == ["lookback_days"]
 
 
 def test_the_operator_refuses_a_booking_on_its_offer_and_the_booker_sees_why(world):

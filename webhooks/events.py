@@ -13,11 +13,11 @@ import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, select
 
+from optimizer.timefmt import iso_ms
 from webhooks.tables import events, subscriptions
 
 EVENT_TYPES = ("shipment.milestone", "shipment.eta_changed", "shipment.alert", "check.result")
@@ -36,7 +36,7 @@ class Event:
 
 
 def iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_ms(ms, zulu=True, timespec="milliseconds") or ""
 
 
 def subscribed(conn: Connection, org_ids: Iterable[str]) -> dict[str, set[str]]:

@@ -9,7 +9,6 @@ printed once; a password is read from a hidden prompt, or from the first line of
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -18,6 +17,7 @@ from rich.table import Table
 from api.cli.app import app
 from api.cli.common import console, fail, print_json
 from api.cli.ingest import DbOpt, _db, guarded
+from optimizer.timefmt import iso_ms
 
 orgs_app = typer.Typer(help="Organisations (tenants): create, list, adopt records that have none.", no_args_is_help=True)
 users_app = typer.Typer(help="Users of an organisation (people signing in with POST /v1/token).", no_args_is_help=True)
@@ -36,7 +36,7 @@ OPTIONS = {"database_url": "--db", "org": "--org", "kind": "--kind", "role": "--
 
 
 def iso(ms: int | None) -> str:
-    return "" if ms is None else datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
+    return iso_ms(ms) or ""
 
 
 def read_password(from_stdin: bool) -> str:

@@ -293,21 +293,24 @@ def offers_partner_cmd(partner: Annotated[str, typer.Argument(help="the partner 
                        db: DbOpt = None) -> None:
     """Add (or --remove) a partner of the operator --org: partners may book its 'partners' offers (remote mode:
     the key's organisation, an admin key)."""
-    from sharing.profiles import add_partner, remove_partner
+    from sharing.profiles import add_partner, partner_details, remove_partner
 
     with _guarded(OPTIONS):
         service = _service(**{"--org": org, "--db": db})
         if service is not None:  # GET and PUT /v1/offers/partners (the service keeps the whole list)
             with service:
-                have = service.json("GET", "/v1/offers/partners")["partners"]
+                doc = service.json("GET", "/v1/offers/partners")
+                have = doc["partners"]
                 want = [p for p in have if p != partner] if remove else sorted({*have, partner})
-                now = have if want == have else service.json("PUT", "/v1/offers/partners",
-                                                             json={"partners": want})["partners"]
+                if want != have:
+                    doc = service.json("PUT", "/v1/offers/partners", json={"partners": want})
+                now = [(o["id"], o["name"]) for o in doc["organisations"]]
         else:
             database = _db(db)
             org_id, other = _acting(database, org), _org(database, partner)
-            now = (remove_partner if remove else add_partner)(database, org_id, other, _actor(org_id))
-    console.print(f"partners: {', '.join(now) or '(none)'}", highlight=False)
+            (remove_partner if remove else add_partner)(database, org_id, other, _actor(org_id))
+            now = [(p.org_id, p.name) for p in partner_details(database, org_id)]
+    console.print(f"partners: {', '.join(f'{name} ({pid})' for pid, name in now) or '(none)'}", highlight=False)
 
 
 @offers_app.command("recommend")
@@ -316,7 +319,10 @@ def offers_recommend_cmd(
     end: Annotated[str, typer.Option("--end")],
     org: OrgOrKey = None,
     demand: Annotated[Path | None, typer.Option("--demand", help="demand CSV (market,family,mean_m3_day,sd_m3_day,"
-                                                                "kg_per_m3[,max_days]); default the bundled sample")] = None,
+                                                                "kg_per_m3[,max_days]); default the organisation's "
+                                                                "own 9610/9810 orders, else the bundled sample")] = None,
+    lookback_days: Annotated[int, typer.Option("--lookback-days", min=7, max=366,
+                                               help="without --demand: days of orders before --start to read")] = 90,
     fill_rate: Annotated[float, typer.Option("--fill-rate")] = 0.95,
     max_days: Annotated[float | None, typer.Option("--max-days", help="service level, delivery days")] = None,
     db: DbOpt = None,
@@ -325,6 +331,7 @@ def offers_recommend_cmd(
     """Which open offers --org should book for its expected demand, and the saving against the nearest warehouse."""
     from optimizer.network import load_network
     from sharing.recommend import recommend
+    from trade.demand import expected_demand
 
     with _guarded(OPTIONS):
         first, last = _day(start, "--start"), _day(end, "--end")
@@ -332,13 +339,15 @@ def offers_recommend_cmd(
         service = _service(**{"--org": org, "--db": db})
         if service is not None:  # POST /v1/offers/recommendations
             body = {"start_day": first.isoformat(), "end_day": last.isoformat(), "fill_rate": fill_rate,
-                    **({"max_days": max_days} if max_days is not None else {}),
+                    "lookback_days": lookback_days, **({"max_days": max_days} if max_days is not None else {}),
                     **({"demand": _demand_body(rows)} if rows is not None else {})}
             with service:
                 doc = service.json("POST", "/v1/offers/recommendations", json=body)
         else:
-            database = _db(db)
-            doc = recommend(database, load_network(), _acting(database, org), first, last, demand=rows,
+            database, net = _db(db), load_network()
+            org_id = _acting(database, org)
+            expected = expected_demand(database, net, org_id, first, rows, days=lookback_days)
+            doc = recommend(database, net, org_id, first, last, demand=expected.rows, demand_source=expected.source,
                             fill_rate=fill_rate, max_days=max_days)
     if as_json:
         print_json(doc)
@@ -357,8 +366,23 @@ def offers_recommend_cmd(
               else f"no room for {len(doc['nearest']['unplaced'])} line(s) there")
     console.print(f"{doc['monthly_cost']:,.0f} {doc['currency']}/month; nearest offers first {near:,.0f} → {saving}; "
                   f"{doc['solver']} {doc['status']}, {doc['solve_seconds']:.2f} s", highlight=False)
+    console.print(f"demand: {demand_said(doc['demand'])}", highlight=False, soft_wrap=True)
     for n in doc["notes"]:
         console.print(f"note: {n}", highlight=False, soft_wrap=True)
+
+
+def demand_said(demand: dict[str, Any]) -> str:
+    """Where a recommendation's demand came from, in one line."""
+    src, n = demand["source"], len(demand["rows"])
+    if src["kind"] == "orders":
+        left = [f"{k} without a weight" for k in [src["without_weight"]] if k]
+        left += [f"{v} to {c} (no market)" for c, v in src["countries_without_market"].items()]
+        split = "; ".join(f"{c} split over {', '.join(m)}" for c, m in src["split"].items())
+        return (f"{n} row(s) from {src['orders']:,} own {'/'.join(src['customs_modes'])} orders {src['from']}..{src['to']}"
+                + (f", left out {', '.join(left)}" if left else "") + (f"; {split}" if split else ""))
+    if src["kind"] == "given":
+        return f"{n} row(s) given"
+    return f"the bundled sample ({n} rows): {src.get('reason') or 'no demand given'}"
 
 
 @offers_app.command("design")

@@ -8,7 +8,6 @@ three-document checks. Operator tools on the database (as ``cbec shipments``), s
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +17,7 @@ from rich.table import Table
 from api.cli.app import app
 from api.cli.common import console, fail, print_json
 from api.cli.ingest import DbOpt, _db, guarded, org_owner
+from optimizer.timefmt import iso_ms
 
 records_app = typer.Typer(help="Exchange records: enterprises, orders, payments, waybills, 9810 stock movements.",
                           no_args_is_help=True)
@@ -34,7 +34,7 @@ OPTIONS = {"database_url": "--db", "org": "--org", "kind": "KIND", "status": "--
 
 
 def iso(ms: int | None) -> str:
-    return "" if not ms else datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return iso_ms(ms or None, zulu=True) or ""
 
 
 def _org(db, ref: str | None) -> str:

@@ -4,7 +4,6 @@ database; the same use cases as /v1/webhooks)."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -14,6 +13,7 @@ from api.cli.app import app
 from api.cli.common import console, print_json
 from api.cli.ingest import DbOpt, _db, guarded
 from api.cli.trade import JsonOpt, OrgOpt, _org
+from optimizer.timefmt import iso_ms
 
 webhooks_app = typer.Typer(help="Webhook subscriptions (signed events to partners) and their delivery log.",
                            no_args_is_help=True)
@@ -22,7 +22,7 @@ OPTIONS = {"database_url": "--db", "org": "--org", "url": "URL", "event_types": 
 
 
 def iso(ms: int | None) -> str:
-    return "" if not ms else datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return iso_ms(ms or None, zulu=True) or ""
 
 
 @webhooks_app.command("add")

@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Path, Query, Response
 
 from accounts import store
 from accounts.errors import Forbidden, Unauthenticated
-from api.auth import (AUTH_ERRORS, BEARER_CHALLENGE, AdminDep, AuthenticatorDep, MemberDep, PrincipalDep,
-                      api_key_scheme, bearer_scheme, unauthorized)
+from api.auth import (
+    AUTH_ERRORS,
+    BEARER_CHALLENGE,
+    AdminDep,
+    AuthenticatorDep,
+    MemberDep,
+    PrincipalDep,
+    api_key_scheme,
+    bearer_scheme,
+    unauthorized,
+)
 from api.deps import IngestDbDep
 from api.problems import problems
 from api.routing import JsonRoute
-from api.schemas.accounts import (KeyCreatedOut, KeyIn, KeyListOut, MeOut, OrgCreatedOut, OrgIn, TokenOut,
-                                  UserIn, UserListOut, UserOut)
-from api.schemas.accounts import PASSWORD
-
-
+from api.schemas.accounts import (
+    PASSWORD,
+    KeyCreatedOut,
+    KeyIn,
+    KeyListOut,
+    MeOut,
+    OrgCreatedOut,
+    OrgIn,
+    TokenOut,
+    UserIn,
+    UserListOut,
+    UserOut,
+)
+from optimizer.timefmt import iso_ms
 
 router = APIRouter(route_class=JsonRoute, prefix="/v1", tags=["accounts"])
 KeyId = Annotated[str, Path(description="the key's id (its public part)", min_length=1, max_length=64,
@@ -28,8 +45,7 @@ Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="items to skip
 BAD_BODY = "the body is not parseable JSON (e.g. not UTF-8, or nested too deeply)"
 
 
-def iso(ms: int | None) -> str | None:
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
+iso = iso_ms
 
 
 def org_out(o: store.Org) -> dict[str, Any]:

@@ -30,11 +30,13 @@ from api.schemas.sharing import (
     RecommendIn,
     RecommendOut,
 )
+from optimizer.timefmt import iso_ms
 from sharing.audit import Actor, trail
 from sharing.model import Offer, OfferSpec, Terms, parse_day
 from sharing.offers import PAGE_MAX, availability, create_offer, get_offer, list_offers, own_offer, withdraw_offer
-from sharing.profiles import add_partner, list_partners, partners_of, remove_partner
+from sharing.profiles import Partner, partner_details, set_partners
 from sharing.recommend import recommend
+from trade.demand import expected_demand
 
 BODY = {"400": "malformed JSON body"}
 router = APIRouter(route_class=JsonRoute, prefix="/v1/offers", tags=["shared warehouses"])
@@ -80,22 +82,19 @@ def get_offers(principal: MemberDep, db: IngestDbDep,
 @router.get("/partners", response_model=PartnersOut, summary="The operator's partners (who may book 'partners' offers)",
             responses=problems(**AUTH_ERRORS))
 def get_partners(principal: MemberDep, db: IngestDbDep) -> dict[str, Any]:
-    return {"partners": list_partners(db, principal.org_id)}
+    return _partners_out(partner_details(db, principal.org_id))
 
 
 @router.put("/partners", response_model=PartnersOut, summary="Replace the operator's partner list",
             responses=problems(**AUTH_ERRORS, **BODY, **{"404": "unknown organisation", "422": "invalid list"}))
 def put_partners(body: PartnersIn, principal: Annotated[Principal, Depends(require("admin"))],
                  db: IngestDbDep) -> dict[str, Any]:
-    actor = Actor.of(principal)
-    want = set(body.partners)
-    with db.engine.connect() as conn:
-        have = partners_of(conn, principal.org_id)
-    for org in sorted(want - have):
-        add_partner(db, principal.org_id, org, actor)
-    for org in sorted(have - want):
-        remove_partner(db, principal.org_id, org, actor)
-    return {"partners": list_partners(db, principal.org_id)}
+    return _partners_out(set_partners(db, principal.org_id, set(body.partners), Actor.of(principal)))
+
+
+def _partners_out(partners: list[Partner]) -> dict[str, Any]:
+    return {"partners": [p.org_id for p in partners],
+            "organisations": [{"id": p.org_id, "name": p.name, "since": iso_ms(p.since_ms)} for p in partners]}
 
 
 @router.post("/recommendations", response_model=RecommendOut, summary="Which offers to book for an expected demand",
@@ -104,12 +103,18 @@ def put_partners(body: PartnersIn, principal: Annotated[Principal, Depends(requi
 async def post_recommendation(body: RecommendIn, principal: MemberDep, db: IngestDbDep,
                               net: NetworkDep) -> dict[str, Any]:
     """The cheapest set of open offers (at their free space over the period) holding the demand at the fill-rate
-    target, and the saving against booking the warehouse nearest each market. Answers inline (a second or so
-    for one exporter)."""
-    rows = None if body.demand is None else [r.model_dump(exclude_none=True) for r in body.demand]
+    target, and the saving against booking the warehouse nearest each market. The demand: the rows given, else
+    the organisation's own 9610/9810 orders of the ``lookback_days`` before the period, else the bundled sample
+    (``demand.source`` says which). Answers inline (a second or so for one exporter)."""
+    given = None if body.demand is None else [r.model_dump(exclude_none=True) for r in body.demand]
     start, end = parse_day(body.start_day, "start_day"), parse_day(body.end_day, "end_day")
-    return await run_in_threadpool(recommend, db, net, principal.org_id, start, end, demand=rows,
-                                   fill_rate=body.fill_rate, review_days=body.review_days, max_days=body.max_days)
+
+    def answer() -> dict[str, Any]:
+        expected = expected_demand(db, net, principal.org_id, start, given, days=body.lookback_days)
+        return recommend(db, net, principal.org_id, start, end, demand=expected.rows, demand_source=expected.source,
+                         fill_rate=body.fill_rate, review_days=body.review_days, max_days=body.max_days)
+
+    return await run_in_threadpool(answer)
 
 
 @router.get("/{offer_id:offer_id}", response_model=OfferOut, summary="One offer",

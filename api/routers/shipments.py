@@ -8,7 +8,6 @@ organisation's own records only.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
@@ -49,6 +48,7 @@ from iot_ingest.registry import (
     unbind_device,
 )
 from iot_ingest.status import track, track_geojson
+from optimizer.timefmt import iso_ms
 
 router = APIRouter(route_class=JsonRoute, prefix="/v1", tags=["tracking"])  # 405: Allow names every method
 ShipmentId = Annotated[str, Path(description="the shipment's id", **SHIPMENT_ID)]
@@ -61,8 +61,7 @@ class GeoJSONResponse(JSONResponse):
     media_type = "application/geo+json"
 
 
-def iso(ms: int | None) -> str | None:
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
+iso = iso_ms
 
 
 # --- shipments ----------------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from api.schemas.trade import (
     StoredRecordOut,
 )
 from optimizer.errors import InvalidInput
+from optimizer.timefmt import iso_ms
 from trade.bulk import gc_paused
 from trade.checks import STATUSES, CheckRow, get_check, list_checks
 from trade.json_schema import record_schema
@@ -62,8 +63,7 @@ Filter = Annotated[str | None, Query(max_length=64)]
 
 
 def iso(ms: int | None) -> str | None:
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds").replace(
-        "+00:00", "Z")
+    return iso_ms(ms, zulu=True)
 
 
 ISO_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?$"

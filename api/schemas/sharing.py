@@ -146,8 +146,15 @@ class PartnersIn(BaseModel):
                                                               "'partners' offers")
 
 
+class PartnerOut(BaseModel):
+    id: str
+    name: str = Field(description="the organisation's display name")
+    since: str = Field(description="on the list since (ISO 8601, UTC)")
+
+
 class PartnersOut(BaseModel):
-    partners: list[str]
+    partners: list[str] = Field(description="the partners' organisation ids")
+    organisations: list[PartnerOut] = Field(description="the same partners with their names, in the same order")
 
 
 # --- bookings -----------------------------------------------------------------------------------------------
@@ -430,7 +437,10 @@ class RecommendIn(BaseModel):
     start_day: Day
     end_day: Day
     demand: list[DemandRowIn] | None = Field(None, max_length=500, description="expected demand per market and family "
-                                                                             "(default: the bundled sample)")
+                                                                             "(default: from the organisation's own "
+                                                                             "9610/9810 orders, else the bundled sample)")
+    lookback_days: int = Field(90, ge=7, le=366, description="without demand rows: the days of orders before "
+                                                             "start_day the demand is read from")
     fill_rate: float = Field(0.95, gt=0.5, lt=1, allow_inf_nan=False)
     review_days: float = Field(7.0, ge=1, le=90, allow_inf_nan=False)
     max_days: float | None = Field(None, gt=0, le=60, description="service level: delivery days warehouse -> market")
@@ -471,6 +481,47 @@ class PeriodOut(BaseModel):
     end: str
 
 
+class DemandRowOut(BaseModel):
+    market: str
+    family: str
+    mean_m3_day: float
+    sd_m3_day: float
+    kg_per_m3: float
+    max_days: float | None
+
+
+class GivenDemandOut(BaseModel):
+    kind: Literal["given"] = Field(description="the rows sent with the request")
+    rows: int
+
+
+class OrdersWindowOut(BaseModel):
+    from_: str = Field(alias="from", description="first day of orders read")
+    to: str = Field(description="last day of orders read")
+    days: int
+    customs_modes: list[str]
+    orders: int = Field(description="orders the demand was read from")
+    without_weight: int = Field(description="orders left out: no waybill weight and no net weight")
+    countries_without_market: dict[str, int] = Field(description="orders left out per country: no market of the "
+                                                                 "network there")
+    split: dict[str, list[str]] = Field(description="countries whose demand is split evenly between their markets")
+    kg_per_m3: dict[str, float] = Field(description="density of each goods family")
+
+
+class OrdersDemandOut(OrdersWindowOut):
+    kind: Literal["orders"] = Field(description="the organisation's own 9610/9810 orders before the period")
+
+
+class SampleDemandOut(OrdersWindowOut):
+    kind: Literal["sample"] = Field(description="the bundled sample demand (synthetic, marked [A])")
+    reason: str = Field(description="why the organisation's orders could not be used")
+
+
+class DemandUsedOut(BaseModel):
+    source: Annotated[GivenDemandOut | OrdersDemandOut | SampleDemandOut, Field(discriminator="kind")]
+    rows: list[DemandRowOut] = Field(description="the demand the recommendation was computed for")
+
+
 class RecommendOut(BaseModel):
     status: str
     fill_rate: float
@@ -488,3 +539,4 @@ class RecommendOut(BaseModel):
     notes: list[str]
     period: PeriodOut
     offers_considered: int
+    demand: DemandUsedOut

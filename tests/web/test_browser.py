@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.web.served import browser_available, chromium_path, start_serve
+from trade.records import Order
 
 pytestmark = [pytest.mark.integration, pytest.mark.skipif(browser_available() is not None, reason=str(browser_available()))]
 
@@ -596,6 +597,8 @@ def test_operator_reconciliation_shows_overuse_by_day_and_client_in_chinese(brow
     text = op.inner_text(finding)
     assert str(today) in text and forwarder["name"] in text and "超出预订 15 m³" in text and "预订 10 m³" in text
     assert op.query_selector(f"#reconcile-table tr[data-day='{today}'][data-org='{forwarder['id']}']") is not None
+    card = op.inner_text("#reconcile-card")
+    assert "标称值" in card and "nominal" not in card  # the occupancy source is translated too
     shot(op, "operator-reconcile-zh", top="#reconcile-card")
     # a period before any use: use matches the bookings, said plainly
     op.fill("#rec-start", str(today - timedelta(days=40)))
@@ -611,11 +614,18 @@ def test_recommendation_at_phone_width_lists_offers_and_book_fills_the_form(brow
     today = datetime.now(UTC).date()
     _, _, offer = _operator_with_offer(served, "Lodz Recommended Warehouse", today)
     ctx, page, watch = _page(browser, served, signed_in=True, viewport=PHONE)
+    # the exporter's own orders to Poland: the demand the recommendation reads when none is entered
+    example = Order.model_config["json_schema_extra"]["examples"][0]
+    served.api("POST", "/v1/records/orders:batch", {"records": [
+        example | {"order_no": f"WEB-REC-{i}", "destination_country": "PL", "ordered_at": f"{today - timedelta(days=2 + i % 30)}T10:00:00+08:00",
+                   "lines": [example["lines"][0] | {"hs_code": "8517130000", "net_weight_kg": "30"}]} for i in range(30)]})
     page.goto(served.base + "/#/offers")
     page.wait_for_selector(f"#offers-table tr[data-id='{offer}']")
-    assert "bundled sample demand" in page.inner_text("#rc-demand-help")
+    assert "your own 9610/9810 orders" in page.inner_text("#rc-demand-help")
     page.click("#recommend-submit")
     page.wait_for_selector("#recommend-table tbody tr[data-offer]")
+    said = page.wait_for_selector("#recommend-demand[data-source=orders]")
+    assert said.get_attribute("data-orders") == "30" and "30 of your own orders (9610/9810)" in said.inner_text()
     rows = page.eval_on_selector_all("#recommend-table tbody tr[data-offer]", "els => els.map(e => [e.dataset.offer, e.querySelector('[data-qty]').dataset.qty])")
     assert rows and all(o.startswith("off_") for o, _ in rows)
     assert "per month" in page.inner_text("#recommend-summary") and "Saving" in page.inner_text("#recommend-saving")

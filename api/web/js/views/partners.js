@@ -6,26 +6,32 @@ import { api } from "../api.js";
 import { t } from "../i18n.js";
 import { h, field, showProblem } from "../ui.js";
 
-/** The "Partners" card; it loads and redraws itself. ``names``: organisation id -> name, where known. */
+/** The "Partners" card; it loads and redraws itself. ``names``: organisation id -> name, where known besides
+ * the names the service gives with the list. */
 export function partnersPanel(env, names = () => ({})) {
   const admin = env.me.role === "admin";
   const list = h("div", { id: "partners-list" }, h("span.muted", {}, "…"));
   const out = h("div", { id: "partners-problem", "aria-live": "assertive" });
   let partners = [];
+  let named = {}; // organisation id -> name, as the service answered
   let loaded = false;
+  const take = (doc) => {
+    partners = doc.partners;
+    named = Object.fromEntries((doc.organisations || []).map((o) => [o.id, o.name]));
+  };
 
   const save = async (next, btn) => {
     out.replaceChildren();
     if (btn) btn.disabled = true;
     try {
-      partners = (await api("/v1/offers/partners", { method: "PUT", body: { partners: next } })).partners;
+      take(await api("/v1/offers/partners", { method: "PUT", body: { partners: next } }));
       draw();
       return true;
     } catch (err) { showProblem(out, err); return false; } finally { if (btn) btn.disabled = false; }
   };
 
   const draw = () => {
-    const known = names();
+    const known = { ...names(), ...named };
     list.replaceChildren(partners.length
       ? h("ul.partners", {}, partners.map((id) => h("li", { "data-partner": id },
         known[id] ? [h("strong", {}, known[id]), " ", h("code.small.muted", {}, id)] : h("code", {}, id),
@@ -50,7 +56,7 @@ export function partnersPanel(env, names = () => ({})) {
 
   (async () => {
     try {
-      partners = (await api("/v1/offers/partners")).partners;
+      take(await api("/v1/offers/partners"));
       loaded = true;
       draw();
     } catch (err) { showProblem(list, err); }

@@ -1,5 +1,6 @@
 // What to book (#/offers): POST /v1/offers/recommendations for a period and a fill-rate target, with demand rows
-// pasted in or, when there are none, the bundled sample demand the API falls back on. The answer: the offers
+// pasted in or, when there are none, the demand the API reads from the organisation's own orders (the bundled
+// sample when it has none); the answer says which. The answer: the offers
 // to book, how much at each, the monthly cost and the saving against booking the warehouse nearest each
 // market. "Book" fills the booking form below (nothing is booked from here); a 422 (the offers cannot hold the
 // demand) shows the problem.
@@ -29,6 +30,20 @@ export function parseDemand(text) {
     COLS.slice(2).forEach((k, j) => { if (nums[j] !== undefined) row[k] = nums[j]; });
     return row;
   });
+}
+
+/** Where the recommendation's demand came from: the organisation's orders (what was left out, which
+ * countries were split over their markets), the rows entered, or the bundled sample and why. */
+function demandSaid(demand) {
+  const src = demand.source; const rows = demand.rows.length;
+  if (src.kind === "given") return h("p.small.muted", { id: "recommend-demand", "data-source": "given" }, t("share.adv_src_given", { rows }));
+  if (src.kind === "sample") return h("p.small.muted", { id: "recommend-demand", "data-source": "sample" }, t("share.adv_src_sample", { reason: src.reason }));
+  const left = [src.without_weight ? t("share.adv_src_no_weight", { n: src.without_weight }) : null,
+    ...Object.entries(src.countries_without_market).map(([country, n]) => t("share.adv_src_no_market", { n, country }))].filter(Boolean);
+  return h("div.small.muted", { id: "recommend-demand", "data-source": "orders", "data-orders": String(src.orders) },
+    h("p", {}, t("share.adv_src_orders", { orders: fmtNumber(src.orders, 0), modes: src.customs_modes.join("/"), from: src.from, to: src.to, rows })),
+    left.length ? h("p", {}, t("share.adv_src_left", { what: left.join(", ") })) : null,
+    ...Object.entries(src.split).map(([country, markets]) => h("p", {}, t("share.adv_src_split", { country, markets: markets.join(", ") }))));
 }
 
 /** The "What to book" card. ``onBook({offer, kind, quantity, start, end})`` fills the booking form;
@@ -61,6 +76,7 @@ export function recommendPanel({ writer, whName, today, onBook }) {
         h("strong", {}, t("share.adv_cost", { cost: money(r.monthly_cost, cur), n: r.book.length })),
         h("p", { id: "recommend-saving" }, saving),
         h("p.small.muted", {}, t("share.adv_basis", { start: r.period.start, end: r.period.end, fill: fmtNumber(r.fill_rate * 100, 0), offers: r.offers_considered }))),
+      demandSaid(r.demand),
       h("div.table-wrap", {}, stacked(h("table", { id: "recommend-table" }, h("thead", {}, h("tr", {},
         ["share.warehouse", "share.adv_storage", "share.inbound_cap", "share.adv_monthly", "share.actions"].map((k, i) => h(i >= 1 && i <= 3 ? "th.num" : "th", {}, t(k))))), body))),
       r.unserved.length ? h("details.small", { id: "recommend-unserved" }, h("summary", {}, t("share.adv_unserved", { n: r.unserved.length })),

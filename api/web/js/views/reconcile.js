@@ -51,8 +51,8 @@ export async function reconcileCard(box, o, { whName, names, today }) {
       ? h("div.notice-box.bad", { id: "reconcile-findings" }, h("strong", {}, t("share.rec_findings", { n: findings.length })), h("ul.findings", {}, findings))
       : h("div.notice-box.ok", { id: "reconcile-ok" }, t("share.rec_ok"));
     const sensors = h("p.small.muted", { id: "reconcile-sensors" }, occ.sensors_m3 === null
-      ? t("share.rec_no_sensors", { recorded: m3(occ.recorded_stock_m3), source: occ.source })
-      : t("share.rec_sensors_line", { sensors: m3(occ.sensors_m3), recorded: m3(occ.recorded_stock_m3), source: occ.source }));
+      ? t("share.rec_no_sensors", { recorded: m3(occ.recorded_stock_m3), source: tv("occ_source", occ.source) })
+      : t("share.rec_sensors_line", { sensors: m3(occ.sensors_m3), recorded: m3(occ.recorded_stock_m3), source: tv("occ_source", occ.source) }));
     const rows = [...over.map((f) => ({ day: f.day, org: f.org, kind: tv("bkind", f.kind), used: f.used_m3, booked: f.booked_m3, over: f.overuse_m3 })),
       ...r.unbooked_inbound.map((m) => ({ day: m.day, org: m.org, kind: t("share.rec_unbooked_kind"), used: m.m3, booked: 0, over: m.m3 }))]
       .sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
