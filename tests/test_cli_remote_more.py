@@ -27,6 +27,7 @@ from storage.db import open_db
 from tests.sharing_world import day, publish
 from tests.support.accounts import make_tenant
 from trade.generator import generate
+from trade.records import Order
 from trade.statistics import forget_copies
 from trade.store import store_batch
 
@@ -247,6 +248,25 @@ def test_offers_recommend_and_design_remote_are_the_local_answers(world, tmp_pat
     line = one_line_error(run(["offers", "recommend", "--start", str(day(30)), "--end", str(day(59)), "--demand",
                                str(demand), "--fill-rate", "0.2"], remote(world, ex)))
     assert line.startswith("error: --fill-rate:")
+
+
+def test_offers_recommend_without_demand_reads_the_exporters_orders_in_both_modes(world):
+    db, ex = world[2], world[3]
+    example = Order.model_config["json_schema_extra"]["examples"][0]
+    store_batch(db, ex.org_id, "orders", [
+        example | {"order_no": f"CLI-REC-{i}", "destination_country": "PL", "ordered_at": f"{day(-5 - i)}T10:00:00+08:00",
+                   "lines": [example["lines"][0] | {"hs_code": "8517130000", "net_weight_kg": "30"}]} for i in range(20)])
+    args = ["offers", "recommend", "--start", str(day(30)), "--end", str(day(59)), "--lookback-days", "60"]
+    here, there = json.loads(ok(run(args + ["--json"] + local(world, ex)))), json.loads(ok(run(args + ["--json"], remote(world, ex))))
+    assert without(there, "solve_seconds") == without(here, "solve_seconds")
+    src = there["demand"]["source"]
+    assert src["kind"] == "orders" and src["orders"] >= 20 and (src["from"], src["to"]) == (str(day(-30)), str(day(29)))
+    said = ok(run(args, remote(world, ex)))
+    assert f"from {src['orders']:,} own 9610/9810 orders {day(-30)}..{day(29)}" in said
+    for mode in (remote(world, ex), local(world, ex)):  # the service's check or the local one: the option named
+        line = one_line_error(run(args[:-1] + ["3"] + (mode if isinstance(mode, list) else []),
+                                  mode if isinstance(mode, dict) else None))
+        assert line.startswith("error: --lookback-days:") and "7" in line, line
 
 
 # --- bookings ------------------------------------------------------------------------------------------------

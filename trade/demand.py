@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, select
 
+from optimizer.errors import InvalidInput
 from optimizer.network import Network
 from optimizer.network.model import NodeKind
 from optimizer.warehouses.design import DemandRow, demand_rows, parse_demand
@@ -37,6 +38,7 @@ WAREHOUSE_MODES = ("9610", "9810")
 ELECTRONICS_CHAPTERS = frozenset({"84", "85", "90"})
 DENSITY_KG_PER_M3 = {"electronics": 180.0, "home_goods": 120.0}
 DEFAULT_LOOKBACK_DAYS = 90
+MIN_LOOKBACK_DAYS, MAX_LOOKBACK_DAYS = 7, 366  # a week of orders says little; a year covers every season
 DAY_MS = 86_400_000
 
 
@@ -72,6 +74,8 @@ def orders_demand(db: Database, net: Network, org_id: str, until: date,
                   days: int = DEFAULT_LOOKBACK_DAYS) -> ExpectedDemand:
     """Demand per market and family from ``org_id``'s 9610/9810 orders in the ``days`` days before ``until``
     (UTC days); ``rows`` None when there is none to go on (``source`` says why)."""
+    if not MIN_LOOKBACK_DAYS <= days <= MAX_LOOKBACK_DAYS:
+        raise InvalidInput(f"must be {MIN_LOOKBACK_DAYS} to {MAX_LOOKBACK_DAYS} days (got {days})", field="lookback_days")
     start, lo, hi = _window(until, days)
     o = t.orders
     scope = and_(o.c.org_id == org_id, o.c.customs_mode.in_(WAREHOUSE_MODES), o.c.ordered_ms >= lo, o.c.ordered_ms < hi)

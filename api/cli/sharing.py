@@ -48,11 +48,12 @@ OPTIONS = {"database_url": "--db", "org": "--org", "warehouse": "--warehouse", "
            "price_storage": "--price-storage", "price_inbound": "--price-inbound", "quantity": "--quantity",
            "kind": "--kind", "month": "MONTH", "city": "CITY", "partner": "PARTNER", "demand": "--demand",
            # the service's names of the same inputs (remote mode): its problem's field path -> the option
-           "start_day": "--start", "end_day": "--end", "storage_unit": "--unit", "currency": "--currency",
+           "storage_unit": "--unit", "currency": "--currency",
            "cargo_classes": "--class", "customs_modes": "--mode", "who_may_book": "--who", "allowed_orgs": "--allow",
            "terms.notice_days": "--notice-days", "terms.cancel_fee_share": "--fee-share",
            "terms.settle_on": "--settle-on", "terms.booked_share": "--booked-share", "terms.hold_hours": "--hold-hours",
-           "fill_rate": "--fill-rate", "max_days": "--max-days", "offers_start": "--start", "offers_end": "--end",
+           "fill_rate": "--fill-rate", "max_days": "--max-days", "lookback_days": "--lookback-days",
+           "offers_start": "--start", "offers_end": "--end",
            "m3": "--m3", "day": "--day", "ref": "--ref", "partners": "PARTNER",
            "start": "--start", "end": "--end", "reason": "--reason"}
 
@@ -321,8 +322,9 @@ def offers_recommend_cmd(
     demand: Annotated[Path | None, typer.Option("--demand", help="demand CSV (market,family,mean_m3_day,sd_m3_day,"
                                                                 "kg_per_m3[,max_days]); default the organisation's "
                                                                 "own 9610/9810 orders, else the bundled sample")] = None,
-    lookback_days: Annotated[int, typer.Option("--lookback-days", min=7, max=366,
-                                               help="without --demand: days of orders before --start to read")] = 90,
+    lookback_days: Annotated[int, typer.Option("--lookback-days",
+                                               help="without --demand: days of orders before --start to read "
+                                                    "(7 to 366)")] = 90,
     fill_rate: Annotated[float, typer.Option("--fill-rate")] = 0.95,
     max_days: Annotated[float | None, typer.Option("--max-days", help="service level, delivery days")] = None,
     db: DbOpt = None,
@@ -375,8 +377,11 @@ def demand_said(demand: dict[str, Any]) -> str:
     """Where a recommendation's demand came from, in one line."""
     src, n = demand["source"], len(demand["rows"])
     if src["kind"] == "orders":
-        left = [f"{k} without a weight" for k in [src["without_weight"]] if k]
-        left += [f"{v} to {c} (no market)" for c, v in src["countries_without_market"].items()]
+        left = [f"{k:,} without a weight" for k in [src["without_weight"]] if k]
+        away = sorted(src["countries_without_market"].items(), key=lambda cv: (-cv[1], cv[0]))
+        if away:
+            most = ", ".join(f"{c} {v:,}" for c, v in away[:4]) + (", …" if len(away) > 4 else "")
+            left.append(f"{sum(v for _, v in away):,} to {len(away)} countries without a market ({most})")
         split = "; ".join(f"{c} split over {', '.join(m)}" for c, m in src["split"].items())
         return (f"{n} row(s) from {src['orders']:,} own {'/'.join(src['customs_modes'])} orders {src['from']}..{src['to']}"
                 + (f", left out {', '.join(left)}" if left else "") + (f"; {split}" if split else ""))

@@ -22,7 +22,7 @@ import typer
 from rich.table import Table
 
 from api.cli.app import app
-from api.cli.common import console, errors_as_exit, fail, print_json
+from api.cli.common import console, errors_as_exit, print_json
 from api.cli.ingest import DbOpt, _db, org_scope
 
 stats_app = typer.Typer(help="Statistics of the pilot zone's e-commerce: cubes, exports (CSV, Parquet, XLSX), the "

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.convertors import Convertor, register_url_convertor
 
 from sharing.model import DAY_PATTERN
+from trade.demand import DEFAULT_LOOKBACK_DAYS, MAX_LOOKBACK_DAYS, MIN_LOOKBACK_DAYS
 
 Day = Annotated[str, Field(min_length=10, max_length=10, pattern=DAY_PATTERN,
                            description="a calendar day, YYYY-MM-DD (2000..2100)", examples=["2027-01-15"])]
@@ -439,7 +440,7 @@ class RecommendIn(BaseModel):
     demand: list[DemandRowIn] | None = Field(None, max_length=500, description="expected demand per market and family "
                                                                              "(default: from the organisation's own "
                                                                              "9610/9810 orders, else the bundled sample)")
-    lookback_days: int = Field(90, ge=7, le=366, description="without demand rows: the days of orders before "
+    lookback_days: int = Field(DEFAULT_LOOKBACK_DAYS, ge=MIN_LOOKBACK_DAYS, le=MAX_LOOKBACK_DAYS, description="without demand rows: the days of orders before "
                                                              "start_day the demand is read from")
     fill_rate: float = Field(0.95, gt=0.5, lt=1, allow_inf_nan=False)
     review_days: float = Field(7.0, ge=1, le=90, allow_inf_nan=False)

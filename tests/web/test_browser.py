@@ -618,7 +618,9 @@ def test_recommendation_at_phone_width_lists_offers_and_book_fills_the_form(brow
     example = Order.model_config["json_schema_extra"]["examples"][0]
     served.api("POST", "/v1/records/orders:batch", {"records": [
         example | {"order_no": f"WEB-REC-{i}", "destination_country": "PL", "ordered_at": f"{today - timedelta(days=2 + i % 30)}T10:00:00+08:00",
-                   "lines": [example["lines"][0] | {"hs_code": "8517130000", "net_weight_kg": "30"}]} for i in range(30)]})
+                   "lines": [example["lines"][0] | {"hs_code": "8517130000", "net_weight_kg": "30"}]} for i in range(30)]
+        + [example | {"order_no": f"WEB-REC-US-{i}", "destination_country": "US", "currency": "USD",
+                      "ordered_at": f"{today - timedelta(days=3)}T10:00:00+08:00"} for i in range(3)]})
     page.goto(served.base + "/#/offers")
     page.wait_for_selector(f"#offers-table tr[data-id='{offer}']")
     assert "your own 9610/9810 orders" in page.inner_text("#rc-demand-help")
@@ -626,6 +628,7 @@ def test_recommendation_at_phone_width_lists_offers_and_book_fills_the_form(brow
     page.wait_for_selector("#recommend-table tbody tr[data-offer]")
     said = page.wait_for_selector("#recommend-demand[data-source=orders]")
     assert said.get_attribute("data-orders") == "30" and "30 of your own orders (9610/9810)" in said.inner_text()
+    assert "Left out: 3 to countries without a market in the network (US 3)" in said.inner_text()
     rows = page.eval_on_selector_all("#recommend-table tbody tr[data-offer]", "els => els.map(e => [e.dataset.offer, e.querySelector('[data-qty]').dataset.qty])")
     assert rows and all(o.startswith("off_") for o, _ in rows)
     assert "per month" in page.inner_text("#recommend-summary") and "Saving" in page.inner_text("#recommend-saving")

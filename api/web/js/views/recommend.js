@@ -38,8 +38,10 @@ function demandSaid(demand) {
   const src = demand.source; const rows = demand.rows.length;
   if (src.kind === "given") return h("p.small.muted", { id: "recommend-demand", "data-source": "given" }, t("share.adv_src_given", { rows }));
   if (src.kind === "sample") return h("p.small.muted", { id: "recommend-demand", "data-source": "sample" }, t("share.adv_src_sample", { reason: src.reason }));
-  const left = [src.without_weight ? t("share.adv_src_no_weight", { n: src.without_weight }) : null,
-    ...Object.entries(src.countries_without_market).map(([country, n]) => t("share.adv_src_no_market", { n, country }))].filter(Boolean);
+  const away = Object.entries(src.countries_without_market).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const most = away.slice(0, 4).map(([c, n]) => `${c} ${fmtNumber(n, 0)}`).join(", ") + (away.length > 4 ? ", …" : "");
+  const left = [src.without_weight ? t("share.adv_src_no_weight", { n: fmtNumber(src.without_weight, 0) }) : null,
+    away.length ? t("share.adv_src_no_market", { n: fmtNumber(away.reduce((s, [, n]) => s + n, 0), 0), countries: away.length, most }) : null].filter(Boolean);
   return h("div.small.muted", { id: "recommend-demand", "data-source": "orders", "data-orders": String(src.orders) },
     h("p", {}, t("share.adv_src_orders", { orders: fmtNumber(src.orders, 0), modes: src.customs_modes.join("/"), from: src.from, to: src.to, rows })),
     left.length ? h("p", {}, t("share.adv_src_left", { what: left.join(", ") })) : null,
