@@ -623,7 +623,7 @@ def test_recommendation_at_phone_width_lists_offers_and_book_fills_the_form(brow
                       "ordered_at": f"{today - timedelta(days=3)}T10:00:00+08:00"} for i in range(3)]})
     page.goto(served.base + "/#/offers")
     page.wait_for_selector(f"#offers-table tr[data-id='{offer}']")
-    assert "your own 9610/9810 orders" in page.inner_text("#rc-demand-help")
+    assert "your own 9610/9810 orders" in page.inner_text("#rc-demand-help") and page.input_value("#rc-lookback") == "90"
     page.click("#recommend-submit")
     page.wait_for_selector("#recommend-table tbody tr[data-offer]")
     said = page.wait_for_selector("#recommend-demand[data-source=orders]")
@@ -641,6 +641,9 @@ def test_recommendation_at_phone_width_lists_offers_and_book_fills_the_form(brow
     assert page.input_value("#sh-end") == str(today + timedelta(days=30))  # the recommendation's period (within the offer's)
     assert page.query_selector("#book-result [data-status]") is None  # filled in, not booked
     _no_hscroll(page, "offers with the booking form")
+    page.fill("#rc-lookback", "10")  # a shorter look back: the orders of the last 10 days only
+    page.click("#recommend-submit")
+    page.wait_for_function("() => document.querySelector('#recommend-demand')?.dataset.orders === '8'")
     # demand the open offers cannot hold: the API's 422 shown as a problem
     watch.allow(422, "/v1/offers/recommendations")
     page.fill("#rc-demand", "LODZ,electronics,90000,100,180")

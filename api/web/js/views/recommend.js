@@ -54,6 +54,7 @@ export function recommendPanel({ writer, whName, today, onBook }) {
   const start = h("input", { type: "date", id: "rc-start", name: "rc_start", required: true, value: addDays(today, 1) });
   const end = h("input", { type: "date", id: "rc-end", name: "rc_end", required: true, value: addDays(today, 30) });
   const fill = h("input", { type: "number", id: "rc-fill", name: "fill_rate", required: true, min: "0.51", max: "0.99", step: "0.01", value: "0.95", inputmode: "decimal" });
+  const lookback = h("input", { type: "number", id: "rc-lookback", name: "lookback_days", required: true, min: "7", max: "366", step: "1", value: "90", inputmode: "numeric" });
   const demand = h("textarea", { id: "rc-demand", name: "demand", rows: "3", spellcheck: "false", placeholder: "market,family,mean_m3_day,sd_m3_day,kg_per_m3\nLODZ,electronics,2.5,0.8,180" });
   const out = h("div", { id: "recommend-result", "aria-live": "polite" });
 
@@ -93,7 +94,7 @@ export function recommendPanel({ writer, whName, today, onBook }) {
     out.replaceChildren(h("p.muted", {}, "…"));
     let rows;
     try { rows = parseDemand(demand.value); } catch (err) { showProblem(out, err); return; }
-    const body = { start_day: start.value, end_day: end.value, fill_rate: Number(fill.value) };
+    const body = { start_day: start.value, end_day: end.value, fill_rate: Number(fill.value), lookback_days: Number(lookback.value) };
     if (rows) body.demand = rows;
     btn.disabled = true;
     try {
@@ -101,6 +102,7 @@ export function recommendPanel({ writer, whName, today, onBook }) {
     } catch (err) { showProblem(out, err); } finally { btn.disabled = false; }
   } } },
   h("div.grid3", {}, field("share.start", start), field("share.end", end), field("share.adv_fill", fill)),
+  h("div.grid3", {}, field("share.adv_lookback", lookback)),
   h("label.field", {}, h("span", {}, t("share.adv_demand")), demand, h("small.muted", { id: "rc-demand-help" }, t("share.adv_demand_help"))),
   h("div.row", {}, h("button.btn", { type: "submit", id: "recommend-submit" }, t("share.adv_submit"))));
 
