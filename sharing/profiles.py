@@ -55,11 +55,6 @@ def partners_of(conn, operator_org_id: str) -> set[str]:
                             .where(t.partners.c.operator_org_id == operator_org_id)).scalars())
 
 
-def list_partners(db: Database, operator_org_id: str) -> list[str]:
-    with db.engine.connect() as conn:
-        return sorted(partners_of(conn, operator_org_id))
-
-
 @dataclass(frozen=True)
 class Partner:
     """An organisation on an operator's partner list, with its display name and since when."""
@@ -89,8 +84,8 @@ def set_partners(db: Database, operator_org_id: str, want: set[str], actor: Acto
     return partner_details(db, operator_org_id)
 
 
-def add_partner(db: Database, operator_org_id: str, partner_org_id: str, actor: Actor) -> list[str]:
-    """Add a partner to the operator's list (idempotent); the whole list."""
+def add_partner(db: Database, operator_org_id: str, partner_org_id: str, actor: Actor) -> None:
+    """Add a partner to the operator's list (idempotent; :func:`partner_details` reads the list)."""
     if partner_org_id == operator_org_id:
         raise InvalidInput("an organisation is not its own partner", field="partner")
     try:
@@ -102,14 +97,13 @@ def add_partner(db: Database, operator_org_id: str, partner_org_id: str, actor: 
             conn.execute(t.partners.insert().values(operator_org_id=operator_org_id, partner_org_id=partner_org_id,
                                                     created_ms=now_ms()))
             record(conn, actor, "partner", operator_org_id, "add", {"partner": partner_org_id}, owner_org=operator_org_id)
-    return list_partners(db, operator_org_id)
 
 
-def remove_partner(db: Database, operator_org_id: str, partner_org_id: str, actor: Actor) -> list[str]:
+def remove_partner(db: Database, operator_org_id: str, partner_org_id: str, actor: Actor) -> None:
+    """Take a partner off the operator's list; NotFound when it is not on it."""
     with db.engine.begin() as conn:
         gone = conn.execute(delete(t.partners).where(t.partners.c.operator_org_id == operator_org_id,
                                                      t.partners.c.partner_org_id == partner_org_id)).rowcount
         if not gone:
             raise NotFound(f"'{partner_org_id}' is not a partner", field="partner")
         record(conn, actor, "partner", operator_org_id, "remove", {"partner": partner_org_id}, owner_org=operator_org_id)
-    return list_partners(db, operator_org_id)

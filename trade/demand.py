@@ -19,9 +19,9 @@ orders count as zero), the inputs of the stock-positioning model. 9710 (B2B frei
 
 from __future__ import annotations
 
-import math
+import statistics
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -47,7 +47,7 @@ class ExpectedDemand:
     """Demand rows for the recommendation and where they came from (``rows`` None: the bundled sample)."""
 
     rows: list[DemandRow] | None
-    source: dict[str, Any] = field(default_factory=dict)
+    source: dict[str, Any]
 
 
 def family_of(hs_chapter: str) -> str:
@@ -75,7 +75,8 @@ def orders_demand(db: Database, net: Network, org_id: str, until: date,
     """Demand per market and family from ``org_id``'s 9610/9810 orders in the ``days`` days before ``until``
     (UTC days); ``rows`` None when there is none to go on (``source`` says why)."""
     if not MIN_LOOKBACK_DAYS <= days <= MAX_LOOKBACK_DAYS:
-        raise InvalidInput(f"must be {MIN_LOOKBACK_DAYS} to {MAX_LOOKBACK_DAYS} days (got {days})", field="lookback_days")
+        raise InvalidInput(f"must be {MIN_LOOKBACK_DAYS} to {MAX_LOOKBACK_DAYS} days (got {days})",
+                           field="lookback_days")
     start, lo, hi = _window(until, days)
     o = t.orders
     scope = and_(o.c.org_id == org_id, o.c.customs_mode.in_(WAREHOUSE_MODES), o.c.ordered_ms >= lo, o.c.ordered_ms < hi)
@@ -106,7 +107,7 @@ def orders_demand(db: Database, net: Network, org_id: str, until: date,
             continue
         family = family_of(top[no][1]) if no in top else "home_goods"
         series = daily.setdefault((country, family), [0.0] * days)
-        series[min(days - 1, (ordered_ms - lo) // DAY_MS)] += kg / DENSITY_KG_PER_M3[family]
+        series[(ordered_ms - lo) // DAY_MS] += kg / DENSITY_KG_PER_M3[family]
         used += 1
     source: dict[str, Any] = {
         "kind": "orders", "from": start.isoformat(), "to": (until - timedelta(days=1)).isoformat(), "days": days,
@@ -119,8 +120,7 @@ def orders_demand(db: Database, net: Network, org_id: str, until: date,
             "the bundled sample demand is used")})
     records = []
     for (country, family), series in sorted(daily.items()):
-        mean = sum(series) / days
-        sd = math.sqrt(sum((x - mean) ** 2 for x in series) / days)
+        mean, sd = statistics.fmean(series), statistics.pstdev(series)  # days without orders are zeros
         share = markets[country]
         if len(share) > 1:
             source["split"][country] = share

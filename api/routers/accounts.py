@@ -8,33 +8,14 @@ from fastapi import APIRouter, Form, HTTPException, Path, Query, Response
 
 from accounts import store
 from accounts.errors import Forbidden, Unauthenticated
-from api.auth import (
-    AUTH_ERRORS,
-    BEARER_CHALLENGE,
-    AdminDep,
-    AuthenticatorDep,
-    MemberDep,
-    PrincipalDep,
-    api_key_scheme,
-    bearer_scheme,
-    unauthorized,
-)
+from api.auth import (AUTH_ERRORS, BEARER_CHALLENGE, AdminDep, AuthenticatorDep, MemberDep, PrincipalDep,
+                      api_key_scheme, bearer_scheme, unauthorized)
 from api.deps import IngestDbDep
 from api.problems import problems
 from api.routing import JsonRoute
-from api.schemas.accounts import (
-    PASSWORD,
-    KeyCreatedOut,
-    KeyIn,
-    KeyListOut,
-    MeOut,
-    OrgCreatedOut,
-    OrgIn,
-    TokenOut,
-    UserIn,
-    UserListOut,
-    UserOut,
-)
+from api.schemas.accounts import (KeyCreatedOut, KeyIn, KeyListOut, MeOut, OrgCreatedOut, OrgIn, TokenOut,
+                                  UserIn, UserListOut, UserOut)
+from api.schemas.accounts import PASSWORD
 from optimizer.timefmt import iso_ms
 
 router = APIRouter(route_class=JsonRoute, prefix="/v1", tags=["accounts"])
@@ -45,22 +26,19 @@ Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="items to skip
 BAD_BODY = "the body is not parseable JSON (e.g. not UTF-8, or nested too deeply)"
 
 
-iso = iso_ms
-
-
 def org_out(o: store.Org) -> dict[str, Any]:
-    return {"id": o.org_id, "name": o.name, "kind": o.kind, "created": iso(o.created_ms)}
+    return {"id": o.org_id, "name": o.name, "kind": o.kind, "created": iso_ms(o.created_ms)}
 
 
 def user_out(u: store.User) -> dict[str, Any]:
-    return {"id": u.user_id, "email": u.email, "name": u.name, "role": u.role, "created": iso(u.created_ms),
-            "disabled": iso(u.disabled_ms)}
+    return {"id": u.user_id, "email": u.email, "name": u.name, "role": u.role, "created": iso_ms(u.created_ms),
+            "disabled": iso_ms(u.disabled_ms)}
 
 
 def key_out(k: store.ApiKey, secret: str | None = None) -> dict[str, Any]:
-    out = {"id": k.key_id, "name": k.name, "role": k.role, "state": k.state(), "created": iso(k.created_ms),
-           "created_by": k.created_by, "last_used": iso(k.last_used_ms), "expires": iso(k.expires_ms),
-           "revoked": iso(k.revoked_ms)}
+    out = {"id": k.key_id, "name": k.name, "role": k.role, "state": k.state(), "created": iso_ms(k.created_ms),
+           "created_by": k.created_by, "last_used": iso_ms(k.last_used_ms), "expires": iso_ms(k.expires_ms),
+           "revoked": iso_ms(k.revoked_ms)}
     if secret is not None:
         out["key"] = secret
     return out
@@ -112,7 +90,7 @@ def post_org(body: OrgIn, principal: PrincipalDep, db: IngestDbDep, response: Re
             responses=problems(**AUTH_ERRORS))
 def get_me(principal: MemberDep, db: IngestDbDep) -> dict[str, Any]:
     return {"org": org_out(store.get_org(db, principal.org_id)), "role": principal.role,
-            "user_id": principal.user_id, "key_id": principal.key_id, "expires": iso(principal.expires_ms)}
+            "user_id": principal.user_id, "key_id": principal.key_id, "expires": iso_ms(principal.expires_ms)}
 
 
 # --- users ------------------------------------------------------------------------------------------------

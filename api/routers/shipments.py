@@ -61,9 +61,6 @@ class GeoJSONResponse(JSONResponse):
     media_type = "application/geo+json"
 
 
-iso = iso_ms
-
-
 # --- shipments ----------------------------------------------------------------------------------------------
 @router.post("/shipments", status_code=201, response_model=ShipmentOut,
              summary="Quote a shipment and follow the chosen option",
@@ -84,7 +81,7 @@ def shipment_summary(s: TrackedShipment, net) -> dict[str, Any]:
     d = s.to_dict(net)
     return {"id": d["id"], "origin": d["origin"], "destination": d["destination"], "status": d["status"],
             "eta_p50": d["eta"]["p50"], "eta_p90": d["eta"]["p90"], "last_seen": d["last_seen"],
-            "created": iso(s.created_ms)}
+            "created": iso_ms(s.created_ms)}
 
 
 @router.get("/shipments", response_model=ShipmentListOut, summary="The organisation's shipments (newest first)",
@@ -122,7 +119,7 @@ def device_out(d: Device) -> dict[str, Any]:
     return {"id": d.device_id, "kind": d.kind, "shipment": d.shipment_id, "warehouse": d.warehouse_id,
             "temp_min": d.temp_min, "temp_max": d.temp_max, "excursion_minutes": d.excursion_minutes,
             "hysteresis_c": d.hysteresis_c, "door_open_max_minutes": d.door_open_max_minutes,
-            "expected_interval_s": d.expected_interval_s, "created": iso(d.created_ms)}
+            "expected_interval_s": d.expected_interval_s, "created": iso_ms(d.created_ms)}
 
 
 def credential_out(device_id: str, key_id: str, key: str) -> dict[str, Any]:

@@ -437,11 +437,12 @@ class RecommendIn(BaseModel):
     model_config = IN
     start_day: Day
     end_day: Day
-    demand: list[DemandRowIn] | None = Field(None, max_length=500, description="expected demand per market and family "
-                                                                             "(default: from the organisation's own "
-                                                                             "9610/9810 orders, else the bundled sample)")
-    lookback_days: int = Field(DEFAULT_LOOKBACK_DAYS, ge=MIN_LOOKBACK_DAYS, le=MAX_LOOKBACK_DAYS, description="without demand rows: the days of orders before "
-                                                             "start_day the demand is read from")
+    demand: list[DemandRowIn] | None = Field(None, max_length=500, description=(
+        "expected demand per market and family (default: from the organisation's own 9610/9810 orders, else the "
+        "bundled sample)"))
+    lookback_days: int = Field(DEFAULT_LOOKBACK_DAYS, ge=MIN_LOOKBACK_DAYS, le=MAX_LOOKBACK_DAYS,
+                               description="without demand rows: the days of orders before start_day the demand "
+                                           "is read from")
     fill_rate: float = Field(0.95, gt=0.5, lt=1, allow_inf_nan=False)
     review_days: float = Field(7.0, ge=1, le=90, allow_inf_nan=False)
     max_days: float | None = Field(None, gt=0, le=60, description="service level: delivery days warehouse -> market")
