@@ -123,10 +123,10 @@ async function shipmentPage(panel, id, { navigate }) {
   let trackLayer = null;
   let stopped = false;
   let streamed = []; // positions that arrived by the stream since the last full refresh
-  let trackerBox = null;
+  let trackerBox = null; // built once: a refresh updates its list only
   const trackers = (s) => {
     if (trackerBox) trackerBox.update(s);
-    else trackerBox = trackerCard(s, () => refresh());
+    else trackerBox = trackerCard(s, refresh);
     return trackerBox;
   };
 
