@@ -557,7 +557,7 @@ def test_operator_partners_panel_adds_and_removes_by_organisation_id(browser, se
     assert served.api("GET", "/v1/offers/partners", key=op_key)["partners"] == [forwarder["id"]]  # the PUT happened
     op.reload()
     op.wait_for_selector(f"#partners-list li[data-partner='{forwarder['id']}']")
-    assert forwarder["id"] in op.inner_text("#partners-list")
+    assert forwarder["id"] in op.inner_text("#partners-list") and forwarder["name"] in op.inner_text("#partners-list")
     shot(op, "operator-partners", top="#partners-card")
     # a member (not an admin) sees the list read-only
     member = served.api("POST", "/v1/keys", {"name": "member", "role": "member"}, key=op_key)["key"]
